@@ -1,0 +1,118 @@
+// alloclab/allocator.hpp — the allocator contract, written down once.
+//
+// Glossary
+//   block      memory an allocator obtained from its upstream (a BlockSource) in one piece.
+//   arena      an allocator that hands out memory by bumping a cursor through blocks and frees
+//              everything at once with reset(); deallocate() is a no-op.
+//   pool       an allocator with individual deallocate(): freed memory is reused.
+//   capacity   bytes of blocks the allocator holds now and can hand out from.
+//   used       bytes of capacity consumed: handed out, alignment padding, headers, block tails
+//              abandoned when a chain moved on. used + remaining == capacity, always.
+//   remaining  bytes of capacity not consumed. For an arena, the largest request with
+//              alignment 1 that succeeds without taking a new block.
+//   requested  sum of the sizes callers asked for (successful requests only).
+//   reserved   bytes taken out of capacity for those requests (requested + padding + headers).
+//              reserved / requested is the overhead ratio the harness reports.
+//   peak       the highest `used` seen since construction (across resets).
+//   fast path  the inline code that serves a request without a lock, a system call or a new block.
+//   quiescent  no thread is inside the allocator. reset(), release() and stats() of a thread-safe
+//              allocator require it; the caller provides the happens-before edge (join, barrier).
+//
+// The contract (checked by the `Allocator` concept below, one named requirement at a time so
+// that a type missing one gets a diagnostic naming it):
+//   void* allocate(size_t size, size_t alignment = alignof(max_align_t)) noexcept
+//        nullptr when memory is exhausted, when size == 0, when alignment is not a power of two,
+//        and when size + alignment would overflow. Never throws; a failure leaves the allocator
+//        exactly as it was.
+//   void deallocate(void* p, size_t size) noexcept   no-op for arenas.
+//   void reset() noexcept                            frees everything at once; keeps blocks.
+//   void release() noexcept                          reset() and give the blocks back upstream.
+//   capacity(), used(), remaining(), stats()         see above; AllocatorStats in stats.hpp.
+//   static constexpr bool thread_safe, supports_free; static constexpr std::string_view name.
+#pragma once
+
+#include <concepts>
+#include <cstddef>
+#include <cstdint>
+#include <string_view>
+
+#include "alloclab/stats.hpp"
+
+namespace alloclab {
+
+inline constexpr std::size_t default_alignment = alignof(std::max_align_t);
+
+// Destructive interference distance on the targets we measure (x86-64, most AArch64). Fixed
+// rather than std::hardware_destructive_interference_size so the layout is the same in every
+// translation unit whatever the compiler's tuning flags.
+inline constexpr std::size_t cache_line_size = 64;
+
+// A request every allocator refuses up front: size 0 or an alignment that is not a power of two.
+[[nodiscard]] constexpr bool is_valid_request(std::size_t size, std::size_t alignment) noexcept {
+  return size != 0 && alignment != 0 && (alignment & (alignment - 1)) == 0;
+}
+
+[[nodiscard]] constexpr std::uintptr_t align_up(std::uintptr_t value, std::size_t alignment) noexcept {
+  return (value + (alignment - 1)) & ~static_cast<std::uintptr_t>(alignment - 1);
+}
+
+// Where a request of `size` bytes aligned to `alignment` starts inside [cursor, end), or nullptr
+// if it does not fit. No arithmetic here can overflow: the padding is below `alignment` and
+// is compared against the space left before `size` is. Requires is_valid_request().
+[[nodiscard]] inline char* fit_in(char* cursor, char* end, std::size_t size,
+                                  std::size_t alignment) noexcept {
+  const std::size_t padding = static_cast<std::size_t>(-reinterpret_cast<std::uintptr_t>(cursor)) &
+                              (alignment - 1);
+  const auto space = static_cast<std::size_t>(end - cursor);
+  if (padding > space || size > space - padding) return nullptr;
+  return cursor + padding;
+}
+
+// --- the concept, split so that a failure names the missing piece ---------------------------
+
+template <class A>
+concept AllocatesWithAlignment = requires(A& a, std::size_t n) {
+  { a.allocate(n, n) } noexcept -> std::same_as<void*>;
+  { a.allocate(n) } noexcept -> std::same_as<void*>;
+};
+
+template <class A>
+concept Deallocates = requires(A& a, void* p, std::size_t n) {
+  { a.deallocate(p, n) } noexcept;
+};
+
+template <class A>
+concept ResetsInBulk = requires(A& a) {
+  { a.reset() } noexcept;
+};
+
+template <class A>
+concept ReportsStats = requires(const A& a) {
+  { a.capacity() } noexcept -> std::same_as<std::size_t>;
+  { a.used() } noexcept -> std::same_as<std::size_t>;
+  { a.remaining() } noexcept -> std::same_as<std::size_t>;
+  { a.stats() } noexcept -> std::same_as<AllocatorStats>;
+};
+
+template <class A>
+concept DeclaresTraits = requires {
+  { A::thread_safe } -> std::convertible_to<bool>;
+  { A::supports_free } -> std::convertible_to<bool>;
+  { A::name } -> std::convertible_to<std::string_view>;
+};
+
+template <class A>
+concept Allocator = AllocatesWithAlignment<A> && Deallocates<A> && ResetsInBulk<A> &&
+                    ReportsStats<A> && DeclaresTraits<A>;
+
+// Compile-time traits the driver queries (snmalloc style): one place to read them.
+template <Allocator A>
+struct allocator_traits {
+  static constexpr bool thread_safe = A::thread_safe;
+  static constexpr bool supports_free = A::supports_free;
+  // Freeing from a thread other than the allocating one needs both.
+  static constexpr bool supports_cross_thread_free = A::thread_safe && A::supports_free;
+  static constexpr std::string_view name = A::name;
+};
+
+}  // namespace alloclab

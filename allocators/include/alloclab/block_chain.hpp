@@ -1,0 +1,81 @@
+// alloclab/block_chain.hpp — linked blocks for the growable arenas (the middle layer).
+//
+// A ChainBlock is a header at the start of a block from a BlockSource, followed by its data.
+// The chained arena and each thread of the thread-local arena bump through such blocks; a
+// BlockList keeps the blocks an arena holds, in use or waiting for reuse after a reset.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <new>
+
+#include "alloclab/block_source.hpp"
+#include "alloclab/debug.hpp"
+
+namespace alloclab {
+
+struct alignas(32) ChainBlock {
+  ChainBlock* next = nullptr;
+  std::size_t capacity = 0;  // data bytes after the header
+  std::size_t used = 0;      // data bytes consumed; written when the chain moves past the block
+
+  [[nodiscard]] char* data() noexcept { return reinterpret_cast<char*>(this + 1); }
+  [[nodiscard]] char* end() noexcept { return data() + capacity; }
+};
+
+inline constexpr std::size_t chain_header_size = sizeof(ChainBlock);
+
+// An intrusive singly linked list of blocks with their total data capacity.
+class BlockList {
+ public:
+  void push(ChainBlock* b) noexcept {
+    b->next = head_;
+    head_ = b;
+    capacity_ += b->capacity;
+    ++count_;
+  }
+  ChainBlock* pop() noexcept {
+    ChainBlock* b = head_;
+    if (b != nullptr) {
+      head_ = b->next;
+      capacity_ -= b->capacity;
+      --count_;
+    }
+    return b;
+  }
+  [[nodiscard]] ChainBlock* head() const noexcept { return head_; }
+  [[nodiscard]] bool empty() const noexcept { return head_ == nullptr; }
+  [[nodiscard]] std::size_t capacity() const noexcept { return capacity_; }
+  [[nodiscard]] std::size_t count() const noexcept { return count_; }
+
+ private:
+  ChainBlock* head_ = nullptr;
+  std::size_t capacity_ = 0;
+  std::size_t count_ = 0;
+};
+
+// Takes a block with at least `data_bytes` of data from `source`, header written, data
+// poisoned until handed out. nullptr when the source refuses or the size would overflow.
+template <BlockSource Source>
+[[nodiscard]] ChainBlock* new_chain_block(Source& source, std::size_t data_bytes) noexcept {
+  if (data_bytes > SIZE_MAX - chain_header_size) return nullptr;
+  const MemoryBlock m = source.allocate_block(chain_header_size + data_bytes);
+  if (!m) return nullptr;
+  auto* b = new (m.data) ChainBlock{nullptr, m.size - chain_header_size, 0};
+  debug::poison(b->data(), b->capacity);
+  return b;
+}
+
+template <BlockSource Source>
+void delete_chain_block(Source& source, ChainBlock* b) noexcept {
+  const std::size_t total = chain_header_size + b->capacity;
+  debug::unpoison(b, total);
+  source.deallocate_block({b, total});
+}
+
+template <BlockSource Source>
+void delete_chain_blocks(Source& source, BlockList& list) noexcept {
+  while (ChainBlock* b = list.pop()) delete_chain_block(source, b);
+}
+
+}  // namespace alloclab

@@ -1,0 +1,67 @@
+// alloclab/block_source.hpp — where allocators get their blocks (the bottom layer).
+//
+// Layers compose as block source -> arena -> strategy: an allocator is parameterised by the
+// source of its blocks, so the same arena can run over the heap, over a budgeted heap (to test
+// exhaustion of a growable arena), or over a caller's buffer.
+//
+// A BlockSource hands out blocks aligned to `block_alignment` and never throws: a failed
+// request returns {nullptr, 0}.
+#pragma once
+
+#include <concepts>
+#include <cstddef>
+#include <limits>
+#include <new>
+
+namespace alloclab {
+
+struct MemoryBlock {
+  void* data = nullptr;
+  std::size_t size = 0;
+  explicit operator bool() const noexcept { return data != nullptr; }
+};
+
+template <class S>
+concept BlockSource = requires(S& s, std::size_t n, MemoryBlock b) {
+  { s.allocate_block(n) } noexcept -> std::same_as<MemoryBlock>;
+  { s.deallocate_block(b) } noexcept;
+};
+
+// Blocks start on a cache line: no block shares a line with another allocation, and the
+// bump fast path's first object is cache-aligned.
+inline constexpr std::size_t block_alignment = 64;
+
+// Blocks from the global heap (aligned operator new, nothrow), optionally capped at a total
+// byte budget so a growable arena can be driven to exhaustion.
+class HeapBlockSource {
+ public:
+  static constexpr std::size_t unlimited = std::numeric_limits<std::size_t>::max();
+
+  HeapBlockSource() noexcept = default;
+  explicit HeapBlockSource(std::size_t budget) noexcept : budget_(budget) {}
+
+  [[nodiscard]] MemoryBlock allocate_block(std::size_t size) noexcept {
+    if (size == 0 || size > budget_ - held_) return {};
+    void* p = ::operator new(size, std::align_val_t{block_alignment}, std::nothrow);
+    if (p == nullptr) return {};
+    held_ += size;
+    return {p, size};
+  }
+
+  void deallocate_block(MemoryBlock block) noexcept {
+    if (block.data == nullptr) return;
+    held_ -= block.size;
+    ::operator delete(block.data, std::align_val_t{block_alignment});
+  }
+
+  [[nodiscard]] std::size_t held() const noexcept { return held_; }
+  [[nodiscard]] std::size_t budget() const noexcept { return budget_; }
+
+ private:
+  std::size_t budget_ = unlimited;
+  std::size_t held_ = 0;
+};
+
+static_assert(BlockSource<HeapBlockSource>);
+
+}  // namespace alloclab

@@ -1,0 +1,182 @@
+// alloclab/chained_arena.hpp — growable single-thread arena of linked blocks.
+//
+// Design: bump through the current block; when it is full, move to a recycled block or take a
+// new one from the BlockSource. A request that would not fit even in a fresh block gets a
+// block of its own (so a huge object does not waste a standard block's tail). reset() keeps
+// the standard blocks for reuse — a frame arena that resets every frame stops touching the
+// upstream after the first frame — and returns the dedicated ones.
+//
+// Fast path cost: ~8 instructions (align, two compares, bump, two counter adds), no atomics,
+// no call. Not thread-safe: one arena per thread, or use thread_local_arena.
+#pragma once
+
+#include <algorithm>
+#include <cstddef>
+#include <cstring>
+#include <string_view>
+
+#include "alloclab/allocator.hpp"
+#include "alloclab/block_chain.hpp"
+#include "alloclab/block_source.hpp"
+#include "alloclab/debug.hpp"
+
+namespace alloclab {
+
+template <BlockSource Source = HeapBlockSource>
+class BasicChainedArena {
+ public:
+  static constexpr bool thread_safe = false;
+  static constexpr bool supports_free = false;
+  static constexpr std::string_view name = "chained_arena";
+  static constexpr std::size_t default_block_size = 64 * 1024;
+
+  // `block_size` is the data capacity of a standard block; blocks are taken lazily.
+  explicit BasicChainedArena(std::size_t block_size = default_block_size,
+                             Source source = Source{}) noexcept
+      : source_(std::move(source)), block_size_(std::max<std::size_t>(block_size, 64)) {}
+  BasicChainedArena(const BasicChainedArena&) = delete;
+  BasicChainedArena& operator=(const BasicChainedArena&) = delete;
+  ~BasicChainedArena() { release(); }
+
+  [[nodiscard]] void* allocate(std::size_t size,
+                               std::size_t alignment = default_alignment) noexcept {
+    if (is_valid_request(size, alignment) && size <= SIZE_MAX - debug::guard_bytes) [[likely]] {
+      if (char* p = fit_in(cursor_, end_, size + debug::guard_bytes, alignment)) [[likely]] {
+        commit(p, size);
+        return p;
+      }
+    }
+    return allocate_slow(size, alignment);
+  }
+
+  // Zeroed memory for `count` objects of `size` bytes; nullptr if count * size overflows.
+  [[nodiscard]] void* calloc(std::size_t count, std::size_t size,
+                             std::size_t alignment = default_alignment) noexcept {
+    if (size != 0 && count > SIZE_MAX / size) {
+      ++failed_;
+      return nullptr;
+    }
+    void* p = allocate(count * size, alignment);
+    if (p != nullptr) std::memset(p, 0, count * size);
+    return p;
+  }
+
+  void deallocate(void* /*p*/, std::size_t /*size*/) noexcept {}
+
+  void reset() noexcept {
+    peak_ = std::max(peak_, used());
+    while (ChainBlock* b = in_use_.pop()) {
+      if (b->capacity == block_size_) {
+        debug::on_release(b->data(), b->capacity);
+        b->used = 0;
+        recycled_.push(b);
+      } else {
+        delete_chain_block(source_, b);
+      }
+    }
+    cursor_ = end_ = nullptr;
+    current_ = nullptr;
+    requested_ = reserved_ = 0;
+  }
+
+  void release() noexcept {
+    reset();
+    delete_chain_blocks(source_, recycled_);
+  }
+
+  [[nodiscard]] std::size_t capacity() const noexcept {
+    return in_use_.capacity() + recycled_.capacity();
+  }
+  [[nodiscard]] std::size_t remaining() const noexcept {
+    return static_cast<std::size_t>(end_ - cursor_) + recycled_.capacity();
+  }
+  [[nodiscard]] std::size_t used() const noexcept { return capacity() - remaining(); }
+  [[nodiscard]] std::size_t block_size() const noexcept { return block_size_; }
+  [[nodiscard]] const Source& source() const noexcept { return source_; }
+
+  [[nodiscard]] AllocatorStats stats() const noexcept {
+    AllocatorStats s;
+    s.capacity = capacity();
+    s.remaining = remaining();
+    s.used = s.capacity - s.remaining;
+    s.peak_used = std::max(peak_, s.used);
+    s.allocations = allocations_;
+    s.failed_allocations = failed_;
+    s.bytes_requested = requested_;
+    s.bytes_reserved = reserved_;
+    s.blocks = in_use_.count() + recycled_.count();
+    return s;
+  }
+
+ private:
+  void commit(char* p, std::size_t size) noexcept {
+    const std::size_t need = size + debug::guard_bytes;
+    reserved_ += static_cast<std::size_t>(p - cursor_) + need;
+    cursor_ = p + need;
+    ++allocations_;
+    requested_ += size;
+    debug::on_allocate(p, size);
+  }
+
+  [[gnu::noinline]] void* allocate_slow(std::size_t size, std::size_t alignment) noexcept {
+    if (!is_valid_request(size, alignment) || size > SIZE_MAX - debug::guard_bytes) {
+      ++failed_;
+      return nullptr;
+    }
+    const std::size_t need = size + debug::guard_bytes;
+    // Enough data bytes that the request fits whatever the padding.
+    const bool fits_standard = need <= block_size_ && alignment - 1 <= block_size_ - need;
+    if (!fits_standard) {
+      if (need > SIZE_MAX - alignment) {
+        ++failed_;
+        return nullptr;
+      }
+      ChainBlock* b = new_chain_block(source_, need + alignment - 1);
+      if (b == nullptr) {
+        ++failed_;
+        return nullptr;
+      }
+      char* p = fit_in(b->data(), b->end(), need, alignment);
+      b->used = b->capacity;  // a dedicated block is consumed whole
+      in_use_.push(b);
+      // The current block keeps its tail; the dedicated block is accounted as used whole.
+      reserved_ += b->capacity;
+      ++allocations_;
+      requested_ += size;
+      debug::on_allocate(p, size);
+      return p;
+    }
+    ChainBlock* b = recycled_.pop();
+    if (b == nullptr) b = new_chain_block(source_, block_size_);
+    if (b == nullptr) {
+      ++failed_;
+      return nullptr;
+    }
+    if (current_ != nullptr) current_->used = static_cast<std::size_t>(cursor_ - current_->data());
+    in_use_.push(b);
+    current_ = b;
+    cursor_ = b->data();
+    end_ = b->end();
+    char* p = fit_in(cursor_, end_, need, alignment);
+    commit(p, size);
+    return p;
+  }
+
+  Source source_;
+  std::size_t block_size_;
+  char* cursor_ = nullptr;
+  char* end_ = nullptr;
+  ChainBlock* current_ = nullptr;
+  BlockList in_use_;
+  BlockList recycled_;
+  std::size_t peak_ = 0;
+  std::size_t allocations_ = 0;
+  std::size_t failed_ = 0;
+  std::size_t requested_ = 0;
+  std::size_t reserved_ = 0;
+};
+
+using ChainedArena = BasicChainedArena<>;
+static_assert(Allocator<ChainedArena>);
+
+}  // namespace alloclab

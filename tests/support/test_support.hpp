@@ -1,0 +1,76 @@
+// Shared by the test suites: how to build each allocator with a bounded capacity, and the
+// fill-and-verify patterns the concurrency tests use to detect overlapping blocks.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <memory>
+
+#include "alloclab/alloclab.hpp"
+
+namespace alloclab::test {
+
+// Every allocator made so that at most `capacity` data bytes can ever be handed out: the fixed
+// ones directly, the growable ones through a budgeted block source admitting one block.
+template <class A>
+struct Bounded;
+
+template <>
+struct Bounded<MutexArena> {
+  static std::unique_ptr<MutexArena> make(std::size_t capacity) {
+    return std::make_unique<MutexArena>(capacity);
+  }
+};
+template <Counting C>
+struct Bounded<BasicAtomicBumpArena<C>> {
+  static std::unique_ptr<BasicAtomicBumpArena<C>> make(std::size_t capacity) {
+    return std::make_unique<BasicAtomicBumpArena<C>>(capacity);
+  }
+};
+template <>
+struct Bounded<ChainedArena> {
+  static std::unique_ptr<ChainedArena> make(std::size_t capacity) {
+    return std::make_unique<ChainedArena>(capacity, HeapBlockSource{chain_header_size + capacity});
+  }
+};
+template <>
+struct Bounded<ThreadLocalArena> {
+  static std::unique_ptr<ThreadLocalArena> make(std::size_t capacity) {
+    return std::make_unique<ThreadLocalArena>(capacity,
+                                              HeapBlockSource{chain_header_size + capacity});
+  }
+};
+template <>
+struct Bounded<CoalescingPool> {
+  static std::unique_ptr<CoalescingPool> make(std::size_t capacity) {
+    return std::make_unique<CoalescingPool>(capacity);
+  }
+};
+
+template <class A>
+std::unique_ptr<A> make_bounded(std::size_t capacity) {
+  return Bounded<A>::make(capacity);
+}
+
+// A byte pattern unique to (owner, block): two blocks that overlap cannot both verify.
+inline unsigned char pattern_byte(std::uint64_t owner, std::uint64_t block, std::size_t i) {
+  const std::uint64_t x = (owner * 0x9E3779B97F4A7C15ULL) ^ (block * 0xC2B2AE3D27D4EB4FULL) ^ i;
+  return static_cast<unsigned char>(x ^ (x >> 17) ^ (x >> 31));
+}
+inline void fill_pattern(void* p, std::size_t n, std::uint64_t owner, std::uint64_t block) {
+  auto* b = static_cast<unsigned char*>(p);
+  for (std::size_t i = 0; i < n; ++i) b[i] = pattern_byte(owner, block, i);
+}
+[[nodiscard]] inline bool check_pattern(const void* p, std::size_t n, std::uint64_t owner,
+                                        std::uint64_t block) {
+  const auto* b = static_cast<const unsigned char*>(p);
+  for (std::size_t i = 0; i < n; ++i)
+    if (b[i] != pattern_byte(owner, block, i)) return false;
+  return true;
+}
+
+// Threads used by the concurrency tests: at least 8 and more than the machine's cores.
+std::size_t oversubscribed_threads();
+
+}  // namespace alloclab::test
