@@ -76,7 +76,8 @@ class BasicAtomicBumpArena {
   void reset() noexcept {
     const std::size_t used = offset_.load(std::memory_order_relaxed);
     peak_ = std::max(peak_, used);
-    debug::on_release(base_, used);
+    // allocate() unpoisoned whole granules: poison through the end of the last one.
+    debug::on_release(base_, std::min(capacity_, static_cast<std::size_t>(align_up(used, debug::asan_granule))));
     offset_.store(0, std::memory_order_relaxed);
     if constexpr (CountRequests == Counting::on)
       counters_.requested.store(0, std::memory_order_relaxed);

@@ -83,7 +83,8 @@ class CoalescingPool {
     }
     split_back(h, total);
     const std::size_t block = size_of(h);
-    write_header(h, block, allocated_flag);
+    // Keep PREV_FREE: an alignment split leaves a free block right in front of this one.
+    write_header(h, block, allocated_flag | (h->size_flags & prev_free_flag));
     used_ += block;
     peak_ = std::max(peak_, used_);
     ++allocations_;
@@ -292,15 +293,22 @@ class CoalescingPool {
       }
     }
     // Any block in a higher bin is large enough.
-    for (++bin; bin < bin_count;) {
-      const std::uint64_t word = bitmap_[bin / 64] >> (bin % 64);
+    for (std::size_t higher = bin + 1; higher < bin_count;) {
+      const std::uint64_t word = bitmap_[higher / 64] >> (higher % 64);
       if (word != 0) {
-        bin += static_cast<std::size_t>(std::countr_zero(word));
-        Header* h = bins_[bin];
+        higher += static_cast<std::size_t>(std::countr_zero(word));
+        Header* h = bins_[higher];
         unlink(h);
         return h;
       }
-      bin = (bin / 64 + 1) * 64;
+      higher = (higher / 64 + 1) * 64;
+    }
+    // Last resort: the rest of the request's own bin, so a fitting block is never missed.
+    for (Header* h = bins_[bin]; h != nullptr; h = links(h)->next) {
+      if (size_of(h) >= total) {
+        unlink(h);
+        return h;
+      }
     }
     return nullptr;
   }
@@ -348,6 +356,12 @@ class CoalescingPool {
     return copy;
   }
 
+  [[gnu::no_sanitize_address]] static std::size_t peek_word(const char* p) noexcept {
+    std::size_t w;
+    std::memcpy(&w, p, sizeof w);
+    return w;
+  }
+
   bool tag_valid(const Header* h, const Header& v, std::size_t generation) const noexcept {
     return v.tag == tag_for(h, (v.size_flags & ~prev_free_flag), generation);
   }
@@ -377,8 +391,23 @@ class CoalescingPool {
       }
       debug::fatal(name.data(), "pointer not handed out by this pool (interior pointer or never allocated)", ptr);
     }
-    if ((v.size_flags & allocated_flag) == 0) debug::fatal(name.data(), "double free", ptr);
+    if ((v.size_flags & allocated_flag) == 0) {
+      // After a reset, an old pointer can land on a header that is valid and free now.
+      debug::fatal(name.data(), generation_ > 0 ? "double free, or free after reset()" : "double free", ptr);
+    }
     const std::size_t block = v.size_flags & ~flag_mask;
+    if ((v.size_flags & prev_free_flag) != 0) {
+      // The flag is outside the tag: check that a free block really ends right below.
+      const char* below = reinterpret_cast<const char*>(h);
+      std::size_t prev_size = 0;
+      if (below - base_ >= static_cast<std::ptrdiff_t>(min_block)) prev_size = peek_word(below - 8);
+      const auto* prev = reinterpret_cast<const Header*>(below - prev_size);
+      const bool plausible = prev_size >= min_block && prev_size % granule == 0 &&
+                             prev_size <= static_cast<std::size_t>(below - base_);
+      if (!plausible || !tag_valid(prev, peek(prev), generation_) ||
+          (peek(prev).size_flags & (allocated_flag | ~flag_mask)) != prev_size)
+        debug::fatal(name.data(), "corrupted block header (PREV_FREE set, but no free block below)", ptr);
+    }
     if (size > block - header_size - debug::guard_bytes)
       debug::fatal(name.data(), "deallocate() size is larger than the block handed out", ptr);
     if constexpr (debug::guard_bytes != 0) {
