@@ -1,0 +1,198 @@
+// One benchmark case — a workload over one concrete allocator type at N threads — as a Google
+// Benchmark function. Everything here is a template over both, so the timed loop calls the
+// allocator inline: no virtual call, no function pointer per operation.
+//
+// A "run" is one call of the benchmark function by all N threads (Google Benchmark makes
+// several: iteration estimation, then each repetition). Per run:
+//   1. thread 0 builds the allocator — one instance shared by all threads when the allocator
+//      is thread-safe, one per thread otherwise — the workload and every thread's state;
+//   2. the timed loop: each iteration is one round of the workload (Google Benchmark's
+//      start barrier orders step 1 before any thread's first round);
+//   3. untimed: the workload releases what is live; then, when enabled, a latency pass runs a
+//      few more rounds with every allocate() timed (LatencyProbe); then the allocator's stats,
+//      peak RSS and page faults are read and thread 0 publishes the counters.
+#pragma once
+
+#include <benchmark/benchmark.h>
+
+#include <atomic>
+#include <barrier>
+#include <cstddef>
+#include <memory>
+#include <mutex>
+#include <vector>
+
+#include "alloclab/allocator.hpp"
+#include "alloclab/workloads/workload.hpp"
+#include "latency_probe.hpp"
+#include "process_metrics.hpp"
+
+namespace alloclab::harness {
+
+struct CaseConfig {
+  workloads::Params params;
+  bool latency = true;          // run the untimed latency pass
+  int latency_rounds = 4;       // rounds per thread in that pass
+  std::size_t samples_per_thread = 1 << 16;
+  std::size_t fixed_bytes_per_thread = std::size_t{64} << 20;  // fixed-capacity allocators
+};
+
+// How the driver builds allocator A for a run of `threads` threads (specialised where the
+// constructor needs a capacity).
+template <class A>
+struct AllocatorFactory {
+  static std::unique_ptr<A> make(const CaseConfig&, int /*threads*/) { return std::make_unique<A>(); }
+};
+
+template <template <class> class W, Allocator A>
+class CaseRunner {
+ public:
+  using Workload = W<A>;
+  static constexpr bool shared_instance = allocator_traits<A>::thread_safe;
+
+  explicit CaseRunner(CaseConfig config) : config_(config) {}
+
+  void operator()(benchmark::State& state) {
+    const int index = state.thread_index();
+    if (index == 0) begin_run(state.threads());
+    std::shared_ptr<Run> run;  // taken on the first iteration, after the start barrier
+    std::size_t ops = 0;
+    workloads::NoProbe no_probe;
+    for (auto _ : state) {
+      if (!run) [[unlikely]] run = current_;
+      ops += run->workload.run_round(run->allocator(index), run->threads[index], run->syncs[index], no_probe);
+    }
+    if (!run) run = current_;  // zero iterations: still take part in the barriers below
+    end_run(state, *run, index, ops);
+    if (index == 0) current_.reset();
+  }
+
+ private:
+  class ThreadSync final : public workloads::RoundSync {
+   public:
+    ThreadSync(std::barrier<>& barrier, int index, int threads) noexcept
+        : barrier_(&barrier), index_(index), threads_(threads) {}
+    bool shared() const noexcept override { return shared_instance && threads_ > 1; }
+    bool leader() const noexcept override { return index_ == 0; }
+    int threads() const noexcept override { return threads_; }
+
+   protected:
+    void arrive_and_wait() override { barrier_->arrive_and_wait(); }
+
+   private:
+    std::barrier<>* barrier_;
+    int index_;
+    int threads_;
+  };
+
+  struct Run {
+    Run(const CaseConfig& config, int n)
+        : workload(config.params, n), barrier(n), samples(static_cast<std::size_t>(n)) {
+      if constexpr (shared_instance) {
+        allocators.push_back(AllocatorFactory<A>::make(config, n));
+      } else {
+        for (int i = 0; i < n; ++i) allocators.push_back(AllocatorFactory<A>::make(config, 1));
+      }
+      threads.reserve(static_cast<std::size_t>(n));
+      syncs.reserve(static_cast<std::size_t>(n));
+      for (int i = 0; i < n; ++i) {
+        threads.push_back(workload.make_thread(i));
+        syncs.emplace_back(barrier, i, n);
+      }
+    }
+    A& allocator(int index) { return shared_instance ? *allocators[0] : *allocators[static_cast<std::size_t>(index)]; }
+
+    Workload workload;
+    std::vector<std::unique_ptr<A>> allocators;
+    std::vector<typename Workload::Thread> threads;
+    std::vector<ThreadSync> syncs;
+    std::barrier<> barrier;
+    std::vector<std::vector<std::uint64_t>> samples;
+    std::mutex mutex;  // guards the sums below
+    std::size_t ops = 0;
+    AllocatorStats stats;
+    double destroy_seconds = 0;
+    std::size_t trees = 0;
+    std::uint64_t faults_at_start = 0;
+    bool rss_reset = false;
+  };
+
+  void begin_run(int threads) {
+    auto run = std::make_shared<Run>(config_, threads);
+    run->rss_reset = reset_peak_rss();
+    run->faults_at_start = page_faults();
+    current_ = std::move(run);
+  }
+
+  void end_run(benchmark::State& state, Run& run, int index, std::size_t ops) {
+    A& a = run.allocator(index);
+    auto& thread = run.threads[static_cast<std::size_t>(index)];
+    auto& sync = run.syncs[static_cast<std::size_t>(index)];
+    run.workload.finish(a, thread, sync);
+    const std::uint64_t faults = page_faults() - run.faults_at_start;  // timed rounds only
+    const std::size_t peak_rss = peak_rss_bytes();
+
+    if (config_.latency) {
+      LatencyProbe probe(config_.samples_per_thread);
+      for (int r = 0; r < config_.latency_rounds; ++r) (void)run.workload.run_round(a, thread, sync, probe);
+      run.workload.finish(a, thread, sync);
+      run.samples[static_cast<std::size_t>(index)] = probe.samples();
+    }
+    {
+      std::lock_guard lock(run.mutex);
+      run.ops += ops;
+      if constexpr (requires { thread.destroy_seconds_total; thread.trees; }) {
+        run.destroy_seconds += thread.destroy_seconds_total;
+        run.trees += thread.trees;
+      }
+    }
+    run.barrier.arrive_and_wait();  // every thread done: the allocators are quiescent
+    if (index != 0) return;
+
+    add_stats(run);
+    const auto total_ops = static_cast<double>(run.ops);
+    state.SetItemsProcessed(static_cast<std::int64_t>(run.ops));
+    using C = benchmark::Counter;
+    // Wall seconds per operation of all threads (the JSON also gets ns_per_op, main.cpp).
+    state.counters["time_per_op"] = C(total_ops, C::kIsRate | C::kInvert);
+    state.counters["ops"] = C(total_ops);
+    state.counters["page_faults"] = C(static_cast<double>(faults));
+    state.counters["faults_per_kop"] = C(total_ops > 0 ? 1000.0 * static_cast<double>(faults) / total_ops : 0);
+    state.counters["peak_rss_bytes"] = C(static_cast<double>(peak_rss), C::kDefaults, C::kIs1024);
+    state.counters["peak_rss_case_only"] = C(run.rss_reset ? 1 : 0);
+    state.counters["stats_counted"] = C(run.stats.counted ? 1 : 0);
+    state.counters["peak_used_bytes"] = C(static_cast<double>(run.stats.peak_used), C::kDefaults, C::kIs1024);
+    state.counters["capacity_bytes"] = C(static_cast<double>(run.stats.capacity), C::kDefaults, C::kIs1024);
+    state.counters["failed_allocations"] = C(static_cast<double>(run.stats.failed_allocations));
+    if (run.trees > 0)
+      state.counters["destroy_ns_per_tree"] = C(1e9 * run.destroy_seconds / static_cast<double>(run.trees));
+    if (config_.latency) {
+      std::vector<std::uint64_t> all;
+      for (auto& s : run.samples) all.insert(all.end(), s.begin(), s.end());
+      const LatencySummary l = summarize(std::move(all));
+      state.counters["latency_p50_ns"] = C(l.p50_ns);
+      state.counters["latency_p99_ns"] = C(l.p99_ns);
+      state.counters["latency_p999_ns"] = C(l.p999_ns);
+      state.counters["latency_max_ns"] = C(l.max_ns);
+      state.counters["latency_samples"] = C(static_cast<double>(l.samples));
+    }
+  }
+
+  // Peak use of every instance of the run (per-thread instances summed).
+  static void add_stats(Run& run) {
+    AllocatorStats total;
+    for (auto& a : run.allocators) {
+      const AllocatorStats s = a->stats();
+      total.capacity += s.capacity;
+      total.peak_used += s.peak_used;
+      total.failed_allocations += s.failed_allocations;
+      total.counted = s.counted;
+    }
+    run.stats = total;
+  }
+
+  CaseConfig config_;
+  std::shared_ptr<Run> current_;
+};
+
+}  // namespace alloclab::harness

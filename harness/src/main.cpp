@@ -1,0 +1,215 @@
+// alloclab — runs workload x allocator x thread count on Google Benchmark and writes JSON.
+#include <benchmark/benchmark.h>
+
+#include <CLI/CLI.hpp>
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "allocator_list.hpp"
+#include "naming_reporter.hpp"
+#include "run_context.hpp"
+#include "selection.hpp"
+#include "thread_spec.hpp"
+#include "workload_registry.hpp"
+
+namespace {
+
+using namespace alloclab::harness;
+
+[[noreturn]] void usage_error(const std::string& message) {
+  std::fprintf(stderr, "alloclab: %s\n", message.c_str());
+  std::exit(2);
+}
+
+std::string join(const std::vector<std::string>& items) {
+  std::string out;
+  for (const auto& s : items) out += (out.empty() ? "" : ", ") + s;
+  return out;
+}
+
+// "a,b" or "all" against the valid names; the first unknown name is the error.
+std::vector<std::string> parse_names(const std::string& flag, const std::string& value,
+                                     const std::vector<std::string>& valid) {
+  if (value == "all") return valid;
+  std::vector<std::string> out;
+  std::size_t start = 0;
+  while (start <= value.size()) {
+    const std::size_t comma = value.find(',', start);
+    const std::string name = value.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
+    if (std::find(valid.begin(), valid.end(), name) == valid.end()) {
+      usage_error("unknown " + flag + " '" + name + "' (valid: " + join(valid) + ", or all)");
+    }
+    if (std::find(out.begin(), out.end(), name) == out.end()) out.push_back(name);
+    if (comma == std::string::npos) break;
+    start = comma + 1;
+  }
+  return out;
+}
+
+// Google Benchmark reports time_per_op in seconds; readers of the JSON want nanoseconds.
+void add_ns_per_op(nlohmann::json& doc) {
+  for (auto& b : doc["benchmarks"]) {
+    if (b.contains("time_per_op") && b["time_per_op"].is_number())
+      b["ns_per_op"] = b["time_per_op"].get<double>() * 1e9;
+  }
+}
+
+void print_list() {
+  std::printf("allocators (name, traits, description):\n");
+  for (const AllocatorListing& a : allocator_listing()) {
+    std::printf("  %-20s %-26s %s\n", std::string(a.name).c_str(),
+                (std::string(a.thread_safe ? "thread_safe" : "per_thread") +
+                 (a.supports_free ? ",free" : ",bulk_reset"))
+                    .c_str(),
+                std::string(a.description).c_str());
+  }
+  std::printf("\nworkloads (name: what it stresses; one operation is):\n");
+  for (const WorkloadEntry& w : all_workloads()) {
+    std::printf("  %-16s %s\n  %-16s op = %s\n", std::string(w.info.name).c_str(),
+                std::string(w.info.description).c_str(), "", std::string(w.info.operation).c_str());
+  }
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  // Google Benchmark's own flags pass through untouched; the rest is ours.
+  std::vector<char*> ours{argv[0]};
+  std::vector<char*> theirs{argv[0]};
+  for (int i = 1; i < argc; ++i) {
+    (std::strncmp(argv[i], "--benchmark_", 12) == 0 ? theirs : ours).push_back(argv[i]);
+  }
+
+  std::vector<std::string> allocator_names;
+  for (const AllocatorListing& a : allocator_listing()) allocator_names.emplace_back(a.name);
+  std::vector<std::string> workload_names;
+  for (const WorkloadEntry& w : all_workloads()) workload_names.emplace_back(w.info.name);
+
+  CLI::App app{
+      "alloclab: runs every selected workload x allocator x thread count on Google Benchmark.\n"
+      "Cases are named workload/allocator/threads:N. Thread-safe allocators are shared by the\n"
+      "threads of a case; the others get one instance per thread. Pairs that cannot run (a\n"
+      "workload needing individual or cross-thread free on an arena) are skipped, printed and\n"
+      "recorded. Any --benchmark_* flag is passed to Google Benchmark.",
+      "alloclab"};
+  bool list = false;
+  std::string allocators = "all", workloads = "all", threads = "1", out;
+  int repetitions = 1;
+  double min_time = 0;
+  unsigned long long seed = 42;
+  bool tiny = false, no_latency = false;
+  app.add_flag("--list", list, "List allocators (with traits) and workloads (with their operation), then exit");
+  app.add_option("--allocators", allocators, "Comma-separated allocator names, or all")->capture_default_str();
+  app.add_option("--workloads", workloads, "Comma-separated workload names, or all")->capture_default_str();
+  app.add_option("--threads", threads, "Thread counts: 4, a list 1,2,8, or a doubling range 1..64")
+      ->capture_default_str();
+  app.add_option("--repetitions", repetitions, "Repetitions of every case (aggregates reported when > 1)")
+      ->capture_default_str();
+  app.add_option("--min-time", min_time, "Minimum seconds per case (default: Google Benchmark's)");
+  app.add_option("--seed", seed, "Seed of the workloads' random streams")->capture_default_str();
+  app.add_option("--out", out, "Write the results as JSON to this file (atomically)");
+  app.add_flag("--tiny", tiny, "Tiny rounds and structures (smoke tests)");
+  app.add_flag("--no-latency", no_latency, "Skip the untimed latency-sampling pass");
+  try {
+    app.parse(static_cast<int>(ours.size()), ours.data());
+  } catch (const CLI::CallForHelp&) {
+    std::cout << app.help() << "\nGoogle Benchmark flags (pass-through), e.g. --benchmark_filter=REGEX,\n"
+              << "--benchmark_format=json, --benchmark_repetitions=N: see --benchmark_help... in its docs.\n";
+    return 0;
+  } catch (const CLI::ParseError& e) {
+    usage_error(e.what());
+  }
+  if (list) {
+    print_list();
+    return 0;
+  }
+
+  Selection sel;
+  sel.allocators = parse_names("allocator", allocators, allocator_names);
+  sel.workloads = parse_names("workload", workloads, workload_names);
+  sel.threads = parse_thread_spec(threads);  // exits 2 with a message on a bad value
+  if (repetitions < 1) usage_error("--repetitions must be a positive count, got " + std::to_string(repetitions));
+  if (min_time < 0) usage_error("--min-time must not be negative, got " + std::to_string(min_time));
+  sel.repetitions = repetitions;
+  sel.min_time = min_time;
+  sel.config.params.seed = seed;
+  sel.config.params.tiny = tiny;
+  sel.config.latency = !no_latency;
+
+  // The output goes to a temporary file beside the target (Google Benchmark writes it through
+  // --benchmark_out) and is renamed over the target only once it is complete and parses.
+  std::string temp, temp_flag;
+  if (!out.empty()) {
+    for (char* arg : theirs)
+      if (std::strncmp(arg, "--benchmark_out=", 16) == 0) usage_error("give --out or --benchmark_out, not both");
+    const std::filesystem::path target(out);
+    if (target.filename().empty()) usage_error("--out '" + out + "' names a folder, not a file");
+    temp = (target.parent_path() / ("." + target.filename().string() + ".tmp")).string();
+    std::ofstream probe(temp, std::ios::trunc);
+    if (!probe) usage_error("cannot write --out '" + out + "': " + std::strerror(errno));
+    temp_flag = "--benchmark_out=" + temp;
+    theirs.push_back(temp_flag.data());
+  }
+
+  int bench_argc = static_cast<int>(theirs.size());
+  benchmark::Initialize(&bench_argc, theirs.data());
+  if (benchmark::ReportUnrecognizedArguments(bench_argc, theirs.data())) {
+    if (!temp.empty()) std::filesystem::remove(temp);
+    return 2;
+  }
+  for (const auto& [key, value] : run_context(argc, argv, seed)) benchmark::AddCustomContext(key, value);
+
+  std::vector<SkippedCase> skipped;
+  for (const WorkloadEntry& w : all_workloads()) {
+    if (std::find(sel.workloads.begin(), sel.workloads.end(), w.info.name) != sel.workloads.end())
+      w.register_cases(sel, skipped);
+  }
+  for (const SkippedCase& s : skipped) std::fprintf(stderr, "skip %s: %s\n", s.name.c_str(), s.reason.c_str());
+  benchmark::AddCustomContext("skipped_cases", std::to_string(skipped.size()));
+
+  NamingReporter<benchmark::ConsoleReporter> console;
+  NamingReporter<benchmark::JSONReporter> file;
+  if (!temp.empty()) {
+    benchmark::RunSpecifiedBenchmarks(&console, &file);
+  } else {
+    benchmark::RunSpecifiedBenchmarks(&console);
+  }
+  benchmark::Shutdown();
+
+  if (!temp.empty()) {
+    std::string problem;
+    try {
+      nlohmann::json doc;
+      {
+        std::ifstream in(temp);
+        doc = nlohmann::json::parse(in);
+      }
+      if (!doc.contains("benchmarks")) {
+        problem = "no benchmarks list";
+      } else {
+        add_ns_per_op(doc);
+        std::ofstream rewrite(temp, std::ios::trunc);
+        rewrite << doc.dump(2) << '\n';
+        if (!rewrite.flush()) problem = "could not rewrite the temporary file";
+      }
+    } catch (const std::exception& e) {
+      problem = e.what();
+    }
+    std::error_code ec;
+    if (problem.empty()) std::filesystem::rename(temp, out, ec);
+    if (!problem.empty() || ec) {
+      std::filesystem::remove(temp, ec);
+      std::fprintf(stderr, "alloclab: results not written to '%s': %s\n", out.c_str(),
+                   problem.empty() ? ec.message().c_str() : problem.c_str());
+      return 1;
+    }
+  }
+  return 0;
+}

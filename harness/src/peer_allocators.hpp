@@ -1,0 +1,111 @@
+// Peers: the allocators alloclab's own are compared against, behind the same contract.
+//
+// Each adapter is a thin inline wrapper (no virtual call), so a timed loop over it measures the
+// peer, not the wrapper. None keeps statistics (`counted` is false, capacity 0): their memory is
+// judged by the driver's peak-RSS and page-fault metrics instead.
+#pragma once
+
+#include <tbb/scalable_allocator.h>
+
+#include <cstdlib>
+#include <memory_resource>
+#include <new>
+#include <string_view>
+
+#include "alloclab/allocator.hpp"
+
+namespace alloclab::harness {
+
+// Shared by the adapters that keep no statistics.
+struct NoStats {
+  [[nodiscard]] std::size_t capacity() const noexcept { return 0; }
+  [[nodiscard]] std::size_t used() const noexcept { return 0; }
+  [[nodiscard]] std::size_t remaining() const noexcept { return 0; }
+  [[nodiscard]] AllocatorStats stats() const noexcept {
+    AllocatorStats s;
+    s.counted = false;
+    return s;
+  }
+};
+
+// The contract's refusals, for peers that would otherwise accept or abort on them.
+[[nodiscard]] inline bool peer_refuses(std::size_t size, std::size_t alignment) noexcept {
+  return !is_valid_request(size, alignment) || size > SIZE_MAX - alignment;
+}
+
+// malloc/free of whichever C allocator is active in the process: glibc by default, or a peer
+// (jemalloc, mimalloc, tcmalloc, tbbmalloc_proxy) under LD_PRELOAD.
+class MallocAllocator : public NoStats {
+ public:
+  static constexpr bool thread_safe = true;
+  static constexpr bool supports_free = true;
+  static constexpr std::string_view name = "malloc";
+
+  [[nodiscard]] void* allocate(std::size_t size, std::size_t alignment = default_alignment) noexcept {
+    if (peer_refuses(size, alignment)) [[unlikely]] return nullptr;
+    if (alignment <= default_alignment) [[likely]] return std::malloc(size);
+    // aligned_alloc wants a size that is a multiple of the alignment.
+    return std::aligned_alloc(alignment, (size + alignment - 1) & ~(alignment - 1));
+  }
+  void deallocate(void* p, std::size_t /*size*/) noexcept { std::free(p); }
+  void reset() noexcept {}  // nothing to do: every object is freed individually
+};
+
+// oneTBB's scalable allocator, called directly (not through the malloc proxy).
+class TbbMallocAllocator : public NoStats {
+ public:
+  static constexpr bool thread_safe = true;
+  static constexpr bool supports_free = true;
+  static constexpr std::string_view name = "tbbmalloc";
+
+  [[nodiscard]] void* allocate(std::size_t size, std::size_t alignment = default_alignment) noexcept {
+    if (peer_refuses(size, alignment)) [[unlikely]] return nullptr;
+    if (alignment <= default_alignment) [[likely]] return scalable_malloc(size);
+    return scalable_aligned_malloc(size, alignment);
+  }
+  // scalable_free releases blocks of either call (scalable_aligned_free is an alias of it).
+  void deallocate(void* p, std::size_t /*size*/) noexcept { scalable_free(p); }
+  void reset() noexcept {}
+};
+
+// A std::pmr resource owned by the adapter; pmr throws on failure, the contract returns null.
+template <class Resource, bool ThreadSafe, bool SupportsFree, class Name>
+class PmrAllocator : public NoStats {
+ public:
+  static constexpr bool thread_safe = ThreadSafe;
+  static constexpr bool supports_free = SupportsFree;
+  static constexpr std::string_view name = Name::value;
+
+  [[nodiscard]] void* allocate(std::size_t size, std::size_t alignment = default_alignment) noexcept {
+    if (peer_refuses(size, alignment)) [[unlikely]] return nullptr;
+    try {
+      return resource_.allocate(size, alignment);
+    } catch (...) {
+      return nullptr;
+    }
+  }
+  void deallocate(void* p, std::size_t size) noexcept {
+    if constexpr (SupportsFree) {
+      if (p != nullptr) resource_.deallocate(p, size);
+    }
+  }
+  void reset() noexcept { resource_.release(); }
+
+ private:
+  Resource resource_;
+};
+
+struct PmrMonotonicName { static constexpr std::string_view value = "pmr_monotonic"; };
+struct PmrUnsyncPoolName { static constexpr std::string_view value = "pmr_unsync_pool"; };
+struct PmrSyncPoolName { static constexpr std::string_view value = "pmr_sync_pool"; };
+
+// monotonic_buffer_resource: deallocate is a no-op, release() frees everything.
+using PmrMonotonic = PmrAllocator<std::pmr::monotonic_buffer_resource, false, false, PmrMonotonicName>;
+// One unsynchronized_pool_resource per thread (the driver gives non-thread-safe ones one each).
+using PmrUnsyncPool = PmrAllocator<std::pmr::unsynchronized_pool_resource, false, true, PmrUnsyncPoolName>;
+using PmrSyncPool = PmrAllocator<std::pmr::synchronized_pool_resource, true, true, PmrSyncPoolName>;
+
+static_assert(Allocator<MallocAllocator> && Allocator<TbbMallocAllocator>);
+static_assert(Allocator<PmrMonotonic> && Allocator<PmrUnsyncPool> && Allocator<PmrSyncPool>);
+
+}  // namespace alloclab::harness

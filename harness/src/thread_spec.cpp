@@ -1,0 +1,53 @@
+#include "thread_spec.hpp"
+
+#include <algorithm>
+#include <charconv>
+#include <cstdio>
+#include <cstdlib>
+
+namespace alloclab::harness {
+namespace {
+
+[[noreturn]] void bad(const std::string& spec, const std::string& why) {
+  std::fprintf(stderr,
+               "alloclab: bad --threads '%s': %s (valid: a count like 4, a list like 1,2,8, or a "
+               "doubling range like 1..64; each from 1 to %d)\n",
+               spec.c_str(), why.c_str(), max_threads);
+  std::exit(2);
+}
+
+int count(const std::string& spec, const std::string& text) {
+  int value = 0;
+  const char* end = text.data() + text.size();
+  const auto [ptr, ec] = std::from_chars(text.data(), end, value);
+  if (text.empty() || ec != std::errc() || ptr != end) bad(spec, "'" + text + "' is not a whole number");
+  if (value < 1) bad(spec, "'" + text + "' is not positive");
+  if (value > max_threads) bad(spec, "'" + text + "' is above the ceiling");
+  return value;
+}
+
+}  // namespace
+
+std::vector<int> parse_thread_spec(const std::string& spec) {
+  std::vector<int> out;
+  if (const auto dots = spec.find(".."); dots != std::string::npos) {
+    const int lo = count(spec, spec.substr(0, dots));
+    const int hi = count(spec, spec.substr(dots + 2));
+    if (lo > hi) bad(spec, "the range runs backwards");
+    for (long t = lo; t < hi; t *= 2) out.push_back(static_cast<int>(t));
+    out.push_back(hi);
+    return out;
+  }
+  std::size_t start = 0;
+  while (true) {
+    const std::size_t comma = spec.find(',', start);
+    out.push_back(count(spec, spec.substr(start, comma == std::string::npos ? std::string::npos : comma - start)));
+    if (comma == std::string::npos) break;
+    start = comma + 1;
+  }
+  std::sort(out.begin(), out.end());
+  out.erase(std::unique(out.begin(), out.end()), out.end());
+  return out;
+}
+
+}  // namespace alloclab::harness

@@ -1,0 +1,31 @@
+// alloclab/workloads/release.hpp — ending a round: free each object, or reset in bulk.
+#pragma once
+
+#include <cstddef>
+#include <vector>
+
+#include "alloclab/allocator.hpp"
+#include "alloclab/workloads/workload.hpp"
+
+namespace alloclab::workloads {
+
+struct Live {
+  void* p;
+  std::size_t size;
+};
+
+// Frees a thread's live objects one by one where the allocator can; otherwise resets it —
+// with every thread of the run stopped when the instance is shared, and then only every
+// RoundSync::shared_reset_period rounds (see bulk_periodic). Every thread of a run must call
+// this the same number of times (it may wait at a barrier).
+template <Allocator A>
+void release_all(A& a, std::vector<Live>& objects, RoundSync& sync) {
+  if constexpr (allocator_traits<A>::supports_free) {
+    for (const Live& o : objects) a.deallocate(o.p, o.size);
+  } else {
+    sync.bulk_periodic([&] { a.reset(); });
+  }
+  objects.clear();
+}
+
+}  // namespace alloclab::workloads

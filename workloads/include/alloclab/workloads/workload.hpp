@@ -1,0 +1,147 @@
+// alloclab/workloads/workload.hpp — what every workload is made of.
+//
+// A workload is a class template over the allocator type. It knows the allocator contract and
+// traits (allocator.hpp) and nothing of the harness or of Google Benchmark. The driver runs it
+// as rounds: every thread calls `run_round` once per timed iteration, and the round returns the
+// number of operations it did (each workload defines what one operation is).
+//
+//   template <class A> struct SomeWorkload {
+//     static constexpr WorkloadInfo info{...};          // name, operation, requirements
+//     struct Thread { ... };                             // per-thread state (RNG, live slots)
+//     explicit SomeWorkload(const Params&, int threads); // shared state, built once per run
+//     Thread make_thread(int thread_index);
+//     template <class Probe>
+//     std::size_t run_round(A&, Thread&, RoundSync&, Probe&);
+//     void finish(A&, Thread&, RoundSync&);              // frees what is still live
+//   };
+//
+// Probe wraps every allocate() so the driver can time single calls in a separate, untimed
+// pass (LatencyProbe) while the timed pass uses NoProbe, which compiles to nothing.
+// RoundSync is how a round that ends in a bulk release of a SHARED allocator waits for every
+// thread: reset() requires quiescence.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string_view>
+
+#include "alloclab/allocator.hpp"
+
+namespace alloclab::workloads {
+
+struct Params {
+  std::uint64_t seed = 42;
+  bool tiny = false;  // smoke tests: rounds and structures cut down to run in milliseconds
+};
+
+// What a workload needs from an allocator; the driver skips (and records) pairs that lack it.
+struct WorkloadInfo {
+  std::string_view name;
+  std::string_view description;  // one line: what it stresses
+  std::string_view operation;    // one line: what one counted operation is
+  bool needs_shared_instance = false;     // all threads must use ONE instance (thread_safe)
+  bool needs_free = false;                // individual deallocate must return memory
+  bool needs_cross_thread_free = false;   // freed by a thread other than the allocating one
+};
+
+// Why allocator A cannot run workload W, or an empty view when it can.
+template <Allocator A>
+constexpr std::string_view incompatibility(const WorkloadInfo& w) {
+  using T = allocator_traits<A>;
+  if (w.needs_shared_instance && !T::thread_safe)
+    return "needs one instance shared by all threads; the allocator is not thread-safe";
+  if (w.needs_cross_thread_free && !T::supports_cross_thread_free)
+    return "needs objects freed by other threads; the allocator cannot free across threads";
+  if (w.needs_free && !T::supports_free)
+    return "needs individual free; the allocator only frees in bulk";
+  return {};
+}
+
+// Synchronisation of the threads of one run around bulk releases.
+class RoundSync {
+ public:
+  virtual ~RoundSync() = default;
+  // Runs `release` once, with every thread of the run stopped (shared instance), or runs it
+  // in the calling thread (instance private to the thread). Every thread must call it the
+  // same number of times.
+  template <class F>
+  void bulk(F&& release) {
+    if (!shared()) {
+      release();
+      return;
+    }
+    arrive_and_wait();
+    if (leader()) release();
+    arrive_and_wait();
+  }
+  // For rounds whose objects need not outlive the round: like bulk(), but a SHARED instance
+  // is released only every `shared_reset_period` calls, so the threads meet at a barrier once
+  // per period instead of once per round (the barrier is the harness's cost, not the
+  // allocator's). A private instance is released at every call.
+  template <class F>
+  void bulk_periodic(F&& release) {
+    if (!shared()) {
+      release();
+      return;
+    }
+    if (++calls_ % shared_reset_period == 0) bulk(release);
+  }
+  static constexpr unsigned shared_reset_period = 64;
+
+  // A plain barrier across the run's threads (no-op for a private instance).
+  void barrier() {
+    if (shared()) arrive_and_wait();
+  }
+  [[nodiscard]] virtual bool shared() const noexcept = 0;
+  [[nodiscard]] virtual bool leader() const noexcept = 0;
+  [[nodiscard]] virtual int threads() const noexcept = 0;
+
+ protected:
+  virtual void arrive_and_wait() = 0;
+
+ private:
+  unsigned calls_ = 0;
+};
+
+// Allocation probes. NoProbe: the timed pass. The latency pass supplies one that times calls.
+struct NoProbe {
+  template <class F>
+  [[gnu::always_inline]] void* operator()(F&& allocate_call) {
+    return allocate_call();
+  }
+};
+
+// SplitMix64: deterministic, fast, one word of state; seeded per thread from Params::seed.
+class Rng {
+ public:
+  explicit Rng(std::uint64_t seed) noexcept : state_(seed) {}
+  std::uint64_t next() noexcept {
+    std::uint64_t z = (state_ += 0x9E3779B97F4A7C15ULL);
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
+    return z ^ (z >> 31);
+  }
+  // Uniform in [lo, hi] (bias below 2^-32 for the ranges used here).
+  std::size_t between(std::size_t lo, std::size_t hi) noexcept {
+    return lo + static_cast<std::size_t>(((next() >> 32) * (hi - lo + 1)) >> 32);
+  }
+  // Uniform in [0, 1).
+  double unit() noexcept { return static_cast<double>(next() >> 11) * 0x1.0p-53; }
+
+ private:
+  std::uint64_t state_;
+};
+
+inline std::uint64_t thread_seed(const Params& p, int thread_index) noexcept {
+  return p.seed * 0x100000001B3ULL + static_cast<std::uint64_t>(thread_index) * 0x9E3779B97F4A7C15ULL + 1;
+}
+
+// Keeps the compiler from proving a write dead without costing a fence.
+inline void keep(void* p) noexcept { asm volatile("" : : "r"(p) : "memory"); }
+
+// Touches an object once: one write to its first byte, as a program initialising it would.
+inline void touch(void* p) noexcept {
+  *static_cast<volatile unsigned char*>(p) = 1;
+}
+
+}  // namespace alloclab::workloads
