@@ -304,8 +304,8 @@ TYPED_TEST(AllocatorContract, RemainingIsExact) {
   auto a = make_bounded<TypeParam>(64 * 1024);
   take_first_block(*a);
   // A few requests leave the cursor at an awkward offset.
-  constexpr std::pair<std::size_t, std::size_t> awkward[] = {{7, 1},     {100, 16}, {33, 64},
-                                                             {1, 1},     {500, 4096}, {3, 2}};
+  constexpr std::pair<std::size_t, std::size_t> awkward[] = {{7, 1}, {100, 16},  {33, 64},
+                                                             {1, 1}, {500, 4096}, {3, 2}};
   for (const auto& [size, alignment] : awkward) ASSERT_NE(a->allocate(size, alignment), nullptr);
   expect_consistent(*a);
 

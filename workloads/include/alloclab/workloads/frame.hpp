@@ -9,9 +9,9 @@
 // Parameters: sizes uniform in 16..256 B (multiples of 16, alignment 16), 2048 objects per
 //   thread per frame (128 tiny); one round is one frame.
 // Operation: one allocate() of one object and one write to it; the frame's release (a free of
-//   each object, or one reset — on a shared instance release_all resets every
-//   RoundSync::shared_reset_period frames, to keep the harness's barrier out of the
-//   measurement) is included, spread over the frame's operations.
+//   each object, or one reset per frame — on a shared instance with every thread meeting at
+//   the frame boundary, as a frame arena shared by worker threads would) is included, spread
+//   over the frame's operations.
 // Does not test: objects that outlive a frame or reuse at steady state (see `mixed`),
 //   contention on purpose (`stress`), cross-thread frees (`larson`).
 #pragma once
@@ -55,20 +55,13 @@ class Frame {
       t.objects.push_back({p, size});
     }
     const std::size_t done = t.objects.size();
-    release_all(a, t.objects, sync);  // end of frame: one bulk release
+    release_now(a, t.objects, sync);  // end of frame: one reset (with every thread, if shared)
     return done;
   }
 
   // Everything goes, whatever the point in release_all's reset period (every thread calls
   // finish once, so the bulk below lines up).
-  void finish(A& a, Thread& t, RoundSync& sync) {
-    if constexpr (allocator_traits<A>::supports_free) {
-      release_all(a, t.objects, sync);
-    } else {
-      t.objects.clear();
-      sync.bulk([&] { a.reset(); });
-    }
-  }
+  void finish(A& a, Thread& t, RoundSync& sync) { release_now(a, t.objects, sync); }
 
  private:
   Params params_;

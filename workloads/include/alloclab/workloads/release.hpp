@@ -28,4 +28,17 @@ void release_all(A& a, std::vector<Live>& objects, RoundSync& sync) {
   objects.clear();
 }
 
+// Releases everything now: frees each object, or resets — a shared instance with every thread
+// stopped, whatever the point in release_all's period. For the end of a frame (one reset per
+// frame is the workload) and for finish() (nothing may stay live after a run).
+template <Allocator A>
+void release_now(A& a, std::vector<Live>& objects, RoundSync& sync) {
+  if constexpr (allocator_traits<A>::supports_free) {
+    for (const Live& o : objects) a.deallocate(o.p, o.size);
+  } else {
+    sync.bulk([&] { a.reset(); });
+  }
+  objects.clear();
+}
+
 }  // namespace alloclab::workloads

@@ -55,7 +55,7 @@ class Small {
     return done;
   }
 
-  void finish(A& a, Thread& t, RoundSync& sync) { release_all(a, t.objects, sync); }
+  void finish(A& a, Thread& t, RoundSync& sync) { release_now(a, t.objects, sync); }
 
  private:
   Params params_;

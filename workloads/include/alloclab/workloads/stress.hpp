@@ -62,14 +62,7 @@ class Stress {
 
   // Everything goes, whatever the point in release_all's reset period (every thread calls
   // finish once, so the bulk below lines up).
-  void finish(A& a, Thread& t, RoundSync& sync) {
-    if constexpr (allocator_traits<A>::supports_free) {
-      release_all(a, t.objects, sync);
-    } else {
-      t.objects.clear();
-      sync.bulk([&] { a.reset(); });
-    }
-  }
+  void finish(A& a, Thread& t, RoundSync& sync) { release_now(a, t.objects, sync); }
 
  private:
   Params params_;
