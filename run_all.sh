@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # alloclab — the one entry point. Installs missing Debian packages, builds, dispatches.
 #
-#   ./run_all.sh                 the main job: build (release), run the example programs
+#   ./run_all.sh                 the main job: build (release), run the examples and a sweep of
+#                                every workload x allocator into results/<UTC time>-<host>/
 #   ./run_all.sh test [PRESET…]  build and run the whole test suite with ctest; PRESET is any of
 #                                release (default), debug, asan, tsan — several run in turn
 #   ./run_all.sh help            this text
@@ -11,7 +12,7 @@
 set -euo pipefail
 cd "$(dirname "$(readlink -f "$0")")"
 
-usage() { sed -n '2,10p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,11p' "$0" | sed 's/^# \{0,1\}//'; }
 die() { echo "run_all.sh: $*" >&2; exit 2; }
 
 # Debian packages each job needs.
@@ -62,6 +63,16 @@ main_job() {
   build release
   echo "== example: mutex_arena_example"
   ./build/release/allocators/mutex_arena_example
+  # Every workload x allocator, threads 1 to 2 x cores (doubling): oversubscribed on purpose.
+  local dir threads
+  dir="results/$(date -u +%Y%m%dT%H%M%SZ)-$(hostname -s 2>/dev/null || echo host)"
+  threads="1..$((2 * $(nproc)))"
+  mkdir -p "$dir"
+  echo "== alloclab: all workloads x all allocators, threads $threads -> $dir"
+  ./build/release/harness/alloclab --workloads all --allocators all --threads "$threads" \
+    --min-time 0.05 --out "$dir/alloclab.json" | tee "$dir/console.txt"
+  ln -sfn "$(basename "$dir")" results/latest
+  echo "== results: $dir/alloclab.json (results/latest)"
 }
 
 case "${1-}" in

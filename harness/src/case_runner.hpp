@@ -68,21 +68,42 @@ class CaseRunner {
   }
 
  private:
+  // The allocator's statistics with the most live bytes requested seen in the untimed pass:
+  // requested vs reserved at the peak.
+  struct PeakRecorder {
+    std::mutex mutex;
+    std::size_t requested = 0;
+    std::size_t reserved = 0;
+    void offer(const AllocatorStats& s) {
+      if (!s.counted || s.bytes_requested == 0) return;
+      std::lock_guard lock(mutex);
+      if (s.bytes_requested > requested) {
+        requested = s.bytes_requested;
+        reserved = s.bytes_reserved;
+      }
+    }
+  };
+
   class ThreadSync final : public workloads::RoundSync {
    public:
-    ThreadSync(std::barrier<>& barrier, int index, int threads) noexcept
-        : barrier_(&barrier), index_(index), threads_(threads) {}
+    ThreadSync(std::barrier<>& barrier, PeakRecorder& recorder, int index, int threads) noexcept
+        : barrier_(&barrier), recorder_(&recorder), index_(index), threads_(threads) {}
     bool shared() const noexcept override { return shared_instance && threads_ > 1; }
     bool leader() const noexcept override { return index_ == 0; }
     int threads() const noexcept override { return threads_; }
+    bool recording() const noexcept override { return recording_; }
+    void record(const AllocatorStats& stats) override { recorder_->offer(stats); }
+    void set_recording(bool on) noexcept { recording_ = on; }
 
    protected:
     void arrive_and_wait() override { barrier_->arrive_and_wait(); }
 
    private:
     std::barrier<>* barrier_;
+    PeakRecorder* recorder_;
     int index_;
     int threads_;
+    bool recording_ = false;
   };
 
   struct Run {
@@ -97,7 +118,7 @@ class CaseRunner {
       syncs.reserve(static_cast<std::size_t>(n));
       for (int i = 0; i < n; ++i) {
         threads.push_back(workload.make_thread(i));
-        syncs.emplace_back(barrier, i, n);
+        syncs.emplace_back(barrier, peak, i, n);
       }
     }
     A& allocator(int index) { return shared_instance ? *allocators[0] : *allocators[static_cast<std::size_t>(index)]; }
@@ -107,19 +128,24 @@ class CaseRunner {
     std::vector<typename Workload::Thread> threads;
     std::vector<ThreadSync> syncs;
     std::barrier<> barrier;
+    PeakRecorder peak;
     std::vector<std::vector<std::uint64_t>> samples;
     std::mutex mutex;  // guards the sums below
     std::size_t ops = 0;
+    std::size_t sampled_ops = 0;    // operations of the untimed pass
+    std::size_t sampled_bytes = 0;  // bytes they requested
     AllocatorStats stats;
     double destroy_seconds = 0;
     std::size_t trees = 0;
     std::uint64_t faults_at_start = 0;
+    std::size_t rss_at_start = 0;  // what earlier cases left (allocator caches, the harness)
     bool rss_reset = false;
   };
 
   void begin_run(int threads) {
     auto run = std::make_shared<Run>(config_, threads);
     run->rss_reset = reset_peak_rss();
+    run->rss_at_start = rss_bytes();
     run->faults_at_start = page_faults();
     current_ = std::move(run);
   }
@@ -132,19 +158,29 @@ class CaseRunner {
     const std::uint64_t faults = page_faults() - run.faults_at_start;  // timed rounds only
     const std::size_t peak_rss = peak_rss_bytes();
 
-    if (config_.latency) {
-      LatencyProbe probe(config_.samples_per_thread);
-      for (int r = 0; r < config_.latency_rounds; ++r) (void)run.workload.run_round(a, thread, sync, probe);
-      run.workload.finish(a, thread, sync);
-      run.samples[static_cast<std::size_t>(index)] = probe.samples();
-    }
     {
       std::lock_guard lock(run.mutex);
       run.ops += ops;
       if constexpr (requires { thread.destroy_seconds_total; thread.trees; }) {
-        run.destroy_seconds += thread.destroy_seconds_total;
+        run.destroy_seconds += thread.destroy_seconds_total;  // timed rounds only
         run.trees += thread.trees;
       }
+    }
+    if (config_.latency) {
+      LatencyProbe probe(config_.samples_per_thread);
+      sync.set_recording(true);
+      std::size_t sampled_ops = 0;
+      for (int r = 0; r < config_.latency_rounds; ++r) {
+        sampled_ops += run.workload.run_round(a, thread, sync, probe);
+        // An allocator that frees keeps a live set across rounds (mixed): sample it too.
+        if constexpr (allocator_traits<A>::supports_free) sync.record(a.stats());
+      }
+      run.workload.finish(a, thread, sync);
+      sync.set_recording(false);
+      run.samples[static_cast<std::size_t>(index)] = probe.samples();
+      std::lock_guard lock(run.mutex);
+      run.sampled_ops += sampled_ops;
+      run.sampled_bytes += probe.bytes();
     }
     run.barrier.arrive_and_wait();  // every thread done: the allocators are quiescent
     if (index != 0) return;
@@ -159,6 +195,7 @@ class CaseRunner {
     state.counters["page_faults"] = C(static_cast<double>(faults));
     state.counters["faults_per_kop"] = C(total_ops > 0 ? 1000.0 * static_cast<double>(faults) / total_ops : 0);
     state.counters["peak_rss_bytes"] = C(static_cast<double>(peak_rss), C::kDefaults, C::kIs1024);
+    state.counters["rss_at_start_bytes"] = C(static_cast<double>(run.rss_at_start), C::kDefaults, C::kIs1024);
     state.counters["peak_rss_case_only"] = C(run.rss_reset ? 1 : 0);
     state.counters["stats_counted"] = C(run.stats.counted ? 1 : 0);
     state.counters["peak_used_bytes"] = C(static_cast<double>(run.stats.peak_used), C::kDefaults, C::kIs1024);
@@ -166,6 +203,18 @@ class CaseRunner {
     state.counters["failed_allocations"] = C(static_cast<double>(run.stats.failed_allocations));
     if (run.trees > 0)
       state.counters["destroy_ns_per_tree"] = C(1e9 * run.destroy_seconds / static_cast<double>(run.trees));
+    if (run.peak.requested > 0) {
+      state.counters["bytes_requested_at_peak"] = C(static_cast<double>(run.peak.requested), C::kDefaults, C::kIs1024);
+      state.counters["bytes_reserved_at_peak"] = C(static_cast<double>(run.peak.reserved), C::kDefaults, C::kIs1024);
+      state.counters["overhead_ratio"] =
+          C(static_cast<double>(run.peak.reserved) / static_cast<double>(run.peak.requested));
+    }
+    if (run.sampled_ops > 0) {
+      // Bytes per operation as measured in the untimed pass, applied to the timed operations.
+      const double bytes_per_op = static_cast<double>(run.sampled_bytes) / static_cast<double>(run.sampled_ops);
+      state.counters["bytes_per_op"] = C(bytes_per_op);
+      state.SetBytesProcessed(static_cast<std::int64_t>(bytes_per_op * total_ops));
+    }
     if (config_.latency) {
       std::vector<std::uint64_t> all;
       for (auto& s : run.samples) all.insert(all.end(), s.begin(), s.end());

@@ -16,12 +16,15 @@ const TickCalibration& TickCalibration::get() {
     const double ns = std::chrono::duration<double, std::nano>(w1 - w0).count();
     c.ns_per_tick = t1 > t0 ? ns / static_cast<double>(t1 - t0) : 1.0;
     std::uint64_t floor = UINT64_MAX;
+    std::uint64_t step = UINT64_MAX;
     for (int i = 0; i < 10000; ++i) {
       const std::uint64_t a = Ticks::start();
       const std::uint64_t b = Ticks::stop();
       floor = std::min(floor, b - a);
+      if (b > a) step = std::min(step, b - a);
     }
     c.floor_ticks = floor;
+    c.resolution_ticks = step == UINT64_MAX ? 0 : step;
     return c;
   }();
   return calibration;

@@ -39,7 +39,8 @@ struct Ticks {
 // Tick rate and timer floor, measured once per process.
 struct TickCalibration {
   double ns_per_tick = 1.0;
-  std::uint64_t floor_ticks = 0;
+  std::uint64_t floor_ticks = 0;       // cheapest back-to-back reading: subtracted from samples
+  std::uint64_t resolution_ticks = 0;  // smallest step the counter was seen to take
   static const TickCalibration& get();
 };
 
@@ -49,17 +50,21 @@ class LatencyProbe {
     samples_.reserve(max_samples);
   }
   template <class F>
-  [[gnu::always_inline]] void* operator()(F&& allocate_call) {
+  [[gnu::always_inline]] void* operator()(std::size_t size, F&& allocate_call) {
     const std::uint64_t t0 = Ticks::start();
     void* p = allocate_call();
     const std::uint64_t t1 = Ticks::stop();
     if (samples_.size() < samples_.capacity()) samples_.push_back(t1 - t0 > floor_ ? t1 - t0 - floor_ : 0);
+    if (p != nullptr) bytes_ += size;
     return p;
   }
   [[nodiscard]] const std::vector<std::uint64_t>& samples() const noexcept { return samples_; }
+  // Bytes of the successful requests seen.
+  [[nodiscard]] std::size_t bytes() const noexcept { return bytes_; }
 
  private:
   std::uint64_t floor_;
+  std::size_t bytes_ = 0;
   std::vector<std::uint64_t> samples_;
 };
 

@@ -16,6 +16,7 @@
 #include "naming_reporter.hpp"
 #include "run_context.hpp"
 #include "selection.hpp"
+#include "summary_reporter.hpp"
 #include "thread_spec.hpp"
 #include "workload_registry.hpp"
 
@@ -171,10 +172,14 @@ int main(int argc, char** argv) {
     if (std::find(sel.workloads.begin(), sel.workloads.end(), w.info.name) != sel.workloads.end())
       w.register_cases(sel, skipped);
   }
-  for (const SkippedCase& s : skipped) std::fprintf(stderr, "skip %s: %s\n", s.name.c_str(), s.reason.c_str());
   benchmark::AddCustomContext("skipped_cases", std::to_string(skipped.size()));
 
-  NamingReporter<benchmark::ConsoleReporter> console;
+  // Every combination registers one case (measured or skipped); a filter makes the total unknown.
+  bool filtered = false;
+  for (char* arg : theirs) filtered |= std::strncmp(arg, "--benchmark_filter", 18) == 0;
+  const std::size_t total =
+      filtered ? 0 : sel.workloads.size() * sel.allocators.size() * sel.threads.size();
+  SummaryReporter console(total);
   NamingReporter<benchmark::JSONReporter> file;
   if (!temp.empty()) {
     benchmark::RunSpecifiedBenchmarks(&console, &file);

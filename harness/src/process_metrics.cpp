@@ -14,20 +14,27 @@ bool reset_peak_rss() noexcept {
   return std::fclose(f) == 0 && ok;
 }
 
-std::size_t peak_rss_bytes() noexcept {
+namespace {
+// A "Key:   N kB" line of /proc/self/status, in bytes.
+std::size_t status_kib(const char* key) noexcept {
   std::FILE* f = std::fopen("/proc/self/status", "r");
   if (f == nullptr) return 0;
   char line[256];
+  const std::size_t length = std::strlen(key);
   std::size_t kib = 0;
   while (std::fgets(line, sizeof line, f) != nullptr) {
-    if (std::strncmp(line, "VmHWM:", 6) == 0) {
-      std::sscanf(line + 6, "%zu", &kib);
+    if (std::strncmp(line, key, length) == 0) {
+      std::sscanf(line + length, "%zu", &kib);
       break;
     }
   }
   std::fclose(f);
   return kib * 1024;
 }
+}  // namespace
+
+std::size_t peak_rss_bytes() noexcept { return status_kib("VmHWM:"); }
+std::size_t rss_bytes() noexcept { return status_kib("VmRSS:"); }
 
 std::uint64_t page_faults() noexcept {
   rusage u{};

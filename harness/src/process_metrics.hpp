@@ -11,6 +11,8 @@ namespace alloclab::harness {
 bool reset_peak_rss() noexcept;
 // VmHWM in bytes (0 if unreadable).
 std::size_t peak_rss_bytes() noexcept;
+// VmRSS in bytes now (0 if unreadable).
+std::size_t rss_bytes() noexcept;
 // Minor + major page faults of the whole process so far.
 std::uint64_t page_faults() noexcept;
 

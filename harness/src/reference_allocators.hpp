@@ -15,12 +15,42 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <mutex>
 #include <string_view>
+#include <vector>
 
 #include "alloclab/allocator.hpp"
 #include "peer_allocators.hpp"
 
 namespace alloclab::harness {
+
+// The bump references' per-thread buffers, unmapped (and forgotten by their registry) when the
+// thread exits. Not inside the class template: GCC 12 cannot emit a non-trivial thread_local
+// member of a template twice.
+struct ThreadBuffers {
+  struct Entry {
+    void* buffer = nullptr;
+    std::size_t size = 0;
+    void (*forget)(void* buffer) = nullptr;
+  };
+  Entry entries[2];
+  void add(Entry e) noexcept {
+    for (Entry& slot : entries) {
+      if (slot.buffer == nullptr) {
+        slot = e;
+        return;
+      }
+    }
+  }
+  ~ThreadBuffers() {
+    for (const Entry& e : entries) {
+      if (e.buffer == nullptr) continue;
+      e.forget(e.buffer);
+      munmap(e.buffer, e.size);
+    }
+  }
+};
+inline thread_local ThreadBuffers thread_buffers;
 
 class NullAllocator : public NoStats {
  public:
@@ -65,14 +95,15 @@ class BasicBumpReference : public NoStats {
     return allocate_slow(size, alignment);
   }
   void deallocate(void*, std::size_t) noexcept {}
-  // Starts this thread's bump again (the driver resets a shared instance from one thread, so
-  // other threads wrap around instead: the reference stays a bump either way).
+  // Starts every thread's bump again — quiescent, like any reset() of a shared allocator, so
+  // the other threads' cursors are not being moved while this runs.
   void reset() noexcept {
-    Cursor& c = cursor_;
-    if (c.begin == nullptr) return;
-    if constexpr (ReleasePages)
-      madvise(c.begin, static_cast<std::size_t>(c.next - c.begin), MADV_DONTNEED);
-    c.next = c.begin;
+    std::lock_guard lock(registry_mutex_);
+    for (Cursor* c : cursors_) {
+      if constexpr (ReleasePages)
+        madvise(c->begin, static_cast<std::size_t>(c->next - c->begin), MADV_DONTNEED);
+      c->next = c->begin;
+    }
   }
 
  private:
@@ -87,11 +118,20 @@ class BasicBumpReference : public NoStats {
       return nullptr;
     Cursor& c = cursor_;
     if (c.begin == nullptr) {
-      // Mapped once per thread and kept: the thread's memory, not the instance's.
+      // Mapped once per thread, unmapped when the thread exits: the thread's memory.
       void* m = mmap(nullptr, buffer_bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
       if (m == MAP_FAILED) return nullptr;
       c.begin = c.next = static_cast<char*>(m);
       c.end = c.begin + buffer_bytes;
+      try {
+        std::lock_guard lock(registry_mutex_);
+        cursors_.push_back(&c);
+      } catch (...) {  // no memory for the registry: no buffer either
+        munmap(m, buffer_bytes);
+        c = {nullptr, nullptr, nullptr};
+        return nullptr;
+      }
+      thread_buffers.add({m, buffer_bytes, &forget});
     } else {
       c.next = c.begin;  // wrap around: a reference, not an allocator
     }
@@ -100,7 +140,16 @@ class BasicBumpReference : public NoStats {
     return p;
   }
 
+  static void forget(void* buffer) noexcept {
+    std::lock_guard lock(registry_mutex_);
+    std::erase_if(cursors_, [buffer](Cursor* c) { return c->begin == buffer; });
+  }
+
+  // The fast path reads only cursor_: trivially destructible, so no TLS-init guard.
   static inline thread_local constinit Cursor cursor_{nullptr, nullptr, nullptr};
+  // Every live thread's cursor, so reset() can start them all again.
+  static inline std::mutex registry_mutex_;
+  static inline std::vector<Cursor*> cursors_;
 };
 
 using BumpLimit = BasicBumpReference<false>;

@@ -78,6 +78,11 @@ std::vector<std::pair<std::string, std::string>> run_context(int argc, char** ar
        "separate untimed pass: every allocate() timed with the TSC, timer floor subtracted"},
       {"latency_timer_floor_ns",
        std::to_string(static_cast<double>(ticks.floor_ticks) * ticks.ns_per_tick)},
+      {"latency_timer_resolution_ns",
+       std::to_string(static_cast<double>(ticks.resolution_ticks) * ticks.ns_per_tick)},
+      {"peak_rss_definition",
+       "peak_rss_bytes: the kernel's peak mark, reset before the case (peak_rss_case_only=1); "
+       "rss_at_start_bytes: resident memory when the case began"},
   };
 }
 

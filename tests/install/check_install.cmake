@@ -22,8 +22,10 @@ run("install" ${CMAKE_COMMAND} --install "${BUILD_DIR}" --prefix "${prefix}")
 if(NOT EXISTS "${prefix}/lib/cmake/alloclab/alloclabConfig.cmake")
   message(FATAL_ERROR "install did not produce lib/cmake/alloclab/alloclabConfig.cmake")
 endif()
+# A sanitized library needs a sanitized consumer (CONSUMER_FLAGS, empty otherwise).
 run("configure consumer" ${CMAKE_COMMAND} -S "${CONSUMER_DIR}" -B "${WORK_DIR}/consumer"
-    -G "${GENERATOR}" "-DCMAKE_PREFIX_PATH=${prefix}" -DCMAKE_BUILD_TYPE=Release)
+    -G "${GENERATOR}" "-DCMAKE_PREFIX_PATH=${prefix}" -DCMAKE_BUILD_TYPE=Release
+    "-DCMAKE_CXX_FLAGS=${CONSUMER_FLAGS}" "-DCMAKE_EXE_LINKER_FLAGS=${CONSUMER_FLAGS}")
 run("build consumer" ${CMAKE_COMMAND} --build "${WORK_DIR}/consumer")
 run("run consumer" "${WORK_DIR}/consumer/alloclab_consumer")
 if(NOT last_output MATCHES "consumer: ok")

@@ -31,6 +31,7 @@
 #include <vector>
 
 #include "alloclab/allocator.hpp"
+#include "alloclab/workloads/release.hpp"
 #include "alloclab/workloads/workload.hpp"
 
 namespace alloclab::workloads {
@@ -80,7 +81,7 @@ class Ast {
     for (; built < nodes_; ++built) {
       const auto payload = static_cast<std::uint32_t>(t.rng.between(0, max_payload));
       const auto kind = static_cast<std::uint32_t>(t.rng.between(0, 63));
-      void* p = probe([&] { return a.allocate(sizeof(Node) + payload, alignof(Node)); });
+      void* p = probe(sizeof(Node) + payload, [&] { return a.allocate(sizeof(Node) + payload, alignof(Node)); });
       if (p == nullptr) [[unlikely]] break;  // exhausted: destroy what was built
       Node* node = ::new (p) Node{{nullptr, nullptr}, kind, payload};
       std::memset(reinterpret_cast<unsigned char*>(node) + sizeof(Node), static_cast<int>(kind), payload);
@@ -109,6 +110,9 @@ class Ast {
   void destroy(A& a, Thread& t, RoundSync& sync, Node* root) {
     using Clock = std::chrono::steady_clock;
     if constexpr (!allocator_traits<A>::supports_free) sync.barrier();  // builders done (shared)
+    if constexpr (allocator_traits<A>::supports_free) {
+      if (sync.recording()) sync.record(a.stats());  // the whole tree is live: the peak
+    }
     const Clock::time_point start = Clock::now();
     if constexpr (allocator_traits<A>::supports_free) {
       if (root != nullptr) t.stack.push_back(reinterpret_cast<std::uintptr_t>(root));
@@ -125,7 +129,7 @@ class Ast {
         }
       }
     } else {
-      sync.bulk([&] { a.reset(); });
+      bulk_reset(a, sync);
     }
     t.destroy_seconds_total += std::chrono::duration<double>(Clock::now() - start).count();
     ++t.trees;

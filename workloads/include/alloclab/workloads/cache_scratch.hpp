@@ -28,6 +28,7 @@
 #include <vector>
 
 #include "alloclab/allocator.hpp"
+#include "alloclab/workloads/release.hpp"
 #include "alloclab/workloads/workload.hpp"
 
 namespace alloclab::workloads {
@@ -59,10 +60,10 @@ class CacheScratch {
     // handles only its own: the objects of different instances cannot share a line).
     if (sync.shared()) {
       if (sync.leader()) {
-        for (void*& p : handed_out_) p = probe([&] { return a.allocate(object_size, 8); });
+        for (void*& p : handed_out_) p = probe(object_size, [&] { return a.allocate(object_size, 8); });
       }
     } else {
-      handed_out_[own(t)] = probe([&] { return a.allocate(object_size, 8); });
+      handed_out_[own(t)] = probe(object_size, [&] { return a.allocate(object_size, 8); });
     }
     sync.barrier();
 
@@ -75,7 +76,7 @@ class CacheScratch {
     }
 
     // Phase 2: a new object of this thread's own, written the same way.
-    void* mine = probe([&] { return a.allocate(object_size, 8); });
+    void* mine = probe(object_size, [&] { return a.allocate(object_size, 8); });
     if (mine != nullptr) done += write(mine);
 
     sync.barrier();  // every thread done writing (and done reading handed_out_)
@@ -84,7 +85,7 @@ class CacheScratch {
     if constexpr (allocator_traits<A>::supports_free) {
       if (mine != nullptr) a.deallocate(mine, object_size);
     } else {
-      sync.bulk_periodic([&] { a.reset(); });
+      sync.bulk_periodic([&] { record_and_reset(a, sync); });
     }
     return done;
   }
@@ -92,7 +93,7 @@ class CacheScratch {
   // Allocators with free have nothing live after a round; an arena may hold up to a reset
   // period's objects: reset it now (every thread calls finish once).
   void finish(A& a, Thread& /*t*/, RoundSync& sync) {
-    if constexpr (!allocator_traits<A>::supports_free) sync.bulk([&] { a.reset(); });
+    if constexpr (!allocator_traits<A>::supports_free) bulk_reset(a, sync);
   }
 
  private:

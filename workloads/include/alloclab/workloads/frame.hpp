@@ -49,7 +49,7 @@ class Frame {
   std::size_t run_round(A& a, Thread& t, RoundSync& sync, Probe& probe) {
     for (std::size_t i = 0; i < per_frame_; ++i) {
       const std::size_t size = 16 * t.rng.between(1, 16);
-      void* p = probe([&] { return a.allocate(size, 16); });
+      void* p = probe(size, [&] { return a.allocate(size, 16); });
       if (p == nullptr) [[unlikely]] break;  // exhausted: end the frame early
       touch(p);
       t.objects.push_back({p, size});

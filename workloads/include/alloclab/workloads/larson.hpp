@@ -60,7 +60,7 @@ class Larson {
     for (std::size_t i = 0; i < per_round_; ++i) {
       std::atomic<void*>& slot = slots_[t.rng.between(0, last)];
       const std::size_t size = 16 * t.rng.between(1, 32);
-      void* p = probe([&] { return a.allocate(size, 16); });
+      void* p = probe(size, [&] { return a.allocate(size, 16); });
       if (p != nullptr) [[likely]] {
         std::memcpy(p, &size, sizeof size);
         ++done;

@@ -123,7 +123,7 @@ class BasicMixed {
         ++done;
       } else {
         const std::size_t size = sizes_(t.rng);
-        void* p = probe([&] { return a.allocate(size, 16); });
+        void* p = probe(size, [&] { return a.allocate(size, 16); });
         if (p != nullptr) [[likely]] {
           touch(p);
           slot = {p, size};
@@ -150,7 +150,7 @@ class BasicMixed {
       }
     } else {
       for (Live& slot : t.slots) slot.p = nullptr;
-      sync.bulk([&] { a.reset(); });
+      bulk_reset(a, sync);
     }
     t.since_epoch = 0;
   }

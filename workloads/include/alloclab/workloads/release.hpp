@@ -14,6 +14,13 @@ struct Live {
   std::size_t size;
 };
 
+// Called where the allocator is quiescent: its statistics just before a reset are its peak.
+template <Allocator A>
+void record_and_reset(A& a, RoundSync& sync) {
+  if (sync.recording()) sync.record(a.stats());
+  a.reset();
+}
+
 // Frees a thread's live objects one by one where the allocator can; otherwise resets it —
 // with every thread of the run stopped when the instance is shared, and then only every
 // RoundSync::shared_reset_period rounds (see bulk_periodic). Every thread of a run must call
@@ -21,11 +28,18 @@ struct Live {
 template <Allocator A>
 void release_all(A& a, std::vector<Live>& objects, RoundSync& sync) {
   if constexpr (allocator_traits<A>::supports_free) {
+    if (sync.recording()) sync.record(a.stats());
     for (const Live& o : objects) a.deallocate(o.p, o.size);
   } else {
-    sync.bulk_periodic([&] { a.reset(); });
+    sync.bulk_periodic([&] { record_and_reset(a, sync); });
   }
   objects.clear();
+}
+
+// Resets an arena now, every thread stopped if it is shared (see RoundSync::bulk).
+template <Allocator A>
+void bulk_reset(A& a, RoundSync& sync) {
+  sync.bulk([&] { record_and_reset(a, sync); });
 }
 
 // Releases everything now: frees each object, or resets — a shared instance with every thread
@@ -34,9 +48,10 @@ void release_all(A& a, std::vector<Live>& objects, RoundSync& sync) {
 template <Allocator A>
 void release_now(A& a, std::vector<Live>& objects, RoundSync& sync) {
   if constexpr (allocator_traits<A>::supports_free) {
+    if (sync.recording()) sync.record(a.stats());
     for (const Live& o : objects) a.deallocate(o.p, o.size);
   } else {
-    sync.bulk([&] { a.reset(); });
+    bulk_reset(a, sync);
   }
   objects.clear();
 }

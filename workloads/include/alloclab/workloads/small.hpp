@@ -45,7 +45,7 @@ class Small {
   std::size_t run_round(A& a, Thread& t, RoundSync& sync, Probe& probe) {
     for (std::size_t i = 0; i < per_round_; ++i) {
       const std::size_t size = 8 * t.rng.between(1, 8);
-      void* p = probe([&] { return a.allocate(size, 8); });
+      void* p = probe(size, [&] { return a.allocate(size, 8); });
       if (p == nullptr) [[unlikely]] break;  // exhausted: release and go on
       touch(p);
       t.objects.push_back({p, size});

@@ -50,7 +50,7 @@ class Stress {
   std::size_t run_round(A& a, Thread& t, RoundSync& sync, Probe& probe) {
     for (std::size_t i = 0; i < per_round_; ++i) {
       const std::size_t size = 16 * t.rng.between(1, 16);
-      void* p = probe([&] { return a.allocate(size, 16); });
+      void* p = probe(size, [&] { return a.allocate(size, 16); });
       if (p == nullptr) [[unlikely]] break;  // exhausted: release and go on
       touch(p);
       t.objects.push_back({p, size});

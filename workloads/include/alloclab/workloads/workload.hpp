@@ -15,8 +15,8 @@
 //     void finish(A&, Thread&, RoundSync&);              // frees what is still live
 //   };
 //
-// Probe wraps every allocate() so the driver can time single calls in a separate, untimed
-// pass (LatencyProbe) while the timed pass uses NoProbe, which compiles to nothing.
+// Probe wraps every allocate() so the driver can time single calls and count bytes in a
+// separate, untimed pass while the timed pass uses NoProbe, which compiles to nothing.
 // RoundSync is how a round that ends in a bulk release of a SHARED allocator waits for every
 // thread: reset() requires quiescence.
 #pragma once
@@ -92,6 +92,11 @@ class RoundSync {
   void barrier() {
     if (shared()) arrive_and_wait();
   }
+  // The driver's untimed pass records the allocator's statistics at release points (with every
+  // thread stopped, for a shared arena), to report requested vs reserved bytes at the peak.
+  [[nodiscard]] virtual bool recording() const noexcept { return false; }
+  virtual void record(const AllocatorStats& /*stats*/) {}
+
   [[nodiscard]] virtual bool shared() const noexcept = 0;
   [[nodiscard]] virtual bool leader() const noexcept = 0;
   [[nodiscard]] virtual int threads() const noexcept = 0;
@@ -103,10 +108,12 @@ class RoundSync {
   unsigned calls_ = 0;
 };
 
-// Allocation probes. NoProbe: the timed pass. The latency pass supplies one that times calls.
+// Allocation probes: every allocate() of a workload is written `probe(size, [&]{ return
+// a.allocate(size, alignment); })`. NoProbe, in the timed pass, is the call itself; the
+// driver's untimed pass supplies a probe that times the call and counts the bytes.
 struct NoProbe {
   template <class F>
-  [[gnu::always_inline]] void* operator()(F&& allocate_call) {
+  [[gnu::always_inline]] void* operator()(std::size_t /*size*/, F&& allocate_call) {
     return allocate_call();
   }
 };

@@ -1,0 +1,89 @@
+#include "summary_reporter.hpp"
+
+#include <cmath>
+#include <cstdio>
+#include <string>
+
+#include "run_context.hpp"
+
+namespace alloclab::harness {
+namespace {
+
+std::string clock_text(double seconds) {
+  const auto s = static_cast<long>(std::lround(seconds));
+  char buffer[32];
+  std::snprintf(buffer, sizeof buffer, "%ld:%02ld", s / 60, s % 60);
+  return buffer;
+}
+
+double counter(const benchmark::BenchmarkReporter::Run& run, const char* name) {
+  const auto it = run.counters.find(name);
+  return it == run.counters.end() ? NAN : static_cast<double>(it->second.value);
+}
+
+std::string si(double value, const char* unit) {
+  const char* prefixes[] = {"", "k", "M", "G", "T"};
+  int i = 0;
+  while (std::fabs(value) >= 1000 && i < 4) {
+    value /= 1000;
+    ++i;
+  }
+  char buffer[48];
+  std::snprintf(buffer, sizeof buffer, "%.3g %s%s", value, prefixes[i], unit);
+  return buffer;
+}
+
+}  // namespace
+
+bool SummaryReporter::ReportContext(const Context& context) {
+  std::FILE* out = stdout;
+  std::fprintf(out, "alloclab on %s: %d CPUs at %.0f MHz, malloc from %s\n",
+               context.executable_name, context.cpu_info.num_cpus, context.cpu_info.cycles_per_second / 1e6,
+               active_malloc().c_str());
+  std::fprintf(out, "ns/op: wall time per operation, all threads together; latency: allocate() "
+                    "alone, sampled in a separate untimed pass\n");
+  std::fflush(out);
+  return true;
+}
+
+void SummaryReporter::ReportRuns(const std::vector<Run>& runs) {
+  if (runs.empty()) return;
+  ++done_;
+  const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
+  std::string progress = "[" + std::to_string(done_);
+  if (total_ > 0) {
+    progress += "/" + std::to_string(total_) + " " + clock_text(elapsed);
+    progress += done_ < total_ ? " eta " + clock_text(elapsed / static_cast<double>(done_) *
+                                                      static_cast<double>(total_ - done_))
+                               : " done";
+  } else {
+    progress += " " + clock_text(elapsed);
+  }
+  progress += "]";
+
+  // With repetitions, the median stands for the case; the coefficient of variation says how noisy.
+  const Run* shown = &runs.front();
+  double cv = NAN;
+  for (const Run& r : runs) {
+    if (r.run_type == Run::RT_Aggregate && r.aggregate_name == "median") shown = &r;
+    if (r.run_type == Run::RT_Aggregate && r.aggregate_name == "cv") cv = counter(r, "items_per_second");
+  }
+  const std::string name = runs.front().run_name.function_name + "/" + runs.front().run_name.threads;
+  std::FILE* out = stdout;
+  if (shown->error_occurred) {
+    std::fprintf(out, "%-24s %-44s %s\n", progress.c_str(), name.c_str(), shown->error_message.c_str());
+  } else {
+    std::string line = si(counter(*shown, "time_per_op") * 1e9, "") + "ns/op";
+    line += "  " + si(counter(*shown, "items_per_second"), "op/s");
+    const double p50 = counter(*shown, "latency_p50_ns");
+    if (!std::isnan(p50)) {
+      line += "  p50 " + si(p50, "ns") + "  p99.9 " + si(counter(*shown, "latency_p999_ns"), "ns");
+    }
+    line += "  rss " + si(counter(*shown, "peak_rss_bytes"), "B");
+    if (!std::isnan(cv)) line += "  cv " + si(100 * cv, "%");
+    std::fprintf(out, "%-24s %-44s %s\n", progress.c_str(), name.c_str(), line.c_str());
+  }
+  std::fflush(out);
+}
+
+}  // namespace alloclab::harness
