@@ -20,6 +20,7 @@
 #include <cstddef>
 #include <memory>
 #include <mutex>
+#include <string>
 #include <vector>
 
 #include "alloclab/allocator.hpp"
@@ -33,7 +34,7 @@ struct CaseConfig {
   workloads::Params params;
   bool latency = true;          // run the untimed latency pass
   int latency_rounds = 4;       // rounds per thread in that pass
-  std::size_t samples_per_thread = 1 << 16;
+  std::size_t samples_per_thread = std::size_t{1} << 18;  // a whole ast_256k tree
   std::size_t fixed_bytes_per_thread = std::size_t{64} << 20;  // fixed-capacity allocators
 };
 
@@ -60,7 +61,8 @@ class CaseRunner {
     workloads::NoProbe no_probe;
     for (auto _ : state) {
       if (!run) [[unlikely]] run = current_;
-      ops += run->workload.run_round(run->allocator(index), run->threads[index], run->syncs[index], no_probe);
+      ops += run->workload.run_round(run->allocator(index), run->threads[static_cast<std::size_t>(index)].state,
+                                     run->syncs[static_cast<std::size_t>(index)], no_probe);
     }
     if (!run) run = current_;  // zero iterations: still take part in the barriers below
     end_run(state, *run, index, ops);
@@ -68,23 +70,36 @@ class CaseRunner {
   }
 
  private:
-  // The allocator's statistics with the most live bytes requested seen in the untimed pass:
-  // requested vs reserved at the peak.
+  // Per thread, the allocator's statistics with the most live bytes requested seen in the
+  // untimed pass: requested vs reserved at the peak. A shared instance reports the largest
+  // sample of any thread, private instances the sum of each thread's peak.
   struct PeakRecorder {
-    std::mutex mutex;
-    std::size_t requested = 0;
-    std::size_t reserved = 0;
-    void offer(const AllocatorStats& s) {
-      if (!s.counted || s.bytes_requested == 0) return;
-      std::lock_guard lock(mutex);
-      if (s.bytes_requested > requested) {
-        requested = s.bytes_requested;
-        reserved = s.bytes_reserved;
+    struct alignas(cache_line_size) Slot {
+      std::size_t requested = 0;
+      std::size_t reserved = 0;
+    };
+    std::vector<Slot> slots;
+    explicit PeakRecorder(int threads) : slots(static_cast<std::size_t>(threads)) {}
+    void offer(int index, const AllocatorStats& s) {
+      Slot& slot = slots[static_cast<std::size_t>(index)];
+      if (s.counted && s.bytes_requested > slot.requested) slot = {s.bytes_requested, s.bytes_reserved};
+    }
+    [[nodiscard]] Slot peak(bool shared) const {
+      Slot out;
+      for (const Slot& slot : slots) {
+        if (!shared) {
+          out.requested += slot.requested;
+          out.reserved += slot.reserved;
+        } else if (slot.requested > out.requested) {
+          out = slot;
+        }
       }
+      return out;
     }
   };
 
-  class ThreadSync final : public workloads::RoundSync {
+  // Padded to a cache line each: threads write their own every round, never a neighbour's line.
+  class alignas(cache_line_size) ThreadSync final : public workloads::RoundSync {
    public:
     ThreadSync(std::barrier<>& barrier, PeakRecorder& recorder, int index, int threads) noexcept
         : barrier_(&barrier), recorder_(&recorder), index_(index), threads_(threads) {}
@@ -92,7 +107,7 @@ class CaseRunner {
     bool leader() const noexcept override { return index_ == 0; }
     int threads() const noexcept override { return threads_; }
     bool recording() const noexcept override { return recording_; }
-    void record(const AllocatorStats& stats) override { recorder_->offer(stats); }
+    void record(const AllocatorStats& stats) override { recorder_->offer(index_, stats); }
     void set_recording(bool on) noexcept { recording_ = on; }
 
    protected:
@@ -108,7 +123,7 @@ class CaseRunner {
 
   struct Run {
     Run(const CaseConfig& config, int n)
-        : workload(config.params, n), barrier(n), samples(static_cast<std::size_t>(n)) {
+        : workload(config.params, n), barrier(n), peak(n), samples(static_cast<std::size_t>(n)) {
       if constexpr (shared_instance) {
         allocators.push_back(AllocatorFactory<A>::make(config, n));
       } else {
@@ -117,7 +132,7 @@ class CaseRunner {
       threads.reserve(static_cast<std::size_t>(n));
       syncs.reserve(static_cast<std::size_t>(n));
       for (int i = 0; i < n; ++i) {
-        threads.push_back(workload.make_thread(i));
+        threads.push_back({workload.make_thread(i)});
         syncs.emplace_back(barrier, peak, i, n);
       }
     }
@@ -125,7 +140,12 @@ class CaseRunner {
 
     Workload workload;
     std::vector<std::unique_ptr<A>> allocators;
-    std::vector<typename Workload::Thread> threads;
+    // Each thread's workload state on its own cache line(s): the RNG and the live list are
+    // written every operation, and sharing a line would charge the allocator for the harness.
+    struct alignas(cache_line_size) PaddedThread {
+      typename Workload::Thread state;
+    };
+    std::vector<PaddedThread> threads;
     std::vector<ThreadSync> syncs;
     std::barrier<> barrier;
     PeakRecorder peak;
@@ -139,6 +159,9 @@ class CaseRunner {
     std::size_t trees = 0;
     std::uint64_t faults_at_start = 0;
     std::size_t rss_at_start = 0;  // what earlier cases left (allocator caches, the harness)
+    std::uint64_t faults = 0;      // of the timed rounds, read when every thread finished them
+    std::size_t peak_rss = 0;
+    std::size_t failed_timed = 0;  // failed allocations in the timed rounds (counting allocators)
     bool rss_reset = false;
   };
 
@@ -152,12 +175,9 @@ class CaseRunner {
 
   void end_run(benchmark::State& state, Run& run, int index, std::size_t ops) {
     A& a = run.allocator(index);
-    auto& thread = run.threads[static_cast<std::size_t>(index)];
+    auto& thread = run.threads[static_cast<std::size_t>(index)].state;
     auto& sync = run.syncs[static_cast<std::size_t>(index)];
     run.workload.finish(a, thread, sync);
-    const std::uint64_t faults = page_faults() - run.faults_at_start;  // timed rounds only
-    const std::size_t peak_rss = peak_rss_bytes();
-
     {
       std::lock_guard lock(run.mutex);
       run.ops += ops;
@@ -166,6 +186,16 @@ class CaseRunner {
         run.trees += thread.trees;
       }
     }
+    // Every thread is past its timed rounds and no one has started the untimed pass: the
+    // allocators are quiescent and the process counters belong to the timed rounds alone.
+    run.barrier.arrive_and_wait();
+    if (index == 0) {
+      run.faults = page_faults() - run.faults_at_start;
+      run.peak_rss = peak_rss_bytes();
+      for (auto& instance : run.allocators) run.failed_timed += instance->stats().failed_allocations;
+    }
+    run.barrier.arrive_and_wait();
+
     if (config_.latency) {
       LatencyProbe probe(config_.samples_per_thread);
       sync.set_recording(true);
@@ -185,29 +215,34 @@ class CaseRunner {
     run.barrier.arrive_and_wait();  // every thread done: the allocators are quiescent
     if (index != 0) return;
 
+    if (run.ops == 0 || run.failed_timed > 0) {
+      // An exhausted allocator measured its failure path, not the workload: say so.
+      const std::string why = run.ops == 0 ? "no operation completed"
+                                           : std::to_string(run.failed_timed) + " allocations failed in the timed rounds";
+      state.SkipWithError(("allocator exhausted: " + why).c_str());
+      return;
+    }
     add_stats(run);
     const auto total_ops = static_cast<double>(run.ops);
     state.SetItemsProcessed(static_cast<std::int64_t>(run.ops));
     using C = benchmark::Counter;
-    // Wall seconds per operation of all threads (the JSON also gets ns_per_op, main.cpp).
-    state.counters["time_per_op"] = C(total_ops, C::kIsRate | C::kInvert);
+    // Wall nanoseconds per operation of all threads: (ops * 1e-9 / seconds) inverted.
+    state.counters["ns_per_op"] = C(total_ops * 1e-9, C::kIsRate | C::kInvert);
     state.counters["ops"] = C(total_ops);
-    state.counters["page_faults"] = C(static_cast<double>(faults));
-    state.counters["faults_per_kop"] = C(total_ops > 0 ? 1000.0 * static_cast<double>(faults) / total_ops : 0);
-    state.counters["peak_rss_bytes"] = C(static_cast<double>(peak_rss), C::kDefaults, C::kIs1024);
+    state.counters["page_faults"] = C(static_cast<double>(run.faults));
+    state.counters["faults_per_kop"] = C(1000.0 * static_cast<double>(run.faults) / total_ops);
+    state.counters["peak_rss_bytes"] = C(static_cast<double>(run.peak_rss), C::kDefaults, C::kIs1024);
     state.counters["rss_at_start_bytes"] = C(static_cast<double>(run.rss_at_start), C::kDefaults, C::kIs1024);
     state.counters["peak_rss_case_only"] = C(run.rss_reset ? 1 : 0);
     state.counters["stats_counted"] = C(run.stats.counted ? 1 : 0);
     state.counters["peak_used_bytes"] = C(static_cast<double>(run.stats.peak_used), C::kDefaults, C::kIs1024);
     state.counters["capacity_bytes"] = C(static_cast<double>(run.stats.capacity), C::kDefaults, C::kIs1024);
-    state.counters["failed_allocations"] = C(static_cast<double>(run.stats.failed_allocations));
     if (run.trees > 0)
       state.counters["destroy_ns_per_tree"] = C(1e9 * run.destroy_seconds / static_cast<double>(run.trees));
-    if (run.peak.requested > 0) {
-      state.counters["bytes_requested_at_peak"] = C(static_cast<double>(run.peak.requested), C::kDefaults, C::kIs1024);
-      state.counters["bytes_reserved_at_peak"] = C(static_cast<double>(run.peak.reserved), C::kDefaults, C::kIs1024);
-      state.counters["overhead_ratio"] =
-          C(static_cast<double>(run.peak.reserved) / static_cast<double>(run.peak.requested));
+    if (const auto peak = run.peak.peak(shared_instance); peak.requested > 0) {
+      state.counters["bytes_requested_at_peak"] = C(static_cast<double>(peak.requested), C::kDefaults, C::kIs1024);
+      state.counters["bytes_reserved_at_peak"] = C(static_cast<double>(peak.reserved), C::kDefaults, C::kIs1024);
+      state.counters["overhead_ratio"] = C(static_cast<double>(peak.reserved) / static_cast<double>(peak.requested));
     }
     if (run.sampled_ops > 0) {
       // Bytes per operation as measured in the untimed pass, applied to the timed operations.
@@ -234,8 +269,7 @@ class CaseRunner {
       const AllocatorStats s = a->stats();
       total.capacity += s.capacity;
       total.peak_used += s.peak_used;
-      total.failed_allocations += s.failed_allocations;
-      total.counted = s.counted;
+      total.counted = s.counted;  // the same for every instance of one type
     }
     run.stats = total;
   }

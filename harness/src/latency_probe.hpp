@@ -54,8 +54,10 @@ class LatencyProbe {
     const std::uint64_t t0 = Ticks::start();
     void* p = allocate_call();
     const std::uint64_t t1 = Ticks::stop();
-    if (samples_.size() < samples_.capacity()) samples_.push_back(t1 - t0 > floor_ ? t1 - t0 - floor_ : 0);
-    if (p != nullptr) bytes_ += size;
+    if (p != nullptr) {  // a refused request is not an allocation's latency
+      if (samples_.size() < samples_.capacity()) samples_.push_back(t1 - t0 > floor_ ? t1 - t0 - floor_ : 0);
+      bytes_ += size;
+    }
     return p;
   }
   [[nodiscard]] const std::vector<std::uint64_t>& samples() const noexcept { return samples_; }

@@ -54,14 +54,6 @@ std::vector<std::string> parse_names(const std::string& flag, const std::string&
   return out;
 }
 
-// Google Benchmark reports time_per_op in seconds; readers of the JSON want nanoseconds.
-void add_ns_per_op(nlohmann::json& doc) {
-  for (auto& b : doc["benchmarks"]) {
-    if (b.contains("time_per_op") && b["time_per_op"].is_number())
-      b["ns_per_op"] = b["time_per_op"].get<double>() * 1e9;
-  }
-}
-
 void print_list() {
   std::printf("allocators (name, traits, description):\n");
   for (const AllocatorListing& a : allocator_listing()) {
@@ -202,28 +194,21 @@ int main(int argc, char** argv) {
   if (!temp.empty()) {
     std::string problem;
     try {
-      nlohmann::json doc;
-      {
-        std::ifstream in(temp);
-        doc = nlohmann::json::parse(in);
-      }
-      if (!doc.contains("benchmarks")) {
-        problem = "no benchmarks list";
-      } else {
-        add_ns_per_op(doc);
-        std::ofstream rewrite(temp, std::ios::trunc);
-        rewrite << doc.dump(2) << '\n';
-        if (!rewrite.flush()) problem = "could not rewrite the temporary file";
-      }
+      std::ifstream in(temp);
+      const nlohmann::json doc = nlohmann::json::parse(in);
+      if (!doc.contains("benchmarks")) problem = "no benchmarks list";
     } catch (const std::exception& e) {
       problem = e.what();
     }
+    // Complete and valid: renamed over the target. Otherwise kept beside it, never deleted:
+    // the measurements in it are not lost, and the target is not replaced by a broken file.
+    const std::string destination = problem.empty() ? out : out + ".unparsed";
     std::error_code ec;
-    if (problem.empty()) std::filesystem::rename(temp, out, ec);
+    std::filesystem::rename(temp, destination, ec);
     if (!problem.empty() || ec) {
-      std::filesystem::remove(temp, ec);
-      std::fprintf(stderr, "alloclab: results not written to '%s': %s\n", out.c_str(),
-                   problem.empty() ? ec.message().c_str() : problem.c_str());
+      std::fprintf(stderr, "alloclab: results not written to '%s': %s%s%s\n", out.c_str(),
+                   problem.empty() ? ec.message().c_str() : problem.c_str(),
+                   ec ? "" : "; the raw output is in ", ec ? "" : destination.c_str());
       return 1;
     }
   }

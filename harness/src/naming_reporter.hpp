@@ -5,6 +5,7 @@
 
 #include <benchmark/benchmark.h>
 
+#include <cmath>
 #include <vector>
 
 namespace alloclab::harness {
@@ -15,6 +16,9 @@ class NamingReporter : public Base {
   void ReportRuns(const std::vector<benchmark::BenchmarkReporter::Run>& runs) override {
     std::vector<benchmark::BenchmarkReporter::Run> renamed = runs;
     for (auto& r : renamed) {
+      // Google Benchmark 1.7 writes non-finite numbers as bare NaN/Infinity, which is not JSON
+      // (the cv of a counter that is 0 in every repetition is 0/0): such counters are left out.
+      std::erase_if(r.counters, [](const auto& c) { return !std::isfinite(static_cast<double>(c.second.value)); });
       r.run_name.time_type.clear();
       r.run_name.min_time.clear();
       r.run_name.iterations.clear();

@@ -76,17 +76,20 @@ class PmrAllocator : public NoStats {
   static constexpr bool supports_free = SupportsFree;
   static constexpr std::string_view name = Name::value;
 
+  // pmr must get the allocation's alignment back at deallocate, and the contract's
+  // deallocate(p, size) does not carry it: every request is made at default_alignment, and
+  // requests needing more are refused (no workload makes one).
   [[nodiscard]] void* allocate(std::size_t size, std::size_t alignment = default_alignment) noexcept {
-    if (peer_refuses(size, alignment)) [[unlikely]] return nullptr;
+    if (peer_refuses(size, alignment) || alignment > default_alignment) [[unlikely]] return nullptr;
     try {
-      return resource_.allocate(size, alignment);
+      return resource_.allocate(size, default_alignment);
     } catch (...) {
       return nullptr;
     }
   }
   void deallocate(void* p, std::size_t size) noexcept {
     if constexpr (SupportsFree) {
-      if (p != nullptr) resource_.deallocate(p, size);
+      if (p != nullptr) resource_.deallocate(p, size, default_alignment);
     }
   }
   void reset() noexcept { resource_.release(); }

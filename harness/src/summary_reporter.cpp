@@ -48,6 +48,11 @@ bool SummaryReporter::ReportContext(const Context& context) {
 
 void SummaryReporter::ReportRuns(const std::vector<Run>& runs) {
   if (runs.empty()) return;
+  // With repetitions, Google Benchmark reports a case twice: its repetitions, then their
+  // aggregates. The case is shown (and counted) once, with the aggregates.
+  bool aggregates = false;
+  for (const Run& r : runs) aggregates |= r.run_type == Run::RT_Aggregate;
+  if (!aggregates && runs.front().repetitions > 1 && !runs.front().error_occurred) return;
   ++done_;
   const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
   std::string progress = "[" + std::to_string(done_);
@@ -73,7 +78,7 @@ void SummaryReporter::ReportRuns(const std::vector<Run>& runs) {
   if (shown->error_occurred) {
     std::fprintf(out, "%-24s %-44s %s\n", progress.c_str(), name.c_str(), shown->error_message.c_str());
   } else {
-    std::string line = si(counter(*shown, "time_per_op") * 1e9, "") + "ns/op";
+    std::string line = si(counter(*shown, "ns_per_op"), "") + "ns/op";
     line += "  " + si(counter(*shown, "items_per_second"), "op/s");
     const double p50 = counter(*shown, "latency_p50_ns");
     if (!std::isnan(p50)) {

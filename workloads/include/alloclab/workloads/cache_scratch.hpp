@@ -15,7 +15,7 @@
 //   Per round: thread 0 allocates one object per thread; barrier; each thread writes the one
 //   given to it; frees it (allocators with free; arenas keep it until the reset), allocates
 //   its own and writes that; barrier; then frees its own object. Arenas keep theirs and are
-//   reset as release_all does it (every RoundSync::shared_reset_period rounds, every thread
+//   reset as release_all does it (every RoundSync::reset_period rounds, every thread
 //   stopped), so every allocator pays the same two barriers per round.
 // Operation: one 8-byte write to a small object (two phases of writes per round); the round's
 //   allocations, frees, barriers and resets are included.

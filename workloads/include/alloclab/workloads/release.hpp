@@ -21,10 +21,10 @@ void record_and_reset(A& a, RoundSync& sync) {
   a.reset();
 }
 
-// Frees a thread's live objects one by one where the allocator can; otherwise resets it —
-// with every thread of the run stopped when the instance is shared, and then only every
-// RoundSync::shared_reset_period rounds (see bulk_periodic). Every thread of a run must call
-// this the same number of times (it may wait at a barrier).
+// Frees a thread's live objects one by one where the allocator can; otherwise resets it every
+// RoundSync::reset_period rounds (see bulk_periodic) — with every thread of the run stopped
+// when the instance is shared. Every thread of a run must call this the same number of times
+// (it may wait at a barrier).
 template <Allocator A>
 void release_all(A& a, std::vector<Live>& objects, RoundSync& sync) {
   if constexpr (allocator_traits<A>::supports_free) {

@@ -6,8 +6,9 @@
 // Stresses: the allocator's fast path at a high rate — size-class lookup or pointer bump,
 //   with each object touched once as a program initialising it would.
 // Parameters: sizes uniform in 8..64 B (multiples of 8), 4096 objects per round (256 tiny).
-// Operation: one allocate() of one object and one write to it; the round's release (free of
-//   each object, or one reset for an arena) is included, spread over the round's operations.
+// Operation: one allocate() of one object and one write to it; the release (free of each
+//   object at the end of its round, or for an arena one reset every RoundSync::reset_period
+//   rounds) is included, spread over the operations.
 // Does not test: reuse of freed memory at steady state (see `mixed`), cross-thread frees
 //   (`larson`), large objects, or contention on a shared arena (`stress`).
 #pragma once

@@ -9,7 +9,7 @@
 // Parameters: sizes uniform in 16..256 B (multiples of 16, alignment 16), 1024 objects per
 //   thread per round (64 tiny). Needs one instance shared by all threads.
 // Operation: one allocate() of one object and one write to it; the round's release (free of
-//   each object; for an arena, release_all's reset — every RoundSync::shared_reset_period
+//   each object; for an arena, release_all's reset — every RoundSync::reset_period
 //   rounds, with every thread stopped, on a shared instance) is included.
 // Does not test: reuse at steady state (see `mixed`), frees by other threads (`larson`),
 //   false sharing of the objects handed out (`cache_scratch`), single-thread speed (`small`).

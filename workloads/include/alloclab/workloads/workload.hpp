@@ -74,19 +74,16 @@ class RoundSync {
     if (leader()) release();
     arrive_and_wait();
   }
-  // For rounds whose objects need not outlive the round: like bulk(), but a SHARED instance
-  // is released only every `shared_reset_period` calls, so the threads meet at a barrier once
-  // per period instead of once per round (the barrier is the harness's cost, not the
-  // allocator's). A private instance is released at every call.
+  // For rounds whose objects need not outlive the round: like bulk(), but only every
+  // `reset_period` calls, so the threads of a shared instance meet at a barrier once per
+  // period instead of once per round (the barrier is the harness's cost, not the
+  // allocator's). The period is the same for private instances, so the working set — and
+  // with it the cache level the workload runs in — does not change with the thread count.
   template <class F>
   void bulk_periodic(F&& release) {
-    if (!shared()) {
-      release();
-      return;
-    }
-    if (++calls_ % shared_reset_period == 0) bulk(release);
+    if (++calls_ % reset_period == 0) bulk(release);
   }
-  static constexpr unsigned shared_reset_period = 64;
+  static constexpr unsigned reset_period = 8;
 
   // A plain barrier across the run's threads (no-op for a private instance).
   void barrier() {
