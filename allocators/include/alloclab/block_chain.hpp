@@ -30,6 +30,7 @@ class BlockList {
  public:
   void push(ChainBlock* b) noexcept {
     b->next = head_;
+    if (head_ == nullptr) tail_ = b;
     head_ = b;
     capacity_ += b->capacity;
     ++count_;
@@ -38,10 +39,29 @@ class BlockList {
     ChainBlock* b = head_;
     if (b != nullptr) {
       head_ = b->next;
+      if (head_ == nullptr) tail_ = nullptr;
       capacity_ -= b->capacity;
       --count_;
     }
     return b;
+  }
+  // Moves every block of `other` to the front of this list in O(1): what makes an arena's
+  // reset() cost the same whatever it holds.
+  void splice(BlockList& other) noexcept {
+    if (other.head_ == nullptr) return;
+    other.tail_->next = head_;
+    if (head_ == nullptr) tail_ = other.tail_;
+    head_ = other.head_;
+    capacity_ += other.capacity_;
+    count_ += other.count_;
+    other.head_ = other.tail_ = nullptr;
+    other.capacity_ = other.count_ = 0;
+  }
+  // Poisons (and in fill builds marks dead) every block's data; a no-op, and no walk, otherwise.
+  void release_data() noexcept {
+    if constexpr (debug::asan || debug::fill) {
+      for (ChainBlock* b = head_; b != nullptr; b = b->next) debug::on_release(b->data(), b->capacity);
+    }
   }
   [[nodiscard]] ChainBlock* head() const noexcept { return head_; }
   [[nodiscard]] bool empty() const noexcept { return head_ == nullptr; }
@@ -50,6 +70,7 @@ class BlockList {
 
  private:
   ChainBlock* head_ = nullptr;
+  ChainBlock* tail_ = nullptr;
   std::size_t capacity_ = 0;
   std::size_t count_ = 0;
 };

@@ -4,7 +4,7 @@
 // new one from the BlockSource. A request that would not fit even in a fresh block gets a
 // block of its own (so a huge object does not waste a standard block's tail). reset() keeps
 // the standard blocks for reuse — a frame arena that resets every frame stops touching the
-// upstream after the first frame — and returns the dedicated ones.
+// upstream after the first frame — in one O(1) splice, and returns the dedicated ones.
 //
 // Fast path cost: ~8 instructions (align, two compares, bump, two counter adds), no atomics,
 // no call. Not thread-safe: one arena per thread, or use thread_local_arena.
@@ -63,17 +63,13 @@ class BasicChainedArena {
 
   void deallocate(void* /*p*/, std::size_t /*size*/) noexcept {}
 
+  // O(1) in the blocks held: the standard blocks move to the recycled list in one splice;
+  // only dedicated (oversized) blocks are returned one by one.
   void reset() noexcept {
     peak_ = std::max(peak_, used());
-    while (ChainBlock* b = in_use_.pop()) {
-      if (b->capacity == block_size_) {
-        debug::on_release(b->data(), b->capacity);
-        b->used = 0;
-        recycled_.push(b);
-      } else {
-        delete_chain_block(source_, b);
-      }
-    }
+    in_use_.release_data();
+    recycled_.splice(in_use_);
+    delete_chain_blocks(source_, dedicated_);
     cursor_ = end_ = nullptr;
     current_ = nullptr;
     requested_ = reserved_ = 0;
@@ -85,7 +81,7 @@ class BasicChainedArena {
   }
 
   [[nodiscard]] std::size_t capacity() const noexcept {
-    return in_use_.capacity() + recycled_.capacity();
+    return in_use_.capacity() + dedicated_.capacity() + recycled_.capacity();
   }
   [[nodiscard]] std::size_t remaining() const noexcept {
     return static_cast<std::size_t>(end_ - cursor_) + recycled_.capacity();
@@ -104,7 +100,7 @@ class BasicChainedArena {
     s.failed_allocations = failed_;
     s.bytes_requested = requested_;
     s.bytes_reserved = reserved_;
-    s.blocks = in_use_.count() + recycled_.count();
+    s.blocks = in_use_.count() + dedicated_.count() + recycled_.count();
     return s;
   }
 
@@ -138,7 +134,7 @@ class BasicChainedArena {
       }
       char* p = fit_in(b->data(), b->end(), need, alignment);
       b->used = b->capacity;  // a dedicated block is consumed whole
-      in_use_.push(b);
+      dedicated_.push(b);
       // The current block keeps its tail; the dedicated block is accounted as used whole.
       reserved_ += b->capacity;
       ++allocations_;
@@ -147,6 +143,7 @@ class BasicChainedArena {
       return p;
     }
     ChainBlock* b = recycled_.pop();
+    if (b != nullptr) b->used = 0;
     if (b == nullptr) b = new_chain_block(source_, block_size_);
     if (b == nullptr) {
       ++failed_;
@@ -167,8 +164,9 @@ class BasicChainedArena {
   char* cursor_ = nullptr;
   char* end_ = nullptr;
   ChainBlock* current_ = nullptr;
-  BlockList in_use_;
-  BlockList recycled_;
+  BlockList in_use_;     // standard blocks in use, the current one among them
+  BlockList dedicated_;  // blocks of one oversized request each
+  BlockList recycled_;   // standard blocks free for reuse
   std::size_t peak_ = 0;
   std::size_t allocations_ = 0;
   std::size_t failed_ = 0;
