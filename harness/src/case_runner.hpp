@@ -45,6 +45,17 @@ struct AllocatorFactory {
   static std::unique_ptr<A> make(const CaseConfig&, int /*threads*/) { return std::make_unique<A>(); }
 };
 
+// The last finished run, destroyed at the start of the next one. A run's allocator must outlive
+// its threads' exit: some allocators (std::pmr::synchronized_pool_resource) clean up per-thread
+// state in thread-exit handlers, and destroying them while a benchmark thread is still exiting
+// is a use-after-free. Google Benchmark joins a run's threads before it starts the next run,
+// so at the next begin_run every thread of this one is gone. Cleared before the RSS baseline of
+// the next case is taken, so no case is charged for another's memory.
+inline std::shared_ptr<void>& finished_run() {
+  static std::shared_ptr<void> run;
+  return run;
+}
+
 template <template <class> class W, Allocator A>
 class CaseRunner {
  public:
@@ -66,7 +77,7 @@ class CaseRunner {
     }
     if (!run) run = current_;  // zero iterations: still take part in the barriers below
     end_run(state, *run, index, ops);
-    if (index == 0) current_.reset();
+    if (index == 0) finished_run() = std::move(current_);
   }
 
  private:
@@ -166,6 +177,7 @@ class CaseRunner {
   };
 
   void begin_run(int threads) {
+    finished_run().reset();  // every thread of the previous run has been joined
     auto run = std::make_shared<Run>(config_, threads);
     run->rss_reset = reset_peak_rss();
     run->rss_at_start = rss_bytes();

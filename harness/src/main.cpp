@@ -121,6 +121,12 @@ int main(int argc, char** argv) {
   app.add_option("--out", out, "Write the results as JSON to this file (atomically)");
   app.add_flag("--tiny", tiny, "Tiny rounds and structures (smoke tests)");
   app.add_flag("--no-latency", no_latency, "Skip the untimed latency-sampling pass");
+  std::string malloc_label, expect_malloc;
+  app.add_option("--malloc-label", malloc_label,
+                 "Report the malloc adapter under this name (a preloaded peer: jemalloc, mimalloc, ...)");
+  app.add_option("--expect-malloc", expect_malloc,
+                 "Fail (exit 3) unless malloc resolves into a library whose file name contains this "
+                 "text and that library is mapped: proof that an LD_PRELOAD took effect");
   try {
     app.parse(static_cast<int>(ours.size()), ours.data());
   } catch (const CLI::CallForHelp&) {
@@ -133,6 +139,17 @@ int main(int argc, char** argv) {
     print_list();
     return 0;
   }
+
+  if (!expect_malloc.empty()) {
+    const std::string active = active_malloc();
+    if (active.find(expect_malloc) == std::string::npos || !library_mapped(expect_malloc)) {
+      const char* preload = std::getenv("LD_PRELOAD");
+      std::fprintf(stderr, "alloclab: malloc resolves into %s, not %s (LD_PRELOAD=%s): the preload did not take effect\n",
+                   active.c_str(), expect_malloc.c_str(), preload != nullptr ? preload : "");
+      return 3;
+    }
+  }
+  if (!malloc_label.empty()) set_malloc_label(malloc_label);
 
   Selection sel;
   sel.allocators = parse_names("allocator", allocators, allocator_names);
@@ -182,7 +199,8 @@ int main(int argc, char** argv) {
   for (char* arg : theirs) filtered |= std::strncmp(arg, "--benchmark_filter", 18) == 0;
   const std::size_t total =
       filtered ? 0 : sel.workloads.size() * sel.allocators.size() * sel.threads.size();
-  SummaryReporter console(total);
+  NamingReporter<SummaryReporter> console(total);
+  if (!malloc_label.empty()) benchmark::AddCustomContext("malloc_label", malloc_label);
   NamingReporter<benchmark::JSONReporter> file;
   if (!temp.empty()) {
     benchmark::RunSpecifiedBenchmarks(&console, &file);
@@ -190,6 +208,7 @@ int main(int argc, char** argv) {
     benchmark::RunSpecifiedBenchmarks(&console);
   }
   benchmark::Shutdown();
+  finished_run().reset();  // the last case's allocator, now that every benchmark thread is gone
 
   if (!temp.empty()) {
     std::string problem;

@@ -47,6 +47,16 @@ std::string active_malloc() {
   return basename_of(info.dli_fname);
 }
 
+bool library_mapped(const std::string& name) {
+  std::ifstream maps("/proc/self/maps");
+  std::string line;
+  while (std::getline(maps, line)) {
+    const auto slash = line.rfind('/');
+    if (slash != std::string::npos && line.find(name, slash) != std::string::npos) return true;
+  }
+  return false;
+}
+
 std::vector<std::pair<std::string, std::string>> run_context(int argc, char** argv,
                                                               unsigned long long seed) {
   std::ostringstream command;

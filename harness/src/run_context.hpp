@@ -15,4 +15,7 @@ std::vector<std::pair<std::string, std::string>> run_context(int argc, char** ar
 // "libjemalloc.so.2"): which C allocator the `malloc` adapter really measures.
 std::string active_malloc();
 
+// True when a library whose path contains `name` is mapped into this process.
+bool library_mapped(const std::string& name);
+
 }  // namespace alloclab::harness
