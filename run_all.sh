@@ -1,8 +1,15 @@
 #!/usr/bin/env bash
 # alloclab — the one entry point. Installs missing Debian packages, builds, dispatches.
 #
-#   ./run_all.sh                 the main job: build (release), run the examples and a sweep of
-#                                every workload x allocator into results/<UTC time>-<host>/
+#   ./run_all.sh                 the main job: build, sweep every allocator (and the preloaded
+#                                peers) x every workload, threads 1..2 x cores, 3 repetitions,
+#                                then charts and a report in results/<UTC time>-<host>/
+#   ./run_all.sh --full          the same for papers: 9 repetitions, threads to 4 x cores
+#   ./run_all.sh sweep [OPTION…] the sweep with options: --allocators, --workloads, --threads,
+#                                --repetitions, --out, --resume DIR, --shard K/N (sweep.py run -h)
+#   ./run_all.sh plot DIR [DIR…] redraw charts and report from results folders; two or more
+#                                are compared side by side
+#   ./run_all.sh merge OUT DIR…  merge the folders of a sharded sweep
 #   ./run_all.sh test [PRESET…]  build and run the whole test suite with ctest; PRESET is any of
 #                                release (default), debug, asan, tsan — several run in turn
 #   ./run_all.sh help            this text
@@ -12,12 +19,15 @@
 set -euo pipefail
 cd "$(dirname "$(readlink -f "$0")")"
 
-usage() { sed -n '2,11p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//'; }
 die() { echo "run_all.sh: $*" >&2; exit 2; }
 
 # Debian packages each job needs.
 build_packages=(cmake ninja-build g++ git libbenchmark-dev libtbb-dev libgtest-dev libcli11-dev
                 nlohmann-json3-dev)
+# The sweep's peers (preloaded) and the Python tools' libraries.
+tool_packages=(libjemalloc2 libmimalloc2.0 libtcmalloc-minimal4 libtbbmalloc2 python3
+               python3-matplotlib python3-numpy python3-scipy)
 
 ensure_packages() {
   local missing=() p
@@ -41,6 +51,27 @@ build() {  # build PRESET
   cmake --build --preset "$1"
 }
 
+# Debian's python3-matplotlib belongs to Debian's interpreter, which need not be the first
+# python3 on PATH: use the first one that can import it.
+pick_python() {
+  local candidate
+  for candidate in /usr/bin/python3 "$(command -v python3 || true)"; do
+    [ -n "$candidate" ] && "$candidate" -c 'import matplotlib, numpy' 2>/dev/null && { echo "$candidate"; return; }
+  done
+  die "no python3 can import matplotlib (install python3-matplotlib python3-numpy)"
+}
+
+sweep() {  # sweep [sweep.py run options]
+  ensure_packages "${build_packages[@]}" "${tool_packages[@]}"
+  build release
+  local python folder
+  python=$(pick_python)
+  folder=$("$python" harness/tools/sweep.py run "$@" | tee /dev/stderr | tail -n 1)
+  [ -d "$folder" ] || die "the sweep wrote no results folder"
+  "$python" plots/plot.py "$folder"
+  echo "== report: $folder/report.html ($folder/report.md); results: $folder/results.csv"
+}
+
 run_tests() {
   local presets=("$@") preset
   [ ${#presets[@]} -eq 0 ] && presets=(release)
@@ -50,7 +81,7 @@ run_tests() {
       *) die "unknown test preset '$preset' (valid: release, debug, asan, tsan)" ;;
     esac
   done
-  ensure_packages "${build_packages[@]}"
+  ensure_packages "${build_packages[@]}" "${tool_packages[@]}"
   for preset in "${presets[@]}"; do
     echo "== test preset: $preset"
     build "$preset"
@@ -58,26 +89,21 @@ run_tests() {
   done
 }
 
-main_job() {
-  ensure_packages "${build_packages[@]}"
-  build release
-  echo "== example: mutex_arena_example"
-  ./build/release/allocators/mutex_arena_example
-  # Every workload x allocator, threads 1 to 2 x cores (doubling): oversubscribed on purpose.
-  local dir threads
-  dir="results/$(date -u +%Y%m%dT%H%M%SZ)-$(hostname -s 2>/dev/null || echo host)"
-  threads="1..$((2 * $(nproc)))"
-  mkdir -p "$dir"
-  echo "== alloclab: all workloads x all allocators, threads $threads -> $dir"
-  ./build/release/harness/alloclab --workloads all --allocators all --threads "$threads" \
-    --min-time 0.05 --out "$dir/alloclab.json" | tee "$dir/console.txt"
-  ln -sfn "$(basename "$dir")" results/latest
-  echo "== results: $dir/alloclab.json (results/latest)"
-}
-
 case "${1-}" in
-  "") main_job ;;
+  "") sweep ;;
+  --full) shift; sweep --profile full "$@" ;;
+  sweep) shift; sweep "$@" ;;
+  plot)
+    shift
+    [ $# -ge 1 ] || die "plot needs at least one results folder (e.g. results/latest)"
+    ensure_packages "${tool_packages[@]}"
+    "$(pick_python)" plots/plot.py "$@" ;;
+  merge)
+    shift
+    [ $# -ge 2 ] || die "merge needs an output folder and at least one results folder"
+    ensure_packages "${tool_packages[@]}"
+    "$(pick_python)" harness/tools/sweep.py merge "$@" ;;
   test) shift; run_tests "$@" ;;
   help|-h|--help) usage ;;
-  *) die "unknown command '$1' (valid: test, help, or none for the main job)" ;;
+  *) die "unknown command '$1' (valid: sweep, --full, plot, merge, test, help, or none for the main job)" ;;
 esac

@@ -1,0 +1,135 @@
+"""Sweeps that lose nothing: SIGKILL at random points then --resume, shards then merge, crash
+isolation, preload verification and bad input. Runs the real driver with tiny cases.
+
+Usage: python3 -m unittest tests/tools/test_sweep.py   (ALLOCLAB_BINARY names the driver)
+"""
+
+import csv
+import json
+import os
+import random
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import unittest
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+SWEEP = os.path.join(ROOT, "harness", "tools", "sweep.py")
+BINARY = os.environ.get("ALLOCLAB_BINARY", os.path.join(ROOT, "build", "release", "harness", "alloclab"))
+# Small but real: two workloads, a library allocator, a peer and a preloaded peer, 2 repetitions.
+SELECTION = ["--workloads", "small,larson", "--allocators", "mutex_arena,malloc,jemalloc,coalescing_pool",
+             "--threads", "1,3", "--repetitions", "2", "--min-time", "0.002", "--tiny"]
+
+
+def sweep(*args, **kwargs):
+    return subprocess.run([sys.executable, SWEEP, *args], capture_output=True, text=True, **kwargs)
+
+
+def case_set(folder):
+    with open(os.path.join(folder, "results.csv"), newline="") as f:
+        return {(r["workload"], r["allocator"], r["threads"], r["repetition"], r["status"]) for r in csv.DictReader(f)}
+
+
+class SweepTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        if not os.access(BINARY, os.X_OK):
+            raise unittest.SkipTest(f"driver not built: {BINARY}")
+        cls.tmp = tempfile.mkdtemp(prefix="alloclab-sweep-test-")
+        cls.reference = os.path.join(cls.tmp, "reference")
+        result = sweep("run", *SELECTION, "--binary", BINARY, "--out", cls.reference)
+        if result.returncode != 0:
+            raise AssertionError(f"reference sweep failed: {result.stderr}")
+
+    @classmethod
+    def tearDownClass(cls):
+        shutil.rmtree(cls.tmp, ignore_errors=True)
+
+    def test_reference_run_is_whole(self):
+        cases = case_set(self.reference)
+        # 2 workloads x 4 allocators x 2 thread counts x 2 repetitions, every one a row
+        self.assertEqual(len(cases), 32)
+        statuses = {c[:4]: c[4] for c in cases}
+        # larson needs cross-thread free: the arena is skipped, the others measured
+        self.assertEqual(statuses[("larson", "mutex_arena", "1", "1")], "skipped")
+        self.assertEqual(statuses[("larson", "jemalloc", "3", "2")], "ok")
+        with open(os.path.join(self.reference, "results.csv"), newline="") as f:
+            jemalloc_rows = [r for r in csv.DictReader(f) if r["allocator"] == "jemalloc" and r["status"] == "ok"]
+        self.assertTrue(jemalloc_rows)
+        self.assertTrue(all("jemalloc" in r["active_malloc"] for r in jemalloc_rows))
+
+    def test_sigkill_at_random_points_then_resume(self):
+        folder = os.path.join(self.tmp, "killed")
+        rng = random.Random(7)
+        first = True
+        for attempt in range(4):
+            args = ["run", *SELECTION, "--binary", BINARY]
+            args += ["--out", folder] if first else ["--resume", folder]
+            first = False
+            process = subprocess.Popen([sys.executable, SWEEP, *args], stdout=subprocess.DEVNULL,
+                                       stderr=subprocess.DEVNULL, start_new_session=True)
+            time.sleep(rng.uniform(0.2, 1.2))
+            if process.poll() is None:
+                os.killpg(process.pid, signal.SIGKILL)  # the sweep and its driver, mid-write perhaps
+            process.wait()
+            # Every result file is absent or complete: none half-written under its real name.
+            raw = os.path.join(folder, "raw")
+            for entry in os.listdir(raw):
+                if entry.startswith("."):
+                    continue  # temporary names, never read as results
+                with open(os.path.join(raw, entry)) as f:
+                    json.load(f)
+        result = sweep("run", *SELECTION, "--binary", BINARY, "--resume", folder)
+        self.assertEqual(result.returncode, 0, result.stderr)
+        self.assertEqual(case_set(folder), case_set(self.reference))
+
+    def test_shards_merge_into_the_whole(self):
+        a, b, merged = (os.path.join(self.tmp, n) for n in ("shard1", "shard2", "merged"))
+        for k, folder in ((1, a), (2, b)):
+            result = sweep("run", *SELECTION, "--binary", BINARY, "--shard", f"{k}/2", "--out", folder)
+            self.assertEqual(result.returncode, 0, result.stderr)
+        self.assertTrue(case_set(a).isdisjoint(case_set(b)))
+        result = sweep("merge", merged, a, b)
+        self.assertEqual(result.returncode, 0, result.stderr)
+        self.assertEqual(case_set(merged), case_set(self.reference))
+
+    def test_a_crashing_unit_is_recorded_and_the_sweep_goes_on(self):
+        wrapper = os.path.join(self.tmp, "crashing-driver.sh")
+        with open(wrapper, "w") as f:
+            f.write("#!/bin/sh\n"
+                    "case \"$*\" in *'--workloads small --allocators coalescing_pool'*) "
+                    "echo 'dying on purpose' >&2; kill -SEGV $$;; esac\n"
+                    f"exec '{BINARY}' \"$@\"\n")
+        os.chmod(wrapper, 0o755)
+        folder = os.path.join(self.tmp, "crashing")
+        result = sweep("run", *SELECTION, "--binary", wrapper, "--out", folder)
+        self.assertEqual(result.returncode, 0, result.stderr)
+        with open(os.path.join(folder, "results.csv"), newline="") as f:
+            rows = list(csv.DictReader(f))
+        failed = [r for r in rows if r["status"] == "failed"]
+        self.assertEqual({(r["workload"], r["allocator"]) for r in failed}, {("small", "coalescing_pool")})
+        self.assertTrue(all("signal 11" in r["reason"] and "dying on purpose" in r["reason"] for r in failed))
+        self.assertEqual(len(rows), 32)  # every other case still measured or skipped
+
+    def test_a_preload_that_does_not_take_effect_fails_the_case(self):
+        result = subprocess.run([BINARY, "--workloads", "small", "--allocators", "malloc", "--tiny",
+                                 "--expect-malloc", "libjemalloc"], capture_output=True, text=True)
+        self.assertEqual(result.returncode, 3)
+        self.assertIn("did not take effect", result.stderr)
+
+    def test_bad_input_is_one_line_and_exit_2(self):
+        for args, needle in ((["--allocators", "nope"], "unknown allocator 'nope'"),
+                             (["--threads", "0"], "bad --threads '0'"),
+                             (["--shard", "3/2"], "bad --shard '3/2'")):
+            result = sweep("run", *args, "--binary", BINARY, "--out", os.path.join(self.tmp, "never"))
+            self.assertEqual(result.returncode, 2, args)
+            self.assertEqual(len(result.stderr.strip().splitlines()), 1, result.stderr)
+            self.assertIn(needle, result.stderr)
+            self.assertFalse(os.path.exists(os.path.join(self.tmp, "never")))
+
+
+if __name__ == "__main__":
+    unittest.main()
