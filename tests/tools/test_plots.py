@@ -1,0 +1,409 @@
+"""Tests of plots/: the charts' data, the report and the plot.py command line.
+
+Run: /usr/bin/python3 -m unittest tests/tools/test_plots.py -v   (needs matplotlib)
+
+The numbers the charts and the report show are checked against numbers computed here straight
+from results.csv with the csv module, not through the code under test.
+"""
+
+import csv
+import json
+import math
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import unittest
+import xml.etree.ElementTree as ET
+
+ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+SAMPLE = os.path.join(ROOT, "tests", "data", "sample_run")
+PLOT = os.path.join(ROOT, "plots", "plot.py")
+sys.path.insert(0, os.path.join(ROOT, "harness", "tools"))
+sys.path.insert(0, os.path.join(ROOT, "plots"))
+
+import results_io  # noqa: E402
+import style  # noqa: E402
+import charts  # noqa: E402
+import report  # noqa: E402
+
+REFERENCES = {"null", "bump_limit", "bump_cold"}
+
+
+def raw_rows(folder):
+    with open(os.path.join(folder, "results.csv"), newline="", encoding="utf-8") as f:
+        return list(csv.DictReader(f))
+
+
+def column(rows, workload, allocator, threads, metric):
+    """The metric's values over the ok repetitions of one case, straight from the CSV text."""
+    return [float(r[metric]) for r in rows
+            if r["workload"] == workload and r["allocator"] == allocator and int(r["threads"]) == threads
+            and r["status"] == "ok" and r[metric] != ""]
+
+
+def run_plot(*args):
+    return subprocess.run([sys.executable, PLOT, *args], capture_output=True, text=True, timeout=120)
+
+
+def copy_sample(parent, name="run"):
+    dst = os.path.join(parent, name)
+    shutil.copytree(SAMPLE, dst)
+    return dst
+
+
+class SampleRun(unittest.TestCase):
+    """plot.py on a copy of the sample run (drawn once for the class)."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.tmp = tempfile.mkdtemp(prefix="alloclab-plots-")
+        cls.folder = copy_sample(cls.tmp)
+        cls.proc = run_plot(cls.folder)
+        cls.raw = raw_rows(cls.folder)
+        cls.rows = results_io.read_csv(os.path.join(cls.folder, "results.csv"))
+        with open(os.path.join(cls.folder, "machine.json"), encoding="utf-8") as f:
+            cls.facts = json.load(f)
+        cls.scratch = os.path.join(cls.tmp, "scratch")
+        with open(os.path.join(cls.folder, "report.md"), encoding="utf-8") as f:
+            cls.md = f.read()
+        with open(os.path.join(cls.folder, "report.html"), encoding="utf-8") as f:
+            cls.html = f.read()
+
+    @classmethod
+    def tearDownClass(cls):
+        shutil.rmtree(cls.tmp, ignore_errors=True)
+
+    # -- files
+
+    def test_cli_succeeds_and_writes_png_and_svg_for_every_chart(self):
+        self.assertEqual(self.proc.returncode, 0, self.proc.stderr)
+        chart_dir = os.path.join(self.folder, "charts")
+        names = os.listdir(chart_dir)
+        stems = {n[:-4] for n in names if n.endswith(".png")}
+        self.assertEqual(stems, {n[:-4] for n in names if n.endswith(".svg")})
+        self.assertFalse([n for n in names if n.endswith(".tmp") or n.startswith(".")], "temporary files left")
+        workloads = ["small", "mixed", "larson", "ast_1k", "ast_16k"]
+        expected = {f"{kind}_{w}" for kind in ("throughput", "efficiency") for w in workloads}
+        expected |= {f"latency_{w}_t1" for w in workloads}
+        expected |= {"memory_overhead_t4", "memory_peak_rss_t4", "summary_vs_malloc_t1", "summary_vs_malloc_t4"}
+        self.assertEqual(stems, expected)
+        for stem in stems:
+            with open(os.path.join(chart_dir, stem + ".png"), "rb") as f:
+                self.assertEqual(f.read(8), b"\x89PNG\r\n\x1a\n", stem)
+            root = ET.parse(os.path.join(chart_dir, stem + ".svg")).getroot()
+            self.assertTrue(root.tag.endswith("svg"), stem)
+
+    def test_html_embeds_every_chart_and_is_self_contained(self):
+        for name in os.listdir(os.path.join(self.folder, "charts")):
+            if name.endswith(".png"):
+                self.assertIn(f'<img src="charts/{name}"', self.html)
+                self.assertIn(f"(charts/{name})", self.md)
+        lowered = self.html.lower()
+        self.assertNotIn("<script", lowered)
+        self.assertNotIn("http://", lowered)
+        self.assertNotIn("https://", lowered)
+        self.assertNotIn("<link", lowered)
+        self.assertIn("<style>", lowered)
+        self.assertIn("AMD EPYC", self.html)
+        with open(os.path.join(self.folder, "command.txt"), encoding="utf-8") as f:
+            self.assertIn(f.read().strip(), self.md)
+
+    # -- chart data
+
+    def test_throughput_chart_points_are_csv_medians(self):
+        title, stem, data = charts.throughput_chart(self.rows, self.facts, self.scratch, "small")
+        self.assertEqual(stem, "throughput_small")
+        series = data["series"]["malloc"]
+        i = series["threads"].index(2)
+        values = column(self.raw, "small", "malloc", 2, "items_per_second")
+        self.assertEqual(len(values), 3)
+        self.assertAlmostEqual(series["median"][i], statistics.median(values), delta=1e-6)
+        self.assertAlmostEqual(series["min"][i], min(values), delta=1e-6)
+        self.assertAlmostEqual(series["max"][i], max(values), delta=1e-6)
+        self.assertEqual(data["threads"], [1, 2, 4])
+
+    def test_skipped_and_failed_are_never_plotted_as_zero(self):
+        _, _, data = charts.throughput_chart(self.rows, self.facts, self.scratch, "larson")
+        for name in ("null", "bump_limit", "mutex_arena", "thread_local_arena", "pmr_monotonic"):
+            self.assertNotIn(name, data["series"])
+            self.assertEqual(data["not_shown"][name], "skipped")
+        # pmr_sync_pool failed in repetition 3 only: drawn from repetitions 1 and 2, marked partial
+        values = column(self.raw, "larson", "pmr_sync_pool", 1, "items_per_second")
+        self.assertEqual(len(values), 2)
+        series = data["series"]["pmr_sync_pool"]
+        self.assertAlmostEqual(series["median"][series["threads"].index(1)], statistics.median(values), delta=1e-6)
+        self.assertIn("pmr_sync_pool", data["partial"])
+        for s in data["series"].values():
+            self.assertTrue(all(v > 0 for v in s["median"]))
+
+    def test_relative_summary_and_geomean_by_hand(self):
+        _, stem, data = charts.summary_chart(self.rows, self.facts, self.scratch, "malloc", threads=2)
+        self.assertEqual(stem, "summary_vs_malloc_t2")
+        workloads = ["small", "mixed", "larson", "ast_1k", "ast_16k"]
+        self.assertEqual(data["workloads"], workloads)
+        for name in ("mimalloc", "coalescing_pool"):
+            logs = []
+            for w in workloads:
+                expected = (statistics.median(column(self.raw, w, name, 2, "items_per_second"))
+                            / statistics.median(column(self.raw, w, "malloc", 2, "items_per_second")))
+                self.assertAlmostEqual(data["ratio"][name][w], expected, places=9)
+                logs.append(math.log(expected))
+            self.assertAlmostEqual(data["geomean"][name], math.exp(sum(logs) / len(logs)), places=9)
+        # a skipped cell is empty, and the geometric mean is over the 4 workloads with data
+        self.assertIsNone(data["ratio"]["mutex_arena"]["larson"])
+        self.assertEqual(data["state"]["mutex_arena"]["larson"], "skipped")
+        self.assertEqual(data["geomean_n"]["mutex_arena"], 4)
+        self.assertEqual(data["geomean"]["malloc"], 1.0)
+
+    def test_scaling_efficiency_of_one_allocator(self):
+        _, _, data = charts.efficiency_chart(self.rows, self.facts, self.scratch, "small")
+        self.assertEqual(data["hardware_threads"], 2)
+        med = {t: statistics.median(column(self.raw, "small", "thread_local_arena", t, "items_per_second"))
+               for t in (1, 2, 4)}
+        eff = dict(zip(data["series"]["thread_local_arena"]["threads"],
+                       data["series"]["thread_local_arena"]["efficiency"]))
+        self.assertAlmostEqual(eff[1], 1.0)
+        self.assertAlmostEqual(eff[2], med[2] / (2 * med[1]))
+        # 4 threads on 2 hardware threads: the ideal stays at 2 x T(1)
+        self.assertAlmostEqual(eff[4], med[4] / (2 * med[1]))
+
+    def test_latency_and_memory_data(self):
+        _, _, lat = charts.latency_chart(self.rows, self.facts, self.scratch, "mixed", 1)
+        p99 = column(self.raw, "mixed", "jemalloc", 1, "latency_p99_ns")
+        self.assertAlmostEqual(lat["series"]["jemalloc"]["p99"]["median"], statistics.median(p99))
+        _, _, rss = charts.rss_chart(self.rows, self.facts, self.scratch, 4)
+        peak = column(self.raw, "ast_16k", "tcmalloc", 4, "peak_rss_bytes")
+        self.assertAlmostEqual(rss["median_mib"]["ast_16k"]["tcmalloc"], statistics.median(peak) / 2 ** 20)
+        self.assertIsNone(rss["median_mib"]["larson"]["null"])
+        _, _, over = charts.overhead_chart(self.rows, self.facts, self.scratch, 4)
+        self.assertEqual(over["allocators"], ["mutex_arena", "thread_local_arena", "chained_arena", "coalescing_pool"])
+        ratio = column(self.raw, "small", "coalescing_pool", 4, "overhead_ratio")
+        self.assertAlmostEqual(over["median"]["coalescing_pool"]["small"], statistics.median(ratio))
+
+    # -- report
+
+    def _md_table(self, threads):
+        section = self.md.split(f"### {threads} thread{'s' if threads != 1 else ''}\n", 1)[1].split("\n\n", 1)[0]
+        lines = [l for l in section.splitlines() if l.startswith("|")]
+        header = [c.strip() for c in lines[0].strip("|").split("|")]
+        table = {}
+        for line in lines[2:]:
+            cells = [c.strip() for c in line.strip("|").split("|")]
+            name = cells[0].replace("*", "").replace(" (reference)", "")
+            table[name] = dict(zip(header[1:], cells[1:]))
+        return table
+
+    def test_report_summary_cells_match_csv_medians(self):
+        def sig3(x):
+            return f"{x:#.3g}".rstrip(".")
+        for threads, workload, allocator in ((1, "small", "malloc"), (4, "ast_1k", "tcmalloc")):
+            cell = self._md_table(threads)[allocator][workload]
+            ns = statistics.median(column(self.raw, workload, allocator, threads, "ns_per_op"))
+            tp = statistics.median(column(self.raw, workload, allocator, threads, "items_per_second"))
+            self.assertIn(f"{sig3(ns)} ns · {sig3(tp / 1e6)} M/s", cell)
+
+    def test_report_marks_the_winner_references_excluded(self):
+        for threads in (1, 4):
+            table = self._md_table(threads)
+            for workload in ("small", "mixed", "larson", "ast_1k", "ast_16k"):
+                names = {r["allocator"] for r in self.raw} - REFERENCES
+                medians = {a: statistics.median(v) for a in names
+                           if (v := column(self.raw, workload, a, threads, "items_per_second"))}
+                best = max(medians, key=medians.get)
+                marked = [a for a in table if "★" in table[a][workload]]
+                self.assertEqual(marked, [best], f"{workload} at {threads} threads")
+        # at 1 thread on small, null and bump_limit are faster than the winner but never marked
+        table = self._md_table(1)
+        self.assertNotIn("★", table["null"]["small"])
+        self.assertIn("★", table["pmr_monotonic"]["small"])
+
+    def test_report_lists_failed_and_skipped_with_reasons_grouped(self):
+        failed = "larson/pmr_sync_pool: exit -11 (signal 11), threads 1,2,4 (repetition 3 of 3)"
+        skipped = ("larson/null: needs objects freed by other threads; the allocator cannot free across "
+                   "threads, threads 1,2,4")
+        for text in (self.md, self.html.replace("</span>", "")):
+            self.assertIn(failed.split(":", 1)[1].strip(), text)
+        self.assertIn(failed, self.md)
+        self.assertIn(skipped, self.md)
+        self.assertEqual(self.md.count("larson/null:"), 1)
+        self.assertIn("needs one instance shared by all threads", self.html)
+        # 81 skipped rows in the CSV become 9 lines
+        skipped_section = self.md.split("### Skipped (", 1)[1].split("##", 1)[0]
+        self.assertEqual(len([l for l in skipped_section.splitlines() if l.startswith("- ")]), 9)
+
+
+class NoisyCases(unittest.TestCase):
+    def test_cv_above_five_percent_is_flagged(self):
+        def row(alloc, rep, tp):
+            return {"workload": "w", "allocator": alloc, "threads": 1, "repetition": rep, "status": "ok",
+                    "reason": "", "ns_per_op": 1e9 / tp, "items_per_second": tp}
+        rows = []
+        for rep, (a, b, c) in enumerate(zip((100.0, 100.0, 100.0), (90.0, 100.0, 110.0), (98.0, 100.0, 102.0)), 1):
+            rows += [row("steady", rep, a), row("noisy", rep, b), row("calm", rep, c)]
+        tmp = tempfile.mkdtemp(prefix="alloclab-noise-")
+        try:
+            results_io.write_csv(os.path.join(tmp, "results.csv"), rows)
+            parsed = results_io.read_csv(os.path.join(tmp, "results.csv"))
+        finally:
+            shutil.rmtree(tmp)
+        noisy, judged = report.noisy_cases(parsed)
+        self.assertEqual(judged, 3)
+        self.assertEqual([c["allocator"] for c in noisy], ["noisy"])
+        self.assertAlmostEqual(noisy[0]["cv"], 0.1)  # stdev(90, 100, 110) = 10, mean 100
+        md, page = report.build("/tmp/x", parsed, {"hardware_threads": "2"}, "cmd", [], "steady")
+        self.assertIn("| w/noisy/threads:1 | 10.0% |", md)
+        self.assertNotIn("w/calm/threads:1", md)
+        self.assertIn("w/noisy/threads:1", page)
+        table = report.summary_table(parsed, 1)
+        self.assertTrue(table["cells"]["w"]["noisy"]["noisy"])
+        self.assertFalse(table["cells"]["w"]["calm"]["noisy"])
+
+
+class Style(unittest.TestCase):
+    def test_colours_are_fixed_distinct_and_deterministic(self):
+        known = [n for n in style.KNOWN]
+        self.assertEqual(len({style.colour(n) for n in known}), len(known))
+        self.assertEqual(style.colour("malloc"), "#0072B2")
+        self.assertEqual(style.colour("some_new_allocator"), style.colour("some_new_allocator"))
+        self.assertIn(style.colour("some_new_allocator"), style.FALLBACK)
+        self.assertEqual(style.line_style("bump_limit")["linestyle"], style.LINE_STYLES["bump_limit"])
+        self.assertEqual(style.order(["zeta", "malloc", "null", "mutex_arena"]), ["mutex_arena", "malloc", "null", "zeta"])
+
+    def test_footer(self):
+        text = style.footer_text({"cpu_model": "AMD EPYC", "hardware_threads": "2", "kernel": "Linux 6",
+                                  "git_commit": "2d15c97423a9a2a4", "git_dirty": "true",
+                                  "finished_utc": "2026-11-21T09:11:45Z"})
+        self.assertEqual(text, "machine: AMD EPYC, 2 threads, Linux 6; commit 2d15c97423+dirty; 2026-11-21T09:11:45Z")
+
+
+class BadInput(unittest.TestCase):
+    def setUp(self):
+        self.tmp = tempfile.mkdtemp(prefix="alloclab-bad-")
+        self.folder = copy_sample(self.tmp)
+
+    def tearDown(self):
+        shutil.rmtree(self.tmp, ignore_errors=True)
+
+    def rewrite_csv(self, text):
+        with open(os.path.join(self.folder, "results.csv"), "w", encoding="utf-8") as f:
+            f.write(text)
+
+    def assert_refused(self, *names, args=None):
+        proc = run_plot(*(args or [self.folder]))
+        self.assertEqual(proc.returncode, 2, proc.stdout + proc.stderr)
+        lines = proc.stderr.splitlines()
+        self.assertEqual(len(lines), 1, proc.stderr)
+        self.assertTrue(lines[0].startswith("plot: "), lines[0])
+        for name in names:
+            self.assertIn(name, lines[0])
+        if os.path.isdir(self.folder):
+            left = set(os.listdir(self.folder)) - {"results.csv", "machine.json", "command.txt"}
+            self.assertEqual(left, set(), "files written for bad input")
+        return lines[0]
+
+    def test_garbage_csv(self):
+        self.rewrite_csv("\x89PNG this is not a csv\n\x00\x01\x02 garbage,,\n")
+        self.assert_refused("results.csv")
+
+    def test_missing_columns(self):
+        with open(os.path.join(self.folder, "results.csv"), encoding="utf-8") as f:
+            rows = list(csv.reader(f))
+        drop = rows[0].index("items_per_second")
+        self.rewrite_csv("\n".join(",".join(r[:drop] + r[drop + 1:]) for r in rows) + "\n")
+        self.assert_refused("results.csv", "items_per_second")
+
+    def test_non_numeric_metric(self):
+        with open(os.path.join(self.folder, "results.csv"), encoding="utf-8") as f:
+            lines = f.read().splitlines()
+        header = lines[0].split(",")
+        cells = lines[5].split(",")
+        cells[header.index("items_per_second")] = "fast"
+        lines[5] = ",".join(cells)
+        self.rewrite_csv("\n".join(lines) + "\n")
+        self.assert_refused("results.csv", "line 6", "items_per_second", "'fast'")
+
+    def test_nan_metric(self):
+        with open(os.path.join(self.folder, "results.csv"), encoding="utf-8") as f:
+            lines = f.read().splitlines()
+        header = lines[0].split(",")
+        cells = lines[3].split(",")
+        cells[header.index("ns_per_op")] = "nan"
+        lines[3] = ",".join(cells)
+        self.rewrite_csv("\n".join(lines) + "\n")
+        self.assert_refused("line 4", "ns_per_op")
+
+    def test_missing_folder(self):
+        missing = os.path.join(self.tmp, "no-such-run")
+        self.assert_refused("no-such-run", args=[missing])
+        self.assertFalse(os.path.exists(missing))
+
+    def test_missing_machine_json(self):
+        os.unlink(os.path.join(self.folder, "machine.json"))
+        proc = run_plot(self.folder)
+        self.assertEqual(proc.returncode, 2)
+        self.assertEqual(len(proc.stderr.splitlines()), 1)
+        self.assertIn("machine.json", proc.stderr)
+        self.assertFalse(os.path.exists(os.path.join(self.folder, "report.html")))
+
+    def test_unknown_baseline(self):
+        self.assert_refused("--baseline", "'nosuch'", args=[self.folder, "--baseline", "nosuch"])
+
+    def test_bad_second_folder_in_comparison_writes_nothing(self):
+        bad = os.path.join(self.tmp, "bad")
+        os.mkdir(bad)
+        line = self.assert_refused(args=[self.folder, bad])
+        self.assertIn("bad", line)
+        self.assertFalse(os.path.exists(os.path.join(self.folder, "compare")))
+
+
+class Comparison(unittest.TestCase):
+    def test_two_folders_side_by_side_and_relative_table(self):
+        tmp = tempfile.mkdtemp(prefix="alloclab-compare-")
+        try:
+            a = copy_sample(tmp, "a")
+            b = copy_sample(tmp, "b")
+            # B: malloc twice as fast, another commit
+            with open(os.path.join(b, "results.csv"), newline="", encoding="utf-8") as f:
+                reader = csv.DictReader(f)
+                fields, rows = reader.fieldnames, list(reader)
+            for r in rows:
+                if r["allocator"] == "malloc" and r["status"] == "ok":
+                    r["items_per_second"] = repr(float(r["items_per_second"]) * 2)
+                    r["ns_per_op"] = repr(float(r["ns_per_op"]) / 2)
+            with open(os.path.join(b, "results.csv"), "w", newline="", encoding="utf-8") as f:
+                writer = csv.DictWriter(f, fieldnames=fields, lineterminator="\n")
+                writer.writeheader()
+                writer.writerows(rows)
+            with open(os.path.join(b, "machine.json"), encoding="utf-8") as f:
+                facts = json.load(f)
+            facts["git_commit"] = "abcdef0123456789"
+            facts["git_dirty"] = "false"
+            with open(os.path.join(b, "machine.json"), "w", encoding="utf-8") as f:
+                json.dump(facts, f)
+            proc = run_plot(a, b)
+            self.assertEqual(proc.returncode, 0, proc.stderr)
+            out = os.path.join(a, "compare")
+            names = set(os.listdir(out))
+            for w in ("small", "mixed", "larson", "ast_1k", "ast_16k"):
+                self.assertIn(f"compare_throughput_{w}.png", names)
+                self.assertIn(f"compare_throughput_{w}.svg", names)
+            self.assertIn("compare_relative_run2_t4.png", names)
+            self.assertIn("compare_relative_run2_t4.svg", names)
+            with open(os.path.join(out, "compare.md"), encoding="utf-8") as f:
+                md = f.read()
+            self.assertIn("commit abcdef0123", md)
+            self.assertIn("commit 2d15c97423+dirty", md)
+            self.assertIn("| small | malloc | 2.00 | 2.00 | 2.00 |", md)
+            self.assertIn("| small | mimalloc | 1.00 | 1.00 | 1.00 |", md)
+            with open(os.path.join(out, "compare.html"), encoding="utf-8") as f:
+                self.assertIn('<img src="compare_throughput_small.png"', f.read())
+            self.assertFalse(os.path.exists(os.path.join(a, "report.html")))
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    unittest.main()
