@@ -64,9 +64,12 @@ pick_python() {
 sweep() {  # sweep [sweep.py run options]
   ensure_packages "${build_packages[@]}" "${tool_packages[@]}"
   build release
-  local python folder
+  local python folder_file folder
   python=$(pick_python)
-  folder=$("$python" harness/tools/sweep.py run "$@" | tee /dev/stderr | tail -n 1)
+  folder_file=$(mktemp)
+  "$python" harness/tools/sweep.py run --folder-file "$folder_file" "$@"
+  folder=$(cat "$folder_file")
+  rm -f "$folder_file"
   [ -d "$folder" ] || die "the sweep wrote no results folder"
   "$python" plots/plot.py "$folder"
   echo "== report: $folder/report.html ($folder/report.md); results: $folder/results.csv"

@@ -324,7 +324,8 @@ def command_run(args):
         os.replace(temp, latest)
     print(f"sweep: {counts['ok']} cases measured, {counts['skipped']} skipped, {counts['failed']} failed "
           f"({failed} failed units) -> {os.path.join(folder, 'results.csv')}", flush=True)
-    print(folder)
+    if args.folder_file:
+        results_io.write_atomically(args.folder_file, folder + "\n")
     return 0
 
 
@@ -375,6 +376,7 @@ def main(argv=None):
     run.add_argument("--shard", metavar="K/N", help="run every N-th unit, starting at the K-th")
     run.add_argument("--binary", default=os.path.join(root, "build", "release", "harness", "alloclab"))
     run.add_argument("--tiny", action="store_true", help="tiny cases (tests)")
+    run.add_argument("--folder-file", help="write the run folder's path to this file (for scripts)")
     merge = sub.add_parser("merge", help="merge shard folders")
     merge.add_argument("out", help="folder to create or complete")
     merge.add_argument("dirs", nargs="+", help="results folders to merge")
