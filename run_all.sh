@@ -10,6 +10,10 @@
 #   ./run_all.sh plot DIR [DIR…] redraw charts and report from results folders; two or more
 #                                are compared side by side
 #   ./run_all.sh merge OUT DIR…  merge the folders of a sharded sweep
+#   ./run_all.sh claims [FILE]   check the performance claims of FILE (harness/claims.toml):
+#                                runs the cases they need (9 repetitions), prints verdicts with
+#                                95 % intervals; --from DIR reuses a run, --strict exits 1 when
+#                                a claim is not reproduced
 #   ./run_all.sh test [PRESET…]  build and run the whole test suite with ctest; PRESET is any of
 #                                release (default), debug, asan, tsan — several run in turn
 #   ./run_all.sh help            this text
@@ -19,7 +23,7 @@
 set -euo pipefail
 cd "$(dirname "$(readlink -f "$0")")"
 
-usage() { sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,23p' "$0" | sed 's/^# \{0,1\}//'; }
 die() { echo "run_all.sh: $*" >&2; exit 2; }
 
 # Debian packages each job needs.
@@ -56,9 +60,9 @@ build() {  # build PRESET
 pick_python() {
   local candidate
   for candidate in /usr/bin/python3 "$(command -v python3 || true)"; do
-    [ -n "$candidate" ] && "$candidate" -c 'import matplotlib, numpy' 2>/dev/null && { echo "$candidate"; return; }
+    [ -n "$candidate" ] && "$candidate" -c 'import matplotlib, numpy, scipy' 2>/dev/null && { echo "$candidate"; return; }
   done
-  die "no python3 can import matplotlib (install python3-matplotlib python3-numpy)"
+  die "no python3 can import matplotlib, numpy and scipy (install python3-matplotlib python3-numpy python3-scipy)"
 }
 
 sweep() {  # sweep [sweep.py run options]
@@ -106,7 +110,18 @@ case "${1-}" in
     [ $# -ge 2 ] || die "merge needs an output folder and at least one results folder"
     ensure_packages "${tool_packages[@]}"
     "$(pick_python)" harness/tools/sweep.py merge "$@" ;;
+  claims)
+    shift
+    ensure_packages "${build_packages[@]}" "${tool_packages[@]}"
+    case " $* " in *" --from "*) ;; *) build release ;; esac
+    python=$(pick_python)
+    folder_file=$(mktemp)
+    status=0
+    CLAIMS_FOLDER_FILE="$folder_file" "$python" harness/tools/claims.py "$@" || status=$?
+    if [ -s "$folder_file" ]; then "$python" plots/plot.py "$(cat "$folder_file")" >/dev/null; fi
+    rm -f "$folder_file"
+    exit "$status" ;;
   test) shift; run_tests "$@" ;;
   help|-h|--help) usage ;;
-  *) die "unknown command '$1' (valid: sweep, --full, plot, merge, test, help, or none for the main job)" ;;
+  *) die "unknown command '$1' (valid: sweep, --full, plot, merge, claims, test, help, or none for the main job)" ;;
 esac

@@ -503,10 +503,55 @@ def build(folder, rows, facts, command, chart_list, baseline="malloc"):
     return markdown(*args), html_page(*args)
 
 
+VERDICT_COLOURS = {"REPRODUCED": "#1b7837", "NOT REPRODUCED": "#b2182b", "INCONCLUSIVE": "#8c6d1f"}
+
+
+def load_claims(folder):
+    """The verdicts claims.py wrote into the folder, or [] (a broken file is reported, not fatal)."""
+    path = os.path.join(folder, "claims.json")
+    if not os.path.exists(path):
+        return []
+    try:
+        claims = results_io.read_json(path)
+        return claims if isinstance(claims, list) else []
+    except results_io.ResultsError:
+        return []
+
+
+def claims_markdown(claims):
+    lines = ["", "## Claims", "",
+             "Verdicts of `./run_all.sh claims` on this run (95 % intervals over repetitions; ratios read "
+             "\"how many times better A is than B\").", "",
+             "| claim | sentence | source | measured | 95 % CI | expected | verdict |", "|---|---|---|---|---|---|---|"]
+    for c in claims:
+        lines.append(f"| {c['id']} | {_md_escape(c['sentence'])} | {_md_escape(c['source'])} | "
+                     f"{c.get('measured', '-')} | {c.get('interval', '-')} | {_md_escape(str(c.get('expected', '-')))} | "
+                     f"**{c['verdict']}** |")
+    return "\n".join(lines) + "\n"
+
+
+def claims_html(claims):
+    rows = []
+    for c in claims:
+        colour = VERDICT_COLOURS.get(c["verdict"], "#333")
+        rows.append(f"<tr><td><code>{_e(c['id'])}</code></td><td>{_e(c['sentence'])}<br><small>{_e(c['source'])}</small></td>"
+                    f"<td>{_e(c.get('measured', '-'))}</td><td>{_e(c.get('interval', '-'))}</td>"
+                    f"<td>{_e(str(c.get('expected', '-')))}</td>"
+                    f"<td style=\"color:{colour};font-weight:bold\">{_e(c['verdict'])}</td></tr>")
+    return ("<h2>Claims</h2><p>Verdicts of <code>./run_all.sh claims</code> on this run (95 % intervals over "
+            "repetitions; ratios read &ldquo;how many times better A is than B&rdquo;).</p>"
+            "<table><tr><th>claim</th><th>sentence and source</th><th>measured</th><th>95 % CI</th>"
+            "<th>expected</th><th>verdict</th></tr>" + "".join(rows) + "</table>")
+
+
 def write(folder, rows, facts, command, chart_list, baseline="malloc", out=None):
     """Writes report.md and report.html of the run in folder into out (default: folder itself)."""
     out = out or folder
     md, page = build(folder, rows, facts, command, chart_list, baseline)
+    claims = load_claims(folder)
+    if claims:
+        md += claims_markdown(claims)
+        page = page.replace("</body>", claims_html(claims) + "</body>", 1)
     results_io.write_atomically(os.path.join(out, "report.md"), md)
     results_io.write_atomically(os.path.join(out, "report.html"), page)
     return os.path.join(out, "report.md"), os.path.join(out, "report.html")

@@ -298,6 +298,14 @@ def command_run(args):
     results_io.write_atomically(os.path.join(folder, "command.txt"), command_text + "\n")
 
     units = plan_units(labels, chosen_workloads, args.repetitions)
+    if args.units:
+        # Only the (workload, allocator) pairs listed, e.g. the cases a claims file needs.
+        try:
+            with open(args.units, encoding="utf-8") as f:
+                wanted = {tuple(pair) for pair in json.load(f)}
+        except (OSError, ValueError, TypeError) as e:
+            fail(f"--units '{args.units}': {e}")
+        units = [u for u in units if (u[1], u[2]) in wanted]
     k, n = shard
     mine = [u for i, u in enumerate(units) if i % n == k - 1]
     todo = [u for u in mine if not unit_done(raw_dir, unit_name(*u))]
@@ -377,6 +385,8 @@ def main(argv=None):
     run.add_argument("--binary", default=os.path.join(root, "build", "release", "harness", "alloclab"))
     run.add_argument("--tiny", action="store_true", help="tiny cases (tests)")
     run.add_argument("--folder-file", help="write the run folder's path to this file (for scripts)")
+    run.add_argument("--units", help="JSON file of [workload, allocator] pairs: run only those (with "
+                     "--workloads/--allocators naming at least them)")
     merge = sub.add_parser("merge", help="merge shard folders")
     merge.add_argument("out", help="folder to create or complete")
     merge.add_argument("dirs", nargs="+", help="results folders to merge")
