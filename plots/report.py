@@ -526,7 +526,8 @@ def claims_markdown(claims):
     for c in claims:
         lines.append(f"| {c['id']} | {_md_escape(c['sentence'])} | {_md_escape(c['source'])} | "
                      f"{c.get('measured', '-')} | {c.get('interval', '-')} | {_md_escape(str(c.get('expected', '-')))} | "
-                     f"**{c['verdict']}** |")
+                     f"**{c['verdict']}**" + (f" (Mann-Whitney U, p = {c['p']:.2g})" if isinstance(c.get("p"), (int, float)) else "")
+                     + " |")
     return "\n".join(lines) + "\n"
 
 
@@ -537,7 +538,9 @@ def claims_html(claims):
         rows.append(f"<tr><td><code>{_e(c['id'])}</code></td><td>{_e(c['sentence'])}<br><small>{_e(c['source'])}</small></td>"
                     f"<td>{_e(c.get('measured', '-'))}</td><td>{_e(c.get('interval', '-'))}</td>"
                     f"<td>{_e(str(c.get('expected', '-')))}</td>"
-                    f"<td style=\"color:{colour};font-weight:bold\">{_e(c['verdict'])}</td></tr>")
+                    f"<td style=\"color:{colour};font-weight:bold\">{_e(c['verdict'])}"
+                    + (f"<br><small style=\"font-weight:normal;color:#555\">Mann-Whitney U, p = {c['p']:.2g}</small>"
+                       if isinstance(c.get("p"), (int, float)) else "") + "</td></tr>")
     return ("<h2>Claims</h2><p>Verdicts of <code>./run_all.sh claims</code> on this run (95 % intervals over "
             "repetitions; ratios read &ldquo;how many times better A is than B&rdquo;).</p>"
             "<table><tr><th>claim</th><th>sentence and source</th><th>measured</th><th>95 % CI</th>"
