@@ -76,7 +76,12 @@ def parse_names(kind, text, valid):
     return names
 
 
+MAX_THREADS = 1024  # the driver's ceiling too
+
+
 def parse_threads(text):
+    bad = (f"bad --threads '{text}' (valid: a count like 4, a list like 1,2,8, or a doubling range "
+           f"like 1..64; each from 1 to {MAX_THREADS})")
     try:
         if ".." in text:
             lo, hi = (int(x) for x in text.split("..", 1))
@@ -86,13 +91,14 @@ def parse_threads(text):
             while t < hi:
                 out.append(t)
                 t *= 2
-            return out + [hi]
-        out = sorted({int(x) for x in text.split(",")})
-        if not out or out[0] < 1:
+            out.append(hi)
+        else:
+            out = sorted({int(x) for x in text.split(",")})
+        if not out or out[0] < 1 or out[-1] > MAX_THREADS:
             raise ValueError
         return out
     except ValueError:
-        fail(f"bad --threads '{text}' (valid: a count like 4, a list like 1,2,8, or a doubling range like 1..64)")
+        fail(bad)
 
 
 def parse_shard(text):
@@ -270,10 +276,14 @@ def command_run(args):
     chosen_workloads = parse_names("workload", args.workloads, workloads)
     cores = os.cpu_count() or 1
     args.thread_list = parse_threads(args.threads or f"1..{profile['threads_per_core'] * cores}")
-    args.repetitions = args.repetitions or profile["repetitions"]
+    args.repetitions = profile["repetitions"] if args.repetitions is None else args.repetitions
     args.min_time = args.min_time if args.min_time is not None else profile["min_time"]
     if args.repetitions < 1:
         fail(f"bad --repetitions {args.repetitions} (valid: a positive count)")
+    if args.min_time <= 0:
+        fail(f"bad --min-time {args.min_time} (valid: a positive number of seconds)")
+    if args.timeout <= 0:
+        fail(f"bad --timeout {args.timeout} (valid: a positive number of seconds)")
     shard = parse_shard(args.shard) if args.shard else (1, 1)
     for label in labels:
         if label in PRELOADED and not os.path.exists(os.path.join(LIB_DIR, PRELOADED[label][0])):

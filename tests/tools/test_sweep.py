@@ -120,10 +120,27 @@ class SweepTest(unittest.TestCase):
         self.assertEqual(result.returncode, 3)
         self.assertIn("did not take effect", result.stderr)
 
+    def test_unwritable_output_and_bad_resume_are_one_line_and_exit_2(self):
+        blocker = os.path.join(self.tmp, "a-file")
+        with open(blocker, "w") as f:
+            f.write("not a folder")
+        for args, needle in ((["--out", os.path.join(blocker, "run")], "cannot create output folder"),
+                             (["--out", self.reference], "exists already"),
+                             (["--resume", blocker], "is not a results folder")):
+            result = sweep("run", *SELECTION, "--binary", BINARY, *args)
+            self.assertEqual(result.returncode, 2, args)
+            self.assertEqual(len(result.stderr.strip().splitlines()), 1, result.stderr)
+            self.assertIn(needle, result.stderr)
+
     def test_bad_input_is_one_line_and_exit_2(self):
         for args, needle in ((["--allocators", "nope"], "unknown allocator 'nope'"),
+                             (["--workloads", "small,nope"], "unknown workload 'nope'"),
                              (["--threads", "0"], "bad --threads '0'"),
-                             (["--shard", "3/2"], "bad --shard '3/2'")):
+                             (["--threads", "5000"], "bad --threads '5000'"),
+                             (["--threads", "two"], "bad --threads 'two'"),
+                             (["--shard", "3/2"], "bad --shard '3/2'"),
+                             (["--repetitions", "0"], "bad --repetitions 0"),
+                             (["--min-time", "-1"], "bad --min-time -1")):
             result = sweep("run", *args, "--binary", BINARY, "--out", os.path.join(self.tmp, "never"))
             self.assertEqual(result.returncode, 2, args)
             self.assertEqual(len(result.stderr.strip().splitlines()), 1, result.stderr)
