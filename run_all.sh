@@ -14,8 +14,10 @@
 #                                runs the cases they need (9 repetitions), prints verdicts with
 #                                95 % intervals; --from DIR reuses a run, --strict exits 1 when
 #                                a claim is not reproduced
-#   ./run_all.sh test [PRESET…]  build and run the whole test suite with ctest; PRESET is any of
-#                                release (default), debug, asan, tsan — several run in turn
+#   ./run_all.sh test [PRESET…]  build and run the test suite with ctest under each PRESET in
+#                                turn: release, asan (ASan+UBSan), tsan, fuzz (libFuzzer targets,
+#                                ALLOCLAB_FUZZ_SECONDS each, default 60), debug, stress (long
+#                                stress tests); default: release stress asan tsan fuzz
 #   ./run_all.sh help            this text
 #
 # As root on Debian 12 it installs what is missing (apt-get update once, then apt-get install);
@@ -23,12 +25,14 @@
 set -euo pipefail
 cd "$(dirname "$(readlink -f "$0")")"
 
-usage() { sed -n '2,23p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,25p' "$0" | sed 's/^# \{0,1\}//'; }
 die() { echo "run_all.sh: $*" >&2; exit 2; }
 
 # Debian packages each job needs.
 build_packages=(cmake ninja-build g++ git libbenchmark-dev libtbb-dev libgtest-dev libcli11-dev
                 nlohmann-json3-dev)
+# The fuzzers: clang and its libFuzzer/sanitizer runtimes.
+fuzz_packages=(clang libclang-rt-14-dev)
 # The sweep's peers (preloaded) and the Python tools' libraries.
 tool_packages=(libjemalloc2 libmimalloc2.0 libtcmalloc-minimal4 libtbbmalloc2 python3
                python3-matplotlib python3-numpy python3-scipy)
@@ -81,19 +85,27 @@ sweep() {  # sweep [sweep.py run options]
 
 run_tests() {
   local presets=("$@") preset
-  [ ${#presets[@]} -eq 0 ] && presets=(release)
+  [ ${#presets[@]} -eq 0 ] && presets=(release stress asan tsan fuzz)
   for preset in "${presets[@]}"; do
     case "$preset" in
-      release|debug|asan|tsan) ;;
-      *) die "unknown test preset '$preset' (valid: release, debug, asan, tsan)" ;;
+      release|debug|asan|tsan|fuzz|stress) ;;
+      *) die "unknown test preset '$preset' (valid: release, debug, asan, tsan, fuzz, stress)" ;;
     esac
   done
-  ensure_packages "${build_packages[@]}" "${tool_packages[@]}"
+  ensure_packages "${build_packages[@]}" "${tool_packages[@]}" "${fuzz_packages[@]}"
+  local started=$SECONDS
   for preset in "${presets[@]}"; do
     echo "== test preset: $preset"
-    build "$preset"
+    case "$preset" in
+      stress) build release ;;
+      fuzz)
+        cmake --preset fuzz -DALLOCLAB_FUZZ_SECONDS="${ALLOCLAB_FUZZ_SECONDS:-60}" >/dev/null
+        cmake --build --preset fuzz ;;
+      *) build "$preset" ;;
+    esac
     ctest --preset "$preset"
   done
+  echo "== all test presets passed (${presets[*]}) in $(( (SECONDS - started) / 60 )) min $(( (SECONDS - started) % 60 )) s"
 }
 
 case "${1-}" in
