@@ -185,7 +185,7 @@ def a_bad(kind):
 
 
 A_RELEASE = bytes([13, 0xA5])
-A_SWITCH = bytes([14])  # thread-local arena: continue on a new thread
+A_SWITCH = bytes([14, 0])  # thread-local arena: continue on a new thread (at most 4 times)
 
 
 def a_calloc(count_byte, n, a=16):  # chained arena

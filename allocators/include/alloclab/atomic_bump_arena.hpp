@@ -122,11 +122,14 @@ class BasicAtomicBumpArena {
 
   // ASan's shadow is per 8-byte granule and its updates are not atomic. Two threads unpoisoning
   // neighbouring requests that share a granule could race and leave a live byte poisoned, so
-  // the range is widened to the end of its last granule: every shadow write is then a zero and
-  // concurrent writes agree. (Overruns into that granule's slack go unreported.)
-  static void unpoison_granules(char* p, std::size_t size) noexcept {
+  // the range is widened to the end of its last granule — or of the block, where that comes
+  // first: every shadow write of a granule then carries the same value, and concurrent writes
+  // agree. (Overruns into that granule's slack go unreported.)
+  void unpoison_granules(char* p, std::size_t size) const noexcept {
     if constexpr (debug::asan) {
-      const auto end = align_up(reinterpret_cast<std::uintptr_t>(p) + size, debug::asan_granule);
+      const auto block_end = reinterpret_cast<std::uintptr_t>(base_) + capacity_;
+      const auto end = std::min<std::uintptr_t>(
+          align_up(reinterpret_cast<std::uintptr_t>(p) + size, debug::asan_granule), block_end);
       debug::unpoison(p, static_cast<std::size_t>(end - reinterpret_cast<std::uintptr_t>(p)));
     } else {
       (void)p;
