@@ -81,20 +81,7 @@ std::size_t count_out_of_bounds(const std::vector<Range>& ranges, std::uintptr_t
   return out;
 }
 
-// Runs body(thread_id) on `threads` threads that all start at once.
-template <class Body>
-void race(std::size_t threads, Body body) {
-  std::latch start(static_cast<std::ptrdiff_t>(threads));
-  std::vector<std::thread> pool;
-  pool.reserve(threads);
-  for (std::size_t t = 0; t < threads; ++t) {
-    pool.emplace_back([&, t] {
-      start.arrive_and_wait();
-      body(t);
-    });
-  }
-  for (auto& th : pool) th.join();
-}
+using test::race;
 
 std::size_t random_size(std::mt19937_64& rng) { return 8 + rng() % 505; }  // 8..512
 std::size_t random_alignment(std::mt19937_64& rng) {

@@ -29,19 +29,7 @@ struct Live {
   std::uint64_t index;
 };
 
-template <class Body>
-void race(std::size_t threads, Body body) {
-  std::latch start(static_cast<std::ptrdiff_t>(threads));
-  std::vector<std::thread> workers;
-  workers.reserve(threads);
-  for (std::size_t t = 0; t < threads; ++t) {
-    workers.emplace_back([&, t] {
-      start.arrive_and_wait();
-      body(t);
-    });
-  }
-  for (auto& th : workers) th.join();
-}
+using test::race;
 
 std::size_t random_size(std::mt19937_64& rng) { return 8 + rng() % 505; }  // 8..512
 // Powers of two from 8 to max_alignment.

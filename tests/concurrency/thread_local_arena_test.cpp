@@ -30,19 +30,7 @@ struct Grant {
   std::uint64_t index;
 };
 
-template <class Body>
-void race(std::size_t threads, Body body) {
-  std::latch start(static_cast<std::ptrdiff_t>(threads));
-  std::vector<std::thread> workers;
-  workers.reserve(threads);
-  for (std::size_t t = 0; t < threads; ++t) {
-    workers.emplace_back([&, t] {
-      start.arrive_and_wait();
-      body(t);
-    });
-  }
-  for (auto& th : workers) th.join();
-}
+using test::race;
 
 // A heap source that counts what it holds in a shared place (the arena keeps its own copy of
 // the source, and calls it under its mutex).

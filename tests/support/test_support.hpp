@@ -5,7 +5,10 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
+#include <latch>
 #include <memory>
+#include <thread>
+#include <vector>
 
 #include "alloclab/alloclab.hpp"
 
@@ -72,5 +75,20 @@ inline void fill_pattern(void* p, std::size_t n, std::uint64_t owner, std::uint6
 
 // Threads used by the concurrency tests: at least 8 and more than the machine's cores.
 std::size_t oversubscribed_threads();
+
+// Runs body(t) on `threads` threads released together by a latch, so they really race; joins.
+template <class Body>
+void race(std::size_t threads, Body body) {
+  std::latch start(static_cast<std::ptrdiff_t>(threads));
+  std::vector<std::thread> workers;
+  workers.reserve(threads);
+  for (std::size_t t = 0; t < threads; ++t) {
+    workers.emplace_back([&, t] {
+      start.arrive_and_wait();
+      body(t);
+    });
+  }
+  for (auto& worker : workers) worker.join();
+}
 
 }  // namespace alloclab::test
