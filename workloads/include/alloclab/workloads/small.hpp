@@ -14,53 +14,23 @@
 #pragma once
 
 #include <cstddef>
-#include <vector>
 
 #include "alloclab/allocator.hpp"
-#include "alloclab/workloads/release.hpp"
-#include "alloclab/workloads/workload.hpp"
+#include "alloclab/workloads/object_rounds.hpp"
 
 namespace alloclab::workloads {
 
-template <Allocator A>
-class Small {
- public:
+struct SmallSpec {
   static constexpr WorkloadInfo info{
       "small", "8-64 B objects at a high rate, each touched once",
       "allocate one 8-64 B object and write it (round release included)"};
+  static constexpr std::size_t granule = 8, max_units = 8, per_round = 4096, per_round_tiny = 256;
+};
 
-  struct Thread {
-    Rng rng;
-    std::vector<Live> objects;
-  };
-
-  Small(const Params& params, int /*threads*/) : params_(params), per_round_(params.tiny ? 256 : 4096) {}
-
-  Thread make_thread(int thread_index) const {
-    Thread t{Rng(thread_seed(params_, thread_index)), {}};
-    t.objects.reserve(per_round_);
-    return t;
-  }
-
-  template <class Probe>
-  std::size_t run_round(A& a, Thread& t, RoundSync& sync, Probe& probe) {
-    for (std::size_t i = 0; i < per_round_; ++i) {
-      const std::size_t size = 8 * t.rng.between(1, 8);
-      void* p = probe(size, [&] { return a.allocate(size, 8); });
-      if (p == nullptr) [[unlikely]] break;  // exhausted: release and go on
-      touch(p);
-      t.objects.push_back({p, size});
-    }
-    const std::size_t done = t.objects.size();
-    release_all(a, t.objects, sync);
-    return done;
-  }
-
-  void finish(A& a, Thread& t, RoundSync& sync) { release_now(a, t.objects, sync); }
-
- private:
-  Params params_;
-  std::size_t per_round_;
+template <Allocator A>
+class Small : public ObjectRounds<A, SmallSpec> {
+ public:
+  using ObjectRounds<A, SmallSpec>::ObjectRounds;
 };
 
 }  // namespace alloclab::workloads

@@ -16,57 +16,25 @@
 #pragma once
 
 #include <cstddef>
-#include <vector>
 
 #include "alloclab/allocator.hpp"
-#include "alloclab/workloads/release.hpp"
-#include "alloclab/workloads/workload.hpp"
+#include "alloclab/workloads/object_rounds.hpp"
 
 namespace alloclab::workloads {
 
-template <Allocator A>
-class Stress {
- public:
+struct StressSpec {
   static constexpr WorkloadInfo info{
       .name = "stress",
       .description = "all threads allocate 16-256 B objects from one shared instance at once",
       .operation = "allocate one 16-256 B object and write it (round release included)",
       .needs_shared_instance = true};
+  static constexpr std::size_t granule = 16, max_units = 16, per_round = 1024, per_round_tiny = 64;
+};
 
-  struct Thread {
-    Rng rng;
-    std::vector<Live> objects;
-  };
-
-  Stress(const Params& params, int /*threads*/) : params_(params), per_round_(params.tiny ? 64 : 1024) {}
-
-  Thread make_thread(int thread_index) const {
-    Thread t{Rng(thread_seed(params_, thread_index)), {}};
-    t.objects.reserve(per_round_);
-    return t;
-  }
-
-  template <class Probe>
-  std::size_t run_round(A& a, Thread& t, RoundSync& sync, Probe& probe) {
-    for (std::size_t i = 0; i < per_round_; ++i) {
-      const std::size_t size = 16 * t.rng.between(1, 16);
-      void* p = probe(size, [&] { return a.allocate(size, 16); });
-      if (p == nullptr) [[unlikely]] break;  // exhausted: release and go on
-      touch(p);
-      t.objects.push_back({p, size});
-    }
-    const std::size_t done = t.objects.size();
-    release_all(a, t.objects, sync);
-    return done;
-  }
-
-  // Everything goes, whatever the point in release_all's reset period (every thread calls
-  // finish once, so the bulk below lines up).
-  void finish(A& a, Thread& t, RoundSync& sync) { release_now(a, t.objects, sync); }
-
- private:
-  Params params_;
-  std::size_t per_round_;
+template <Allocator A>
+class Stress : public ObjectRounds<A, StressSpec> {
+ public:
+  using ObjectRounds<A, StressSpec>::ObjectRounds;
 };
 
 }  // namespace alloclab::workloads
