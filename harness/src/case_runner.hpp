@@ -16,7 +16,6 @@
 #include <benchmark/benchmark.h>
 
 #include <atomic>
-#include <barrier>
 #include <cstddef>
 #include <memory>
 #include <mutex>
@@ -27,6 +26,7 @@
 #include "alloclab/workloads/workload.hpp"
 #include "latency_probe.hpp"
 #include "process_metrics.hpp"
+#include "round_barrier.hpp"
 
 namespace alloclab::harness {
 
@@ -112,7 +112,7 @@ class CaseRunner {
   // Padded to a cache line each: threads write their own every round, never a neighbour's line.
   class alignas(cache_line_size) ThreadSync final : public workloads::RoundSync {
    public:
-    ThreadSync(std::barrier<>& barrier, PeakRecorder& recorder, int index, int threads) noexcept
+    ThreadSync(RoundBarrier& barrier, PeakRecorder& recorder, int index, int threads) noexcept
         : barrier_(&barrier), recorder_(&recorder), index_(index), threads_(threads) {}
     bool shared() const noexcept override { return shared_instance && threads_ > 1; }
     bool leader() const noexcept override { return index_ == 0; }
@@ -125,7 +125,7 @@ class CaseRunner {
     void arrive_and_wait() override { barrier_->arrive_and_wait(); }
 
    private:
-    std::barrier<>* barrier_;
+    RoundBarrier* barrier_;
     PeakRecorder* recorder_;
     int index_;
     int threads_;
@@ -158,7 +158,7 @@ class CaseRunner {
     };
     std::vector<PaddedThread> threads;
     std::vector<ThreadSync> syncs;
-    std::barrier<> barrier;
+    RoundBarrier barrier;
     PeakRecorder peak;
     std::vector<std::vector<std::uint64_t>> samples;
     std::mutex mutex;  // guards the sums below

@@ -59,7 +59,9 @@ struct CountingSource {
   }
 };
 static_assert(BlockSource<CountingSource>);
-using CountedArena = BasicThreadLocalArena<CountingSource>;
+// Counted (Counting::on): these tests check every request was seen, through the counters.
+using CountedArena = BasicThreadLocalArena<CountingSource, Counting::on>;
+using CountedThreadLocalArena = BasicThreadLocalArena<HeapBlockSource, Counting::on>;
 
 // --- short-lived threads -------------------------------------------------------------------
 
@@ -102,7 +104,7 @@ std::size_t run_short_lived_waves(Arena& arena, std::size_t total, std::size_t w
 
 TEST(ThreadLocalArenaLifetime, ShortLivedThreadsDoNotStrandBlocks) {
   const std::size_t width = test::oversubscribed_threads();
-  ThreadLocalArena arena(kBlock);
+  CountedThreadLocalArena arena(kBlock);
   std::size_t worst_states = 0;
   const std::size_t failures =
       run_short_lived_waves(arena, kShortLivedThreads, width, [&](std::size_t) {
@@ -163,9 +165,9 @@ TEST(ThreadLocalArenaLifetime, SeveralArenasUsedAlternatelyByTheSameThreads) {
   const std::size_t threads = test::oversubscribed_threads();
   constexpr std::size_t kArenas = 3;
   constexpr std::size_t kCalls = 3000;
-  std::vector<std::unique_ptr<ThreadLocalArena>> arenas;
+  std::vector<std::unique_ptr<CountedThreadLocalArena>> arenas;
   for (std::size_t a = 0; a < kArenas; ++a)
-    arenas.push_back(std::make_unique<ThreadLocalArena>(4096 << a));
+    arenas.push_back(std::make_unique<CountedThreadLocalArena>(4096 << a));
 
   std::vector<std::vector<Grant>> grants(kArenas * threads);  // [arena * threads + thread]
   std::vector<std::size_t> calls(kArenas * threads, 0);
@@ -231,8 +233,8 @@ TEST(ThreadLocalArenaLifetime, SeveralArenasUsedAlternatelyByTheSameThreads) {
 
 TEST(ThreadLocalArenaLifetime, ArenaDestroyedWhileItsThreadsLiveOn) {
   const std::size_t threads = test::oversubscribed_threads();
-  auto arena = std::make_unique<ThreadLocalArena>(4096);
-  std::unique_ptr<ThreadLocalArena> successor;
+  auto arena = std::make_unique<CountedThreadLocalArena>(4096);
+  std::unique_ptr<CountedThreadLocalArena> successor;
   std::latch used(static_cast<std::ptrdiff_t>(threads));
   std::latch arena_gone(1);
   std::latch used_successor(static_cast<std::ptrdiff_t>(threads));
@@ -275,7 +277,7 @@ TEST(ThreadLocalArenaLifetime, ArenaDestroyedWhileItsThreadsLiveOn) {
   used.wait();
   EXPECT_EQ(arena->stats().allocations, threads * 200);
   arena.reset();  // destroyed while every thread that used it is still alive
-  successor = std::make_unique<ThreadLocalArena>(4096);
+  successor = std::make_unique<CountedThreadLocalArena>(4096);
   arena_gone.count_down();
   for (auto& w : workers) w.join();
   EXPECT_EQ(failures.load(), 0u);
@@ -300,7 +302,7 @@ TEST(ThreadLocalArenaLifetime, ArenaDestroyedWhileItsThreadsLiveOn) {
   successor.reset();
 
   // And an arena made after both are gone works for fresh threads.
-  ThreadLocalArena third(4096);
+  CountedThreadLocalArena third(4096);
   race(threads, [&](std::size_t t) {
     void* p = third.allocate(100, 64);
     if (p == nullptr || reinterpret_cast<std::uintptr_t>(p) % 64 != 0) {
@@ -316,7 +318,7 @@ TEST(ThreadLocalArenaLifetime, ArenaDestroyedWhileItsThreadsLiveOn) {
 
 // A thread that outlives an arena it used and then exits without touching any other arena.
 TEST(ThreadLocalArenaLifetime, ThreadExitsAfterItsOnlyArenaDied) {
-  auto arena = std::make_unique<ThreadLocalArena>(1024);
+  auto arena = std::make_unique<CountedThreadLocalArena>(1024);
   std::binary_semaphore allocated{0};
   std::binary_semaphore destroyed{0};
   bool ok = false;
@@ -333,7 +335,7 @@ TEST(ThreadLocalArenaLifetime, ThreadExitsAfterItsOnlyArenaDied) {
   destroyed.release();
   worker.join();
   EXPECT_TRUE(ok);
-  ThreadLocalArena next(1024);
+  CountedThreadLocalArena next(1024);
   void* p = next.allocate(64);
   EXPECT_NE(p, nullptr);
   EXPECT_EQ(next.stats().allocations, 1u);

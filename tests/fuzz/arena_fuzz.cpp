@@ -67,7 +67,7 @@ constexpr std::size_t kGuard = alloclab::debug::guard_bytes;
 
 using CountedAtomicArena = alloclab::BasicAtomicBumpArena<alloclab::Counting::on>;
 using BudgetChainedArena = alloclab::BasicChainedArena<alloclab::HeapBlockSource>;
-using BudgetThreadLocalArena = alloclab::BasicThreadLocalArena<alloclab::HeapBlockSource>;
+using BudgetThreadLocalArena = alloclab::BasicThreadLocalArena<alloclab::HeapBlockSource, alloclab::Counting::on>;
 
 // What the model expects of one request.
 struct Prediction {

@@ -25,6 +25,8 @@ namespace alloclab {
 namespace {
 
 using stress::MiB;
+// Counted, so the statistics checks below cover its per-request counters too.
+using CountedThreadLocalArena = BasicThreadLocalArena<HeapBlockSource, Counting::on>;
 
 constexpr std::size_t kTotalAllocations = 10'000'000;  // across the three arenas
 constexpr std::size_t kArenas = 3;
@@ -50,15 +52,15 @@ struct ThreadRound {
 
 template <class Arena>
 std::unique_ptr<Arena> make_arena() {
-  if constexpr (std::is_same_v<Arena, ThreadLocalArena>) {
-    return std::make_unique<ThreadLocalArena>();  // 64 KiB blocks from the heap, unbounded
+  if constexpr (std::is_same_v<Arena, CountedThreadLocalArena>) {
+    return std::make_unique<CountedThreadLocalArena>();  // 64 KiB blocks from the heap, unbounded
   } else {
     return std::make_unique<Arena>(kFixedCapacity);
   }
 }
 
 template <class Arena>
-constexpr bool kFixed = !std::is_same_v<Arena, ThreadLocalArena>;
+constexpr bool kFixed = !std::is_same_v<Arena, CountedThreadLocalArena>;
 
 template <class Arena>
 void stress_rounds(std::uint64_t salt) {
@@ -201,7 +203,7 @@ TEST(ArenaStress, AtomicBumpArenaRoundsOfConcurrentAllocationAndReset) {
 }
 
 TEST(ArenaStress, ThreadLocalArenaRoundsOfConcurrentAllocationAndReset) {
-  stress_rounds<ThreadLocalArena>(3);
+  stress_rounds<CountedThreadLocalArena>(3);
 }
 
 }  // namespace

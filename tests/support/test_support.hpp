@@ -37,11 +37,11 @@ struct Bounded<ChainedArena> {
     return std::make_unique<ChainedArena>(capacity, HeapBlockSource{chain_header_size + capacity});
   }
 };
-template <>
-struct Bounded<ThreadLocalArena> {
-  static std::unique_ptr<ThreadLocalArena> make(std::size_t capacity) {
-    return std::make_unique<ThreadLocalArena>(capacity,
-                                              HeapBlockSource{chain_header_size + capacity});
+template <Counting C>
+struct Bounded<BasicThreadLocalArena<HeapBlockSource, C>> {
+  static std::unique_ptr<BasicThreadLocalArena<HeapBlockSource, C>> make(std::size_t capacity) {
+    return std::make_unique<BasicThreadLocalArena<HeapBlockSource, C>>(
+        capacity, HeapBlockSource{chain_header_size + capacity});
   }
 };
 template <>

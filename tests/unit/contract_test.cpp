@@ -27,14 +27,16 @@ using test::make_bounded;
 
 using AllocatorTypes =
     ::testing::Types<MutexArena, AtomicBumpArena, BasicAtomicBumpArena<Counting::on>, ChainedArena,
-                     ThreadLocalArena, CoalescingPool>;
+                     ThreadLocalArena, BasicThreadLocalArena<HeapBlockSource, Counting::on>, CoalescingPool>;
 
-// Readable, unique test names: the two atomic arenas share allocator_traits<A>::name.
+// Readable, unique test names: the counted variants share allocator_traits<A>::name.
 struct AllocatorName {
   template <class A>
   static std::string GetName(int /*index*/) {
     if constexpr (std::is_same_v<A, BasicAtomicBumpArena<Counting::on>>) {
       return "atomic_bump_arena_counting";
+    } else if constexpr (std::is_same_v<A, BasicThreadLocalArena<HeapBlockSource, Counting::on>>) {
+      return "thread_local_arena_counting";
     } else {
       return std::string(allocator_traits<A>::name);
     }

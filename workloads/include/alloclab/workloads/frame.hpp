@@ -56,12 +56,16 @@ class Frame {
     }
     const std::size_t done = t.objects.size();
     release_now(a, t.objects, sync);  // end of frame: one reset (with every thread, if shared)
+    t.objects.clear();
     return done;
   }
 
   // Everything goes, whatever the point in release_all's reset period (every thread calls
   // finish once, so the bulk below lines up).
-  void finish(A& a, Thread& t, RoundSync& sync) { release_now(a, t.objects, sync); }
+  void finish(A& a, Thread& t, RoundSync& sync) {
+    release_now(a, t.objects, sync);
+    t.objects.clear();
+  }
 
  private:
   Params params_;

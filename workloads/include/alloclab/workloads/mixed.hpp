@@ -108,13 +108,18 @@ class BasicMixed {
 
   template <class Probe>
   std::size_t run_round(A& a, Thread& t, RoundSync& sync, Probe& probe) {
+    // The generator and the epoch count live in registers for the round: kept in Thread, each
+    // write of an object (which may alias them, being a char store) would force a reload.
+    Rng rng = t.rng;
+    std::size_t since_epoch = t.since_epoch;
+    Live* const slots = t.slots.data();
     std::size_t done = 0;
     // Every thread makes exactly per_round_ visits, whatever its draws and failures, so the
     // epoch resets (barriers on a shared instance) line up across threads.
     for (std::size_t i = 0; i < per_round_; ++i) {
-      Live& slot = t.slots[t.rng.between(0, slots_ - 1)];
+      Live& slot = slots[rng.between(0, slots_ - 1)];
       if (slot.p != nullptr) {
-        if (t.rng.unit() < free_ratio_) {
+        if (rng.unit() < free_ratio_) {
           if constexpr (allocator_traits<A>::supports_free) a.deallocate(slot.p, slot.size);
           slot.p = nullptr;
         } else {
@@ -122,7 +127,7 @@ class BasicMixed {
         }
         ++done;
       } else {
-        const std::size_t size = sizes_(t.rng);
+        const std::size_t size = sizes_(rng);
         void* p = probe(size, [&] { return a.allocate(size, 16); });
         if (p != nullptr) [[likely]] {
           touch(p);
@@ -131,9 +136,14 @@ class BasicMixed {
         }  // exhausted: leave the slot empty; the next epoch reset (or frees) makes room
       }
       if constexpr (!allocator_traits<A>::supports_free) {
-        if (++t.since_epoch == epoch_) drop_all(a, t, sync);
+        if (++since_epoch == epoch_) {
+          drop_all(a, t, sync);
+          since_epoch = 0;
+        }
       }
     }
+    t.rng = rng;
+    t.since_epoch = since_epoch;
     return done;
   }
 

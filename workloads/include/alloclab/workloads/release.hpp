@@ -2,7 +2,7 @@
 #pragma once
 
 #include <cstddef>
-#include <vector>
+#include <span>
 
 #include "alloclab/allocator.hpp"
 #include "alloclab/workloads/workload.hpp"
@@ -24,16 +24,16 @@ void record_and_reset(A& a, RoundSync& sync) {
 // Frees a thread's live objects one by one where the allocator can; otherwise resets it every
 // RoundSync::reset_period rounds (see bulk_periodic) — with every thread of the run stopped
 // when the instance is shared. Every thread of a run must call this the same number of times
-// (it may wait at a barrier).
+// (it may wait at a barrier). An arena's caller need not have kept its objects: they are not
+// read. The caller forgets them afterwards.
 template <Allocator A>
-void release_all(A& a, std::vector<Live>& objects, RoundSync& sync) {
+void release_all(A& a, std::span<const Live> objects, RoundSync& sync) {
   if constexpr (allocator_traits<A>::supports_free) {
     if (sync.recording()) sync.record(a.stats());
     for (const Live& o : objects) a.deallocate(o.p, o.size);
   } else {
     sync.bulk_periodic([&] { record_and_reset(a, sync); });
   }
-  objects.clear();
 }
 
 // Resets an arena now, every thread stopped if it is shared (see RoundSync::bulk).
@@ -46,14 +46,13 @@ void bulk_reset(A& a, RoundSync& sync) {
 // stopped, whatever the point in release_all's period. For the end of a frame (one reset per
 // frame is the workload) and for finish() (nothing may stay live after a run).
 template <Allocator A>
-void release_now(A& a, std::vector<Live>& objects, RoundSync& sync) {
+void release_now(A& a, std::span<const Live> objects, RoundSync& sync) {
   if constexpr (allocator_traits<A>::supports_free) {
     if (sync.recording()) sync.record(a.stats());
     for (const Live& o : objects) a.deallocate(o.p, o.size);
   } else {
     bulk_reset(a, sync);
   }
-  objects.clear();
 }
 
 }  // namespace alloclab::workloads

@@ -83,7 +83,7 @@ class RoundSync {
   void bulk_periodic(F&& release) {
     if (++calls_ % reset_period == 0) bulk(release);
   }
-  static constexpr unsigned reset_period = 8;
+  static constexpr unsigned reset_period = 2;
 
   // A plain barrier across the run's threads (no-op for a private instance).
   void barrier() {
