@@ -17,7 +17,7 @@ struct TypeList {};
 
 using AllAllocators =
     TypeList<NullAllocator, BumpLimit, BumpCold, MutexArena, AtomicBumpArena, ThreadLocalArena,
-             ChainedArena, CoalescingPool, MallocAllocator, TbbMallocAllocator, PmrMonotonic,
+             ChainedArena, CoalescingPool, ThreadCachedPool, MallocAllocator, TbbMallocAllocator, PmrMonotonic,
              PmrUnsyncPool, PmrSyncPool>;
 
 template <class A>
@@ -30,6 +30,7 @@ constexpr std::string_view description_of() {
   else if constexpr (std::is_same_v<A, ThreadLocalArena>) return "per-thread bump in blocks from a shared upstream";
   else if constexpr (std::is_same_v<A, ChainedArena>) return "growable single-thread arena of linked blocks";
   else if constexpr (std::is_same_v<A, CoalescingPool>) return "fixed pool, individual free, boundary-tag merging, mutex";
+  else if constexpr (std::is_same_v<A, ThreadCachedPool>) return "coalescing_pool behind per-thread caches of small freed blocks";
   else if constexpr (std::is_same_v<A, MallocAllocator>) return "peer: malloc/free of the active C allocator (glibc unless preloaded)";
   else if constexpr (std::is_same_v<A, TbbMallocAllocator>) return "peer: oneTBB scalable_malloc/scalable_free";
   else if constexpr (std::is_same_v<A, PmrMonotonic>) return "peer: std::pmr::monotonic_buffer_resource";
@@ -51,5 +52,17 @@ template <>
 struct AllocatorFactory<AtomicBumpArena> : FixedCapacityFactory<AtomicBumpArena> {};
 template <>
 struct AllocatorFactory<CoalescingPool> : FixedCapacityFactory<CoalescingPool> {};
+template <>
+struct AllocatorFactory<ThreadCachedPool> : FixedCapacityFactory<ThreadCachedPool> {};
+
+// Its first buffer as large as a chained_arena block (64 KiB; later ones grow by its own
+// policy): with the default (1 KiB in libstdc++) every release() would restart the growth and
+// the comparison would measure buffer sizing rather than the bump.
+template <>
+struct AllocatorFactory<PmrMonotonic> {
+  static std::unique_ptr<PmrMonotonic> make(const CaseConfig&, int /*threads*/) {
+    return std::make_unique<PmrMonotonic>(ChainedArena::default_block_size);
+  }
+};
 
 }  // namespace alloclab::harness

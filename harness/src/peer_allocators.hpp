@@ -76,6 +76,9 @@ class PmrAllocator : public NoStats {
   static constexpr bool supports_free = SupportsFree;
   static constexpr std::string_view name = Name::value;
 
+  template <class... Args>
+  explicit PmrAllocator(Args&&... resource_args) : resource_(std::forward<Args>(resource_args)...) {}
+
   // pmr must get the allocation's alignment back at deallocate, and the contract's
   // deallocate(p, size) does not carry it: every request is made at default_alignment, and
   // requests needing more are refused (no workload makes one).
@@ -102,7 +105,8 @@ struct PmrMonotonicName { static constexpr std::string_view value = "pmr_monoton
 struct PmrUnsyncPoolName { static constexpr std::string_view value = "pmr_unsync_pool"; };
 struct PmrSyncPoolName { static constexpr std::string_view value = "pmr_sync_pool"; };
 
-// monotonic_buffer_resource: deallocate is a no-op, release() frees everything.
+// monotonic_buffer_resource: deallocate is a no-op, release() frees everything. The driver
+// builds it with a first buffer the size of chained_arena's blocks (allocator_registry.hpp).
 using PmrMonotonic = PmrAllocator<std::pmr::monotonic_buffer_resource, false, false, PmrMonotonicName>;
 // One unsynchronized_pool_resource per thread (the driver gives non-thread-safe ones one each).
 using PmrUnsyncPool = PmrAllocator<std::pmr::unsynchronized_pool_resource, false, true, PmrUnsyncPoolName>;

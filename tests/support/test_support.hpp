@@ -45,6 +45,12 @@ struct Bounded<BasicThreadLocalArena<HeapBlockSource, C>> {
   }
 };
 template <>
+struct Bounded<ThreadCachedPool> {
+  static std::unique_ptr<ThreadCachedPool> make(std::size_t capacity) {
+    return std::make_unique<ThreadCachedPool>(capacity);
+  }
+};
+template <>
 struct Bounded<CoalescingPool> {
   static std::unique_ptr<CoalescingPool> make(std::size_t capacity) {
     return std::make_unique<CoalescingPool>(capacity);

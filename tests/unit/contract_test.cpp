@@ -28,6 +28,8 @@ using test::make_bounded;
 using AllocatorTypes =
     ::testing::Types<MutexArena, AtomicBumpArena, BasicAtomicBumpArena<Counting::on>, ChainedArena,
                      ThreadLocalArena, BasicThreadLocalArena<HeapBlockSource, Counting::on>, CoalescingPool>;
+// ThreadCachedPool has its own tests (thread_cached_pool_test.cpp): blocks parked in a thread's
+// cache make the pool's exact-capacity expectations below hold only after trim().
 
 // Readable, unique test names: the counted variants share allocator_traits<A>::name.
 struct AllocatorName {

@@ -53,6 +53,10 @@ TEST(Contract, TraitsOfEveryAllocator) {
   EXPECT_EQ(allocator_traits<ThreadLocalArena>::name, "thread_local_arena");
   EXPECT_EQ(allocator_traits<ChainedArena>::name, "chained_arena");
   EXPECT_EQ(allocator_traits<CoalescingPool>::name, "coalescing_pool");
+  EXPECT_TRUE(allocator_traits<ThreadCachedPool>::thread_safe);
+  EXPECT_TRUE(allocator_traits<ThreadCachedPool>::supports_free);
+  EXPECT_TRUE(allocator_traits<ThreadCachedPool>::supports_cross_thread_free);
+  EXPECT_EQ(allocator_traits<ThreadCachedPool>::name, "thread_cached_pool");
 }
 
 TEST(Stats, FieldListVisitsEveryFieldInOrder) {

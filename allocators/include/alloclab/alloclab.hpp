@@ -11,4 +11,5 @@
 #include "alloclab/mutex_arena.hpp"
 #include "alloclab/pmr_adapter.hpp"
 #include "alloclab/stats.hpp"
+#include "alloclab/thread_cached_pool.hpp"
 #include "alloclab/thread_local_arena.hpp"

@@ -60,70 +60,32 @@ class CoalescingPool {
   [[nodiscard]] void* allocate(std::size_t size,
                                std::size_t alignment = default_alignment) noexcept {
     std::lock_guard lock(mutex_);
-    // Every size test below is against capacity_, so no block-size arithmetic can overflow.
-    if (!is_valid_request(size, alignment) || size > capacity_ ||
-        alignment > capacity_) [[unlikely]] {
-      ++failed_;
-      return nullptr;
-    }
-    const std::size_t need = size + debug::guard_bytes;
-    const std::size_t total = std::max(min_block, round_up(header_size + need));
-    Header* h = nullptr;
-    if (alignment <= granule) {
-      h = take_free_block(total);
-    } else {
-      // Room for the worst front gap: up to alignment - 16 bytes, or a whole minimum block
-      // more when the gap would be too small to stand as a free block of its own.
-      h = take_free_block(total + alignment + min_block);
-      if (h != nullptr) h = split_front_for_alignment(h, alignment);
-    }
-    if (h == nullptr) [[unlikely]] {
-      ++failed_;
-      return nullptr;
-    }
-    split_back(h, total);
-    const std::size_t block = size_of(h);
-    // Keep PREV_FREE: an alignment split leaves a free block right in front of this one.
-    write_header(h, block, allocated_flag | (h->size_flags & prev_free_flag));
-    used_ += block;
-    peak_ = std::max(peak_, used_);
-    ++allocations_;
-    requested_ += size;
-    char* p = payload(h);
-    debug::unpoison(p, block - header_size);
-    debug::on_allocate(p, size);
-    debug::poison(p + need, block - header_size - need);  // the block's slack is a red zone
-    return p;
+    return allocate_locked(size, alignment);
   }
 
   void deallocate(void* ptr, std::size_t size) noexcept {
     if (ptr == nullptr) return;
     std::lock_guard lock(mutex_);
-    if constexpr (debug::checked) validate(ptr, size);
-    Header* h = header_of(ptr);
-    std::size_t block = size_of(h);
-    used_ -= block;
-    requested_ -= std::min(size, requested_);
-    ++deallocations_;
-    debug::unpoison(h, block);
-    // A stale copy of this header, left inside a merged block, must read "free" (double free).
-    write_header(h, block, h->size_flags & prev_free_flag);
-    Header* next = next_of(h, block);
-    if (next != nullptr && (next->size_flags & allocated_flag) == 0) {
-      unlink(next);
-      block += size_of(next);
+    deallocate_locked(ptr, size);
+  }
+
+  // Batches under one lock, for a cache in front of the pool (thread_cached_pool.hpp): up to
+  // n blocks of `size` bytes at alignment 16 into out[]; returns how many it got.
+  std::size_t allocate_batch(std::size_t size, void** out, std::size_t n) noexcept {
+    std::lock_guard lock(mutex_);
+    std::size_t got = 0;
+    while (got < n) {
+      void* p = allocate_locked(size, granule);
+      if (p == nullptr) break;
+      out[got++] = p;
     }
-    if ((h->size_flags & prev_free_flag) != 0) {
-      const std::size_t prev_size = *reinterpret_cast<std::size_t*>(reinterpret_cast<char*>(h) - 8);
-      h = reinterpret_cast<Header*>(reinterpret_cast<char*>(h) - prev_size);
-      unlink(h);
-      block += prev_size;
-    }
-    if constexpr (debug::fill) {
-      debug::unpoison(h, block);
-      std::memset(reinterpret_cast<char*>(h) + header_size, debug::dead_pattern, block - header_size);
-    }
-    make_free_block(h, block);
+    return got;
+  }
+  // Frees n blocks, each of `size` bytes as requested, under one lock.
+  void deallocate_batch(void* const* ptrs, std::size_t n, std::size_t size) noexcept {
+    std::lock_guard lock(mutex_);
+    for (std::size_t i = 0; i < n; ++i)
+      if (ptrs[i] != nullptr) deallocate_locked(ptrs[i], size);
   }
 
   // Quiescent. Everything becomes one free block; pointers from before are invalid (and
@@ -194,6 +156,71 @@ class CoalescingPool {
   }
 
  private:
+  [[nodiscard]] void* allocate_locked(std::size_t size, std::size_t alignment) noexcept {
+    // Every size test below is against capacity_, so no block-size arithmetic can overflow.
+    if (!is_valid_request(size, alignment) || size > capacity_ ||
+        alignment > capacity_) [[unlikely]] {
+      ++failed_;
+      return nullptr;
+    }
+    const std::size_t need = size + debug::guard_bytes;
+    const std::size_t total = std::max(min_block, round_up(header_size + need));
+    Header* h = nullptr;
+    if (alignment <= granule) {
+      h = take_free_block(total);
+    } else {
+      // Room for the worst front gap: up to alignment - 16 bytes, or a whole minimum block
+      // more when the gap would be too small to stand as a free block of its own.
+      h = take_free_block(total + alignment + min_block);
+      if (h != nullptr) h = split_front_for_alignment(h, alignment);
+    }
+    if (h == nullptr) [[unlikely]] {
+      ++failed_;
+      return nullptr;
+    }
+    split_back(h, total);
+    const std::size_t block = size_of(h);
+    // Keep PREV_FREE: an alignment split leaves a free block right in front of this one.
+    write_header(h, block, allocated_flag | (h->size_flags & prev_free_flag));
+    used_ += block;
+    peak_ = std::max(peak_, used_);
+    ++allocations_;
+    requested_ += size;
+    char* p = payload(h);
+    debug::unpoison(p, block - header_size);
+    debug::on_allocate(p, size);
+    debug::poison(p + need, block - header_size - need);  // the block's slack is a red zone
+    return p;
+  }
+
+  void deallocate_locked(void* ptr, std::size_t size) noexcept {
+    if constexpr (debug::checked) validate(ptr, size);
+    Header* h = header_of(ptr);
+    std::size_t block = size_of(h);
+    used_ -= block;
+    requested_ -= std::min(size, requested_);
+    ++deallocations_;
+    debug::unpoison(h, block);
+    // A stale copy of this header, left inside a merged block, must read "free" (double free).
+    write_header(h, block, h->size_flags & prev_free_flag);
+    Header* next = next_of(h, block);
+    if (next != nullptr && (next->size_flags & allocated_flag) == 0) {
+      unlink(next);
+      block += size_of(next);
+    }
+    if ((h->size_flags & prev_free_flag) != 0) {
+      const std::size_t prev_size = *reinterpret_cast<std::size_t*>(reinterpret_cast<char*>(h) - 8);
+      h = reinterpret_cast<Header*>(reinterpret_cast<char*>(h) - prev_size);
+      unlink(h);
+      block += prev_size;
+    }
+    if constexpr (debug::fill) {
+      debug::unpoison(h, block);
+      std::memset(reinterpret_cast<char*>(h) + header_size, debug::dead_pattern, block - header_size);
+    }
+    make_free_block(h, block);
+  }
+
   struct Header {
     std::size_t size_flags;  // block size (multiple of 16) | flags
     std::size_t tag;         // checked builds: hash of address, size, state, generation

@@ -1,0 +1,345 @@
+// alloclab/thread_cached_pool.hpp — coalescing_pool behind small per-thread caches.
+//
+// Why a second pool: coalescing_pool takes its mutex on every allocate and deallocate. On the
+// 2-core reference machine an uncontended lock/unlock pair alone costs about as much as a
+// whole glibc malloc/free (whose tcache takes no lock), and with two threads the pool's one
+// mutex serialises them. That is the design's floor, so the variant that reaches the targets
+// is this one, layered on the unchanged pool (as glibc puts its tcache in front of its arenas):
+//
+//   thread cache (per thread, per pool)  --miss / overflow, one lock per batch-->  CoalescingPool
+//
+// Each thread keeps, per 16-byte size class up to max_cached bytes, a short LIFO list of blocks
+// it freed. allocate() pops from it, deallocate() pushes onto it — no lock, no atomic RMW.
+// An empty list is refilled with `batch` blocks from the pool under one lock; a full one
+// gives `batch` back under one lock. Larger or over-aligned requests go straight to the pool.
+// Blocks freed by another thread land in that thread's cache (every block belongs to the one
+// pool, so any thread may reuse it): cross-thread free is supported.
+//
+// Fast path cost (x86-64, GCC 12 -O2, callgrind): allocate hit 14 instructions, deallocate hit
+// 15 — two %fs-relative loads of the one-entry cache, the id compare, the class index, the
+// list head, two stores (head and count).
+//
+// Memory: up to cache_limit blocks per class and thread sit in caches, counted as used by the
+// pool (they are: no one else can have them) but not as requested — the overhead ratio shows
+// what caching costs. Requests are made from the pool at their class size (a multiple of 16),
+// so bytes requested count class sizes.
+//
+// Lifetime: a thread's cache is shared (shared_ptr) by the thread and the pool. At thread exit
+// the cache is marked orphaned, and the next new thread adopts it, blocks included, so
+// short-lived threads strand nothing. If the pool dies first, the thread only drops its
+// reference. reset() and stats() require quiescence, as for every allocator here.
+//
+// Checked builds (ALLOCLAB_CHECKED=1) bypass the caches: every call reaches the pool, whose
+// validation then sees every free (a double free into a cache would otherwise go unseen).
+#pragma once
+
+#include <algorithm>
+#include <array>
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <memory>
+#include <mutex>
+#include <string_view>
+#include <vector>
+
+#include "alloclab/allocator.hpp"
+#include "alloclab/coalescing_pool.hpp"
+#include "alloclab/debug.hpp"
+
+namespace alloclab {
+
+namespace detail {
+
+struct TcpCache {
+  static constexpr std::size_t classes = 64;  // 16, 32, ..., 1024 bytes
+  struct Bin {
+    void* head = nullptr;
+    // Written only by the owning thread; atomic (relaxed: plain loads and stores) so that
+    // stats() may read it without a data race.
+    std::atomic<std::uint32_t> count{0};
+  };
+  explicit TcpCache(std::uint64_t id) noexcept : pool_id(id) {}
+  const std::uint64_t pool_id;
+  std::array<Bin, classes> bins{};
+  std::atomic<bool> orphaned{false};   // its thread exited; a new thread may adopt it
+  std::atomic<bool> pool_dead{false};  // its pool was destroyed; drop it
+};
+
+// The fast path's one-entry cache: trivial, so reading it is one %fs-relative load each.
+struct TcpFastCache {
+  std::uint64_t pool_id;
+  TcpCache* cache;
+};
+inline constinit thread_local TcpFastCache tcp_fast_cache{0, nullptr};
+// Set once this thread's cache list is destroyed (thread exit): a pool used by a later
+// thread-exit handler then serves the thread directly instead of touching the dead list.
+inline constinit thread_local bool tcp_thread_exiting = false;
+
+// The caches this thread uses; at thread exit each is handed back to its pool for adoption.
+struct TcpThreadCaches {
+  std::vector<std::shared_ptr<TcpCache>> owned;
+  ~TcpThreadCaches() {
+    tcp_fast_cache = {0, nullptr};
+    tcp_thread_exiting = true;
+    for (auto& c : owned) c->orphaned.store(true, std::memory_order_release);
+  }
+};
+inline thread_local TcpThreadCaches tcp_thread_caches;
+
+inline std::uint64_t next_tcp_id() noexcept {
+  static std::atomic<std::uint64_t> next{1};
+  return next.fetch_add(1, std::memory_order_relaxed);
+}
+
+}  // namespace detail
+
+class ThreadCachedPool {
+ public:
+  static constexpr bool thread_safe = true;
+  static constexpr bool supports_free = true;
+  static constexpr bool supports_cross_thread_free = true;
+  static constexpr std::string_view name = "thread_cached_pool";
+
+  static constexpr std::size_t granule = CoalescingPool::granule;
+  static constexpr std::size_t max_cached = detail::TcpCache::classes * granule;  // 1 KiB
+  static constexpr std::uint32_t cache_limit = 32;  // blocks per class and thread
+  static constexpr std::uint32_t batch = 16;        // blocks moved per lock of the pool
+
+  explicit ThreadCachedPool(std::size_t capacity) noexcept : pool_(capacity) {}
+  ThreadCachedPool(const ThreadCachedPool&) = delete;
+  ThreadCachedPool& operator=(const ThreadCachedPool&) = delete;
+  ~ThreadCachedPool() {
+    std::lock_guard lock(mutex_);
+    for (auto& c : caches_) c->pool_dead.store(true, std::memory_order_release);
+  }
+
+  [[nodiscard]] void* allocate(std::size_t size,
+                               std::size_t alignment = default_alignment) noexcept {
+    if constexpr (!debug::checked) {
+      const detail::TcpFastCache fast = detail::tcp_fast_cache;
+      // size - 1 wraps for 0, which then takes the slow path and fails there.
+      if (fast.pool_id == id_ && size - 1 < max_cached && alignment <= granule &&
+          alignment != 0 && (alignment & (alignment - 1)) == 0) [[likely]] {
+        detail::TcpCache::Bin& bin = fast.cache->bins[(size - 1) / granule];
+        if (void* p = bin.head) [[likely]] {
+          bin.head = load_link(p);
+          bin.count.store(bin.count.load(std::memory_order_relaxed) - 1, std::memory_order_relaxed);
+          handed_out(p, size);
+          return p;
+        }
+      }
+    }
+    return allocate_slow(size, alignment);
+  }
+
+  void deallocate(void* p, std::size_t size) noexcept {
+    if constexpr (!debug::checked) {
+      const detail::TcpFastCache fast = detail::tcp_fast_cache;
+      if (fast.pool_id == id_ && p != nullptr && size - 1 < max_cached) [[likely]] {
+        detail::TcpCache::Bin& bin = fast.cache->bins[(size - 1) / granule];
+        const std::uint32_t n = bin.count.load(std::memory_order_relaxed);
+        if (n < cache_limit) [[likely]] {
+          taken_back(p, class_size(size));
+          store_link(p, bin.head);
+          bin.head = p;
+          bin.count.store(n + 1, std::memory_order_relaxed);
+          return;
+        }
+      }
+    }
+    deallocate_slow(p, size);
+  }
+
+  // Quiescent. Every cache is emptied (its blocks go with the pool's reset).
+  void reset() noexcept {
+    {
+      std::lock_guard lock(mutex_);
+      for (auto& c : caches_) {
+        for (auto& bin : c->bins) {
+          bin.head = nullptr;
+          bin.count.store(0, std::memory_order_relaxed);
+        }
+      }
+    }
+    pool_.reset();
+  }
+
+  // Gives the calling thread's cached blocks back to the pool (for a thread about to idle, or
+  // before reading the pool's free space).
+  void trim() noexcept {
+    if (detail::tcp_fast_cache.pool_id != id_ && this_thread_cache() == nullptr) return;
+    detail::TcpCache& cache = *detail::tcp_fast_cache.cache;
+    for (std::size_t k = 0; k < detail::TcpCache::classes; ++k) {
+      detail::TcpCache::Bin& bin = cache.bins[k];
+      const std::size_t block = (k + 1) * granule;
+      while (bin.head != nullptr) {
+        void* p = bin.head;
+        bin.head = load_link(p);
+        debug::unpoison(p, block);
+        pool_.deallocate(p, block);
+      }
+      bin.count.store(0, std::memory_order_relaxed);
+    }
+  }
+
+  // Quiescent. reset(), then the pool's memory goes back upstream.
+  void release() noexcept {
+    reset();
+    pool_.release();
+  }
+
+  // The pool's statistics, with the blocks sitting in caches counted as used but not as
+  // requested (quiescent for exact figures).
+  [[nodiscard]] AllocatorStats stats() const noexcept {
+    AllocatorStats s = pool_.stats();
+    std::size_t cached = 0;
+    std::lock_guard lock(mutex_);
+    for (const auto& c : caches_) {
+      for (std::size_t k = 0; k < detail::TcpCache::classes; ++k)
+        cached += c->bins[k].count.load(std::memory_order_relaxed) * (k + 1) * granule;
+    }
+    s.bytes_requested -= std::min(cached, s.bytes_requested);
+    return s;
+  }
+
+  [[nodiscard]] std::size_t capacity() const noexcept { return pool_.capacity(); }
+  [[nodiscard]] std::size_t used() const noexcept { return pool_.used(); }
+  [[nodiscard]] std::size_t remaining() const noexcept { return pool_.remaining(); }
+  // The pool underneath (its free blocks do not include those parked in caches).
+  [[nodiscard]] const CoalescingPool& pool() const noexcept { return pool_; }
+  // Caches created so far (threads that used the pool, less those adopted after an exit).
+  [[nodiscard]] std::size_t thread_caches() const noexcept {
+    std::lock_guard lock(mutex_);
+    return caches_.size();
+  }
+
+ private:
+  static constexpr std::size_t class_size(std::size_t size) noexcept {
+    return (size + granule - 1) / granule * granule;
+  }
+
+  // A cached block's first word links it to the next; ASan keeps the whole block poisoned
+  // while it is cached, so these two reads and writes are exempt.
+  [[gnu::no_sanitize_address]] static void* load_link(void* p) noexcept { return *static_cast<void**>(p); }
+  [[gnu::no_sanitize_address]] static void store_link(void* p, void* next) noexcept {
+    *static_cast<void**>(p) = next;
+  }
+  static void handed_out(void* p, std::size_t size) noexcept {
+    debug::unpoison(p, size);
+    debug::on_allocate(p, size);
+  }
+  static void taken_back(void* p, std::size_t block) noexcept {
+    if constexpr (debug::fill) std::memset(p, debug::dead_pattern, block);
+    debug::poison(p, block);
+  }
+
+  // This thread's cache for this pool: found in its list, adopted from an exited thread, or
+  // created. nullptr if no memory could be had for one (the caller goes to the pool).
+  [[gnu::noinline]] detail::TcpCache* this_thread_cache() noexcept {
+    if (detail::tcp_thread_exiting) return nullptr;
+    auto& owned = detail::tcp_thread_caches.owned;
+    for (auto& c : owned) {
+      if (c->pool_id == id_) {
+        detail::tcp_fast_cache = {id_, c.get()};
+        return c.get();
+      }
+    }
+    try {
+      // Caches of destroyed pools are dropped here, so a long-lived thread's list does not grow.
+      std::erase_if(owned, [](const auto& c) { return c->pool_dead.load(std::memory_order_acquire); });
+      owned.reserve(owned.size() + 1);  // so the push_back below cannot throw
+      std::shared_ptr<detail::TcpCache> cache;
+      {
+        std::lock_guard lock(mutex_);
+        for (auto& c : caches_) {
+          bool expected = true;
+          if (c->orphaned.compare_exchange_strong(expected, false, std::memory_order_acq_rel)) {
+            cache = c;
+            break;
+          }
+        }
+        if (!cache) {
+          cache = std::make_shared<detail::TcpCache>(id_);
+          caches_.push_back(cache);
+        }
+      }
+      owned.push_back(cache);
+      detail::tcp_fast_cache = {id_, cache.get()};
+      return cache.get();
+    } catch (...) {  // std::bad_alloc: no cache, the pool serves this thread directly
+      return nullptr;
+    }
+  }
+
+  [[gnu::noinline]] void* allocate_slow(std::size_t size, std::size_t alignment) noexcept {
+    if (debug::checked || !is_valid_request(size, alignment) || size > max_cached)
+      return pool_.allocate(size, alignment);
+    const std::size_t block = class_size(size);
+    if (alignment > granule) return pool_.allocate(block, alignment);  // cacheable when freed
+    detail::TcpCache* cache = detail::tcp_fast_cache.pool_id == id_ ? detail::tcp_fast_cache.cache
+                                                                     : this_thread_cache();
+    if (cache == nullptr) return pool_.allocate(block, alignment);
+    detail::TcpCache::Bin& bin = cache->bins[block / granule - 1];
+    if (bin.head == nullptr) {
+      std::array<void*, batch> got{};
+      const std::size_t n = pool_.allocate_batch(block, got.data(), batch);
+      if (n == 0) return nullptr;  // exhausted (the pool counted the failure)
+      for (std::size_t i = 1; i < n; ++i) {
+        taken_back(got[i], block);
+        store_link(got[i], bin.head);
+        bin.head = got[i];
+      }
+      bin.count.store(static_cast<std::uint32_t>(n - 1), std::memory_order_relaxed);
+      // The pool handed it out whole; past `size` is slack, a red zone under ASan.
+      debug::poison(static_cast<char*>(got[0]) + size, block - size);
+      return got[0];
+    }
+    void* p = bin.head;  // only the one-entry cache had missed
+    bin.head = load_link(p);
+    bin.count.store(bin.count.load(std::memory_order_relaxed) - 1, std::memory_order_relaxed);
+    handed_out(p, size);
+    return p;
+  }
+
+  [[gnu::noinline]] void deallocate_slow(void* p, std::size_t size) noexcept {
+    if (p == nullptr) return;
+    if (debug::checked || size == 0 || size > max_cached) {
+      pool_.deallocate(p, size);
+      return;
+    }
+    const std::size_t block = class_size(size);
+    detail::TcpCache* cache = detail::tcp_fast_cache.pool_id == id_ ? detail::tcp_fast_cache.cache
+                                                                     : this_thread_cache();
+    if (cache == nullptr) {
+      pool_.deallocate(p, block);
+      return;
+    }
+    detail::TcpCache::Bin& bin = cache->bins[block / granule - 1];
+    std::uint32_t n = bin.count.load(std::memory_order_relaxed);
+    if (n >= cache_limit) {  // full: the oldest-pushed stay, `batch` of the newest go back
+      std::array<void*, batch> out{};
+      for (std::uint32_t i = 0; i < batch; ++i) {
+        out[i] = bin.head;
+        bin.head = load_link(bin.head);
+        debug::unpoison(out[i], block);  // the pool reads and rewrites its own header only,
+      }                                  // but unpoisoned blocks are what it expects back
+      n -= batch;
+      pool_.deallocate_batch(out.data(), batch, block);
+    }
+    taken_back(p, block);
+    store_link(p, bin.head);
+    bin.head = p;
+    bin.count.store(n + 1, std::memory_order_relaxed);
+  }
+
+  const std::uint64_t id_ = detail::next_tcp_id();
+  CoalescingPool pool_;
+  mutable std::mutex mutex_;  // guards caches_ (the pool has its own)
+  std::vector<std::shared_ptr<detail::TcpCache>> caches_;
+};
+
+static_assert(Allocator<ThreadCachedPool>);
+
+}  // namespace alloclab
