@@ -14,6 +14,9 @@
 #                                runs the cases they need (9 repetitions), prints verdicts with
 #                                95 % intervals; --from DIR reuses a run, --strict exits 1 when
 #                                a claim is not reproduced
+#   ./run_all.sh targets         check the project's performance targets (harness/targets.toml):
+#                                every case in ONE alloclab run, 9 interleaved repetitions;
+#                                prints each ratio with its 95 % interval and verdict
 #   ./run_all.sh test [PRESET…]  build and run the test suite with ctest under each PRESET in
 #                                turn: release, asan (ASan+UBSan), tsan, fuzz (libFuzzer targets,
 #                                ALLOCLAB_FUZZ_SECONDS each, default 60), debug, stress (long
@@ -25,7 +28,7 @@
 set -euo pipefail
 cd "$(dirname "$(readlink -f "$0")")"
 
-usage() { sed -n '2,25p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,27p' "$0" | sed 's/^# \{0,1\}//'; }
 die() { echo "run_all.sh: $*" >&2; exit 2; }
 
 # Debian packages each job needs.
@@ -133,7 +136,12 @@ case "${1-}" in
     if [ -s "$folder_file" ]; then "$python" plots/plot.py "$(cat "$folder_file")" >/dev/null; fi
     rm -f "$folder_file"
     exit "$status" ;;
+  targets)
+    shift
+    ensure_packages "${build_packages[@]}" "${tool_packages[@]}"
+    build release
+    exec "$(pick_python)" harness/tools/claims.py harness/targets.toml --one-run "$@" ;;
   test) shift; run_tests "$@" ;;
   help|-h|--help) usage ;;
-  *) die "unknown command '$1' (valid: sweep, --full, plot, merge, claims, test, help, or none for the main job)" ;;
+  *) die "unknown command '$1' (valid: sweep, --full, plot, merge, claims, targets, test, help, or none for the main job)" ;;
 esac

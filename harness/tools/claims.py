@@ -1,19 +1,22 @@
 #!/usr/bin/env python3
 """alloclab claims: check what allocator papers and READMEs promise, with statistics.
 
-  claims.py [FILE] [--from DIR] [--strict] [--repetitions N] [--min-time S]
+  claims.py [FILE] [--from DIR | --one-run] [--strict] [--repetitions N] [--min-time S]
 
 FILE (default harness/claims.toml) lists claims; each names the sentence checked, its source,
 the workload(s), the allocators, the thread counts, a metric and the expected relation. Without
 --from, exactly the cases the claims need run through the sweep (interleaved, >= 9
-repetitions); with --from DIR, an existing results folder is used. Every claim gets the measured
+repetitions); with --from DIR, an existing results folder is used; with --one-run, every case runs in a single
+`alloclab` process (repetitions randomly interleaved), so that machine noise hits them alike —
+how harness/targets.toml, the project's own performance targets, is checked. Every claim gets the measured
 value, a 95 % confidence interval and a verdict:
 
   REPRODUCED       the interval lies on the claimed side of the bound (or the test is significant)
   NOT REPRODUCED   the interval lies on the other side (or the opposite is significant)
   INCONCLUSIVE     the interval straddles the bound, or too few repetitions
 
-The table is printed and written to DIR/claims.md and DIR/claims.json (the report shows it).
+The table is printed and written to DIR/claims.md and DIR/claims.json (the report shows them);
+a file may set a top-level `output = "NAME"` to write DIR/NAME.* instead, and `title`.
 Exit 0; with --strict, 1 when any claim is NOT REPRODUCED; 2 for a malformed claims file
 (one line naming the claim and the field; nothing is run).
 """
@@ -22,9 +25,11 @@ import argparse
 import json
 import math
 import os
+import socket
 import subprocess
 import sys
 import tempfile
+import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import results_io  # noqa: E402
@@ -86,6 +91,10 @@ def load_claims(path, allocators, workloads):
         raise ClaimsError(f"{path}: {e.strerror}") from None
     except tomllib.TOMLDecodeError as e:
         raise ClaimsError(f"{path}: TOML syntax: {e}") from None
+    for key in ("title", "output"):
+        if key in doc and (not isinstance(doc[key], str) or not doc[key].replace("_", "").isalnum()
+                           and key == "output"):
+            raise ClaimsError(f"{path}: '{key}' is not a string" + (" of letters, digits and _" if key == "output" else ""))
     claims = doc.get("claim")
     if not isinstance(claims, list) or not claims:
         raise ClaimsError(f"{path}: no [[claim]] tables")
@@ -324,8 +333,8 @@ def text_table(claims, results):
     return "\n".join(lines)
 
 
-def markdown(claims, results, source_file):
-    parts = [f"# Claims checked\n\nFrom `{os.path.relpath(source_file, ROOT)}`. Ratios read \"how many times "
+def markdown(claims, results, source_file, title="Claims checked"):
+    parts = [f"# {title}\n\nFrom `{os.path.relpath(source_file, ROOT)}`. Ratios read \"how many times "
              "better A is than B\" on the claim's metric (throughput: higher; times, latency, memory: lower). "
              f"Intervals: {int(CONFIDENCE * 100)} % bootstrap over repetitions; \"greater\"/\"less\" claims use a "
              "one-sided Mann-Whitney U test.\n", table(claims, results), "\n## The claims\n"]
@@ -362,12 +371,52 @@ def run_cases(claims, args):
                 os.unlink(p)
 
 
+def run_once(claims, args):
+    """Runs exactly the needed cases in ONE driver process; returns the results folder."""
+    units, threads = needed_cases(claims)
+    import sweep
+    preloaded = sorted({a for _, a in units if a in sweep.PRELOADED})
+    if preloaded:
+        raise ClaimsError(f"--one-run cannot measure preloaded peers ({', '.join(preloaded)}): "
+                          "they need a process of their own; drop --one-run")
+    folder = args.out or os.path.join(ROOT, "results", time.strftime("%Y%m%d-%H%M%S", time.gmtime())
+                                      + "-" + socket.gethostname() + "-one-run")
+    os.makedirs(folder, exist_ok=False)
+    by_workload = {}
+    for w, a in units:
+        by_workload.setdefault(w, set()).add(a)
+    # Google Benchmark matches its own names: workload/allocator/repeats:N/real_time/threads:T.
+    pattern = "^(" + "|".join(f"{w}/({'|'.join(sorted(a))})" for w, a in sorted(by_workload.items())) + \
+        ")/(.*/)?threads:(" + "|".join(map(str, threads)) + ")$"
+    out = os.path.join(folder, "run.json")
+    command = [args.binary, "--allocators", ",".join(sorted({a for _, a in units})),
+               "--workloads", ",".join(sorted(by_workload)), "--threads", ",".join(map(str, threads)),
+               "--repetitions", str(args.repetitions), "--min-time", str(args.min_time),
+               "--benchmark_filter=" + pattern, "--benchmark_enable_random_interleaving=true", "--out", out]
+    if args.tiny:
+        command.append("--tiny")
+    print("claims: " + " ".join(command), flush=True)
+    subprocess.run(command, check=True)
+    doc = results_io.read_json(out)
+    rows = results_io.rows_from_driver_json(doc, 0, "one-run")
+    seen = {}
+    for r in rows:  # repetitions in the order the driver reported them
+        key = (r["workload"], r["allocator"], r["threads"])
+        r["repetition"] = seen.get(key, 0)
+        seen[key] = r["repetition"] + 1
+    results_io.write_csv(os.path.join(folder, "results.csv"), rows)
+    results_io.write_atomically(os.path.join(folder, "command.txt"), " ".join(command) + "\n")
+    return folder
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(prog="claims", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("file", nargs="?", default=os.path.join(HERE, "..", "claims.toml"),
                         help="claims file (default: harness/claims.toml)")
     parser.add_argument("--from", dest="from_dir", metavar="DIR", help="use this results folder instead of running")
+    parser.add_argument("--one-run", action="store_true", dest="one_run",
+                        help="run every case in one driver process, repetitions interleaved (no preloaded peers)")
     parser.add_argument("--strict", action="store_true", help="exit 1 when any claim is NOT REPRODUCED")
     parser.add_argument("--repetitions", type=int, default=MIN_REPETITIONS,
                         help=f"repetitions per case (at least {MIN_REPETITIONS})")
@@ -381,6 +430,8 @@ def main(argv=None):
         print(f"claims: {message}", file=sys.stderr)
         return code
 
+    if args.from_dir and args.one_run:
+        return fail("--from DIR and --one-run exclude each other (one reuses results, the other runs)")
     if args.repetitions < MIN_REPETITIONS and not args.tiny:
         return fail(f"--repetitions {args.repetitions}: at least {MIN_REPETITIONS} are needed for the statistics")
     try:
@@ -398,7 +449,7 @@ def main(argv=None):
                 return fail(f"driver '{args.binary}' not found (build it: cmake --build --preset release)")
             allocators, workloads = known_names(args.binary)
             claims = load_claims(args.file, allocators, workloads)
-            folder = run_cases(claims, args)
+            folder = run_once(claims, args) if args.one_run else run_cases(claims, args)
             rows = results_io.read_csv(os.path.join(folder, "results.csv"))
     except (ClaimsError, results_io.ResultsError) as e:
         return fail(str(e))
@@ -410,15 +461,19 @@ def main(argv=None):
     for c, r in zip(claims, results):
         if r.get("detail") and r["verdict"] == "INCONCLUSIVE":
             print(f"  {c['id']}: {r['detail']}")
-    results_io.write_atomically(os.path.join(folder, "claims.md"), markdown(claims, results, args.file))
-    results_io.write_atomically(os.path.join(folder, "claims.json"), json.dumps(
+    import tomllib
+    with open(args.file, "rb") as f:
+        top = tomllib.load(f)
+    title, stem = top.get("title", "Claims checked"), top.get("output", "claims")
+    results_io.write_atomically(os.path.join(folder, stem + ".md"), markdown(claims, results, args.file, title))
+    results_io.write_atomically(os.path.join(folder, stem + ".json"), json.dumps(
         [{**{k: c[k] for k in ("id", "sentence", "source", "metric", "relation")}, **r}
          for c, r in zip(claims, results)], indent=2) + "\n")
     if os.environ.get("CLAIMS_FOLDER_FILE"):  # run_all.sh redraws the report with the verdicts
         results_io.write_atomically(os.environ["CLAIMS_FOLDER_FILE"], folder + "\n")
     counts = {v: sum(r["verdict"] == v for r in results) for v in ("REPRODUCED", "NOT REPRODUCED", "INCONCLUSIVE")}
     print(f"claims: {counts['REPRODUCED']} reproduced, {counts['NOT REPRODUCED']} not reproduced, "
-          f"{counts['INCONCLUSIVE']} inconclusive -> {os.path.join(folder, 'claims.md')}")
+          f"{counts['INCONCLUSIVE']} inconclusive -> {os.path.join(folder, stem + '.md')}")
     return 1 if args.strict and counts["NOT REPRODUCED"] else 0
 
 
