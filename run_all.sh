@@ -140,7 +140,7 @@ case "${1-}" in
     shift
     ensure_packages "${build_packages[@]}" "${tool_packages[@]}"
     build release
-    exec "$(pick_python)" harness/tools/claims.py harness/targets.toml --one-run "$@" ;;
+    exec "$(pick_python)" harness/tools/claims.py harness/targets.toml --one-run --min-time 0.1 "$@" ;;
   test) shift; run_tests "$@" ;;
   help|-h|--help) usage ;;
   *) die "unknown command '$1' (valid: sweep, --full, plot, merge, claims, targets, test, help, or none for the main job)" ;;

@@ -96,6 +96,7 @@ int main(int argc, char** argv) {
   std::string allocators = "all", workloads = "all", threads = "1", out;
   int repetitions = 1;
   double min_time = 0;
+  long long iterations = 0;
   unsigned long long seed = 42;
   bool tiny = false, no_latency = false;
   app.footer(
@@ -117,6 +118,8 @@ int main(int argc, char** argv) {
   app.add_option("--repetitions", repetitions, "Repetitions of every case (aggregates reported when > 1)")
       ->capture_default_str();
   app.add_option("--min-time", min_time, "Minimum seconds per case (default: Google Benchmark's)");
+  app.add_option("--iterations", iterations,
+                 "Exactly N rounds per case, no time-based estimation (for profilers: callgrind, perf)");
   app.add_option("--seed", seed, "Seed of the workloads' random streams")->capture_default_str();
   app.add_option("--out", out, "Write the results as JSON to this file (atomically)");
   app.add_flag("--tiny", tiny, "Tiny rounds and structures (smoke tests)");
@@ -157,8 +160,11 @@ int main(int argc, char** argv) {
   sel.threads = parse_thread_spec(threads);  // exits 2 with a message on a bad value
   if (repetitions < 1) usage_error("--repetitions must be a positive count, got " + std::to_string(repetitions));
   if (min_time < 0) usage_error("--min-time must not be negative, got " + std::to_string(min_time));
+  if (iterations < 0) usage_error("--iterations must not be negative, got " + std::to_string(iterations));
+  if (iterations > 0 && min_time > 0) usage_error("--iterations and --min-time exclude each other (a fixed count, or a time)");
   sel.repetitions = repetitions;
   sel.min_time = min_time;
+  sel.iterations = iterations;
   sel.config.params.seed = seed;
   sel.config.params.tiny = tiny;
   sel.config.latency = !no_latency;

@@ -14,6 +14,7 @@ struct Selection {
   std::vector<int> threads;
   int repetitions = 1;
   double min_time = 0;  // 0: Google Benchmark's default
+  long long iterations = 0;  // > 0: exactly this many rounds per case
   CaseConfig config;
 };
 

@@ -45,6 +45,7 @@ void register_one(const Selection& sel, std::vector<SkippedCase>& skipped) {
     b->Threads(t)->UseRealTime();
     if (sel.repetitions > 1) b->Repetitions(sel.repetitions);
     if (sel.min_time > 0) b->MinTime(sel.min_time);
+    if (sel.iterations > 0) b->Iterations(sel.iterations);
   }
 }
 

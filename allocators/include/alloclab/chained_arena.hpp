@@ -6,8 +6,11 @@
 // the standard blocks for reuse — a frame arena that resets every frame stops touching the
 // upstream after the first frame — in one O(1) splice, and returns the dedicated ones.
 //
-// Fast path cost: ~8 instructions (align, two compares, bump, two counter adds), no atomics,
-// no call. Not thread-safe: one arena per thread, or use thread_local_arena.
+// Fast path cost: align, two compares, the bump and two counter adds, no atomics, no call:
+// 25.2 instructions per `small` operation, loop and write included, against 20.1 for the
+// bump_limit reference and 28.4 for std::pmr::monotonic_buffer_resource (a virtual call)
+// (harness/tools/instructions_per_op.py: callgrind, x86-64, GCC 12 -O2). Bytes reserved are
+// derived from the cursor when stats() is read. Not thread-safe: one arena per thread, or use thread_local_arena.
 #pragma once
 
 #include <algorithm>

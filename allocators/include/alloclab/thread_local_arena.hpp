@@ -4,8 +4,11 @@
 // the arena's. A thread finds its state through a one-entry thread_local cache keyed by the
 // arena's id (ids are never reused, so a cache entry of a destroyed arena can never match), so
 // the fast path is a plain pointer bump: no lock, no atomic read-modify-write, no hash lookup.
-// Everything else — a new block, a second arena used by the same thread, a thread's first
-// request — is the slow path under the arena's mutex.
+// The cursor and end of the cached state live in the cache itself (see TlaFastCache). Everything
+// else — a new block, a second arena used by the same thread, a thread's first request — is
+// the slow path under the arena's mutex. Each state keeps the blocks it used: after reset()
+// a thread bumps through its own blocks again, still warm in its core's cache, instead of
+// blocks another core wrote last.
 //
 // Why not oneTBB's enumerable_thread_specific: its local() is a hash lookup on the thread id
 // (tens of instructions and a call) on every request; the one-entry cache is two loads and a
@@ -18,11 +21,11 @@
 // Several arenas can live at once; a thread alternating between them pays a short linear
 // search of its own (arena, state) list on each switch.
 //
-// Fast path cost (x86-64, GCC 12 -O2, counted by callgrind): 13 instructions from the call to
-// the returned pointer — two %fs-relative loads of the cache, the id compare, the request check,
-// the cursor/end loads, align, bound check, one store of the cursor. Against the bump_limit
-// reference (an inline bump with no lookup) that is 1.8x the instructions but the same one
-// store, so the two run within the 0.8x target of each other (README "Results").
+// Fast path cost: the id compare against the one-entry cache, a one-compare request check,
+// the cursor/end loads, align, bound check, one store of the cursor — all at fixed
+// %fs-relative addresses, as in a bare thread-local bump. Per `small` operation, loop and write
+// included: 24.2 instructions against 20.1 for the bump_limit reference and 6.1 for the harness
+// alone (harness/tools/instructions_per_op.py: callgrind, x86-64, GCC 12 -O2).
 //
 // Statistics: bytes reserved is derived from the cursors when stats() is read, so it costs the
 // fast path nothing. The per-request counters (allocations, bytes requested) are two more
@@ -61,6 +64,11 @@ struct alignas(cache_line_size) TlaThreadState {
   char* end = nullptr;
   TlaFastCache* cached_in = nullptr;
   ChainBlock* current = nullptr;
+  // Standard blocks this state bumps through (current among them), and those a reset() freed:
+  // a thread reuses its own blocks first, still warm in its core's cache. Under the arena's
+  // mutex, like the lists of the arena.
+  BlockList blocks;
+  BlockList spare;
   std::size_t allocations = 0;  // Counting::on only
   std::size_t requested = 0;    // Counting::on only
   std::size_t reserved = 0;     // in blocks this state has left; the current one: cursor - data()
@@ -178,7 +186,7 @@ class BasicThreadLocalArena final : private detail::TlaCore {
     // reused), and may have exited: their caches are not written.
     std::lock_guard lock(mutex_);
     reset_locked(false);
-    delete_chain_blocks(source_, recycled_);
+    delete_spare_locked();
   }
 
   [[nodiscard]] void* allocate(std::size_t size,
@@ -213,12 +221,12 @@ class BasicThreadLocalArena final : private detail::TlaCore {
   void release() noexcept {
     reset();
     std::lock_guard lock(mutex_);
-    delete_chain_blocks(source_, recycled_);
+    delete_spare_locked();
   }
 
   [[nodiscard]] std::size_t capacity() const noexcept {
     std::lock_guard lock(mutex_);
-    return in_use_.capacity() + dedicated_.capacity() + recycled_.capacity();
+    return capacity_locked();
   }
   [[nodiscard]] std::size_t remaining() const noexcept {
     std::lock_guard lock(mutex_);
@@ -238,7 +246,7 @@ class BasicThreadLocalArena final : private detail::TlaCore {
   [[nodiscard]] AllocatorStats stats() const noexcept {
     std::lock_guard lock(mutex_);
     AllocatorStats s;
-    s.capacity = in_use_.capacity() + dedicated_.capacity() + recycled_.capacity();
+    s.capacity = capacity_locked();
     s.remaining = remaining_locked();
     s.used = s.capacity - s.remaining;
     s.peak_used = std::max(peak_, s.used);
@@ -250,7 +258,8 @@ class BasicThreadLocalArena final : private detail::TlaCore {
       s.failed_allocations += t->failed;
     }
     s.counted = CountRequests == Counting::on;
-    s.blocks = in_use_.count() + dedicated_.count() + recycled_.count();
+    s.blocks = dedicated_.count() + recycled_.count();
+    for (const auto& t : states_) s.blocks += t->blocks.count() + t->spare.count();
     return s;
   }
 
@@ -272,16 +281,30 @@ class BasicThreadLocalArena final : private detail::TlaCore {
 
   void reset_locked(bool clear_thread_caches) noexcept {
     peak_ = std::max(peak_, used_locked());
-    in_use_.release_data();
-    recycled_.splice(in_use_);  // O(1) in the blocks held
     delete_chain_blocks(source_, dedicated_);
     for (auto& s : states_) {
+      s->blocks.release_data();
+      s->spare.splice(s->blocks);  // O(1) in the blocks held
       // Quiescent: the owning thread is not allocating, so its fast cache may be written.
       if (clear_thread_caches && s->cached_in != nullptr) s->cached_in->cursor = s->cached_in->end = nullptr;
       s->cursor = s->end = nullptr;
       s->current = nullptr;
       s->requested = s->reserved = 0;
     }
+    // States of exited threads keep their partly used block for an adopter; their spare
+    // blocks go where every thread can have them.
+    for (auto* s : retired_) recycled_.splice(s->spare);
+  }
+
+  void delete_spare_locked() noexcept {
+    delete_chain_blocks(source_, recycled_);
+    for (auto& s : states_) delete_chain_blocks(source_, s->spare);
+  }
+
+  [[nodiscard]] std::size_t capacity_locked() const noexcept {
+    std::size_t c = dedicated_.capacity() + recycled_.capacity();
+    for (const auto& s : states_) c += s->blocks.capacity() + s->spare.capacity();
+    return c;
   }
 
   // A state's true cursor and end: in its thread's fast cache while it is cached there.
@@ -294,11 +317,11 @@ class BasicThreadLocalArena final : private detail::TlaCore {
 
   [[nodiscard]] std::size_t remaining_locked() const noexcept {
     std::size_t r = recycled_.capacity();
-    for (const auto& s : states_) r += static_cast<std::size_t>(end_of(*s) - cursor_of(*s));
+    for (const auto& s : states_) r += s->spare.capacity() + static_cast<std::size_t>(end_of(*s) - cursor_of(*s));
     return r;
   }
   [[nodiscard]] std::size_t used_locked() const noexcept {
-    return in_use_.capacity() + dedicated_.capacity() + recycled_.capacity() - remaining_locked();
+    return capacity_locked() - remaining_locked();
   }
 
   // This thread's state in this arena, created (or adopted from an exited thread) on first use.
@@ -375,14 +398,15 @@ class BasicThreadLocalArena final : private detail::TlaCore {
       debug::on_allocate(p, size);
       return p;
     }
-    ChainBlock* b = recycled_.pop();
+    ChainBlock* b = s->spare.pop();  // this thread's own first
+    if (b == nullptr) b = recycled_.pop();
     if (b != nullptr) b->used = 0;
     if (b == nullptr) b = new_chain_block(source_, block_size_);
     if (b == nullptr) {
       ++s->failed;
       return nullptr;
     }
-    in_use_.push(b);
+    s->blocks.push(b);
     lock.unlock();
     if (s->current != nullptr) {
       s->current->used = reserved_in_current(*s);
@@ -402,9 +426,8 @@ class BasicThreadLocalArena final : private detail::TlaCore {
   std::size_t block_size_;
   // Guarded by mutex_ (inherited from TlaCore):
   std::vector<std::unique_ptr<detail::TlaThreadState>> states_;
-  BlockList in_use_;     // standard blocks in use by some thread
   BlockList dedicated_;  // blocks of one oversized request each
-  BlockList recycled_;   // standard blocks free for reuse
+  BlockList recycled_;   // standard blocks free for any thread (spares of exited threads)
   std::size_t peak_ = 0;
   std::size_t failed_ = 0;
 };
