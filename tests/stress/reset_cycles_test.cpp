@@ -149,7 +149,8 @@ struct LifetimeCounts {
 TEST(ResetCycles, ThreadLocalArenaStaysFlatOverAThousandThreadLifetimes) {
   const std::size_t lifetimes = std::max(kLifetimes, stress::scaled(kLifetimes) / kResetEvery * kResetEvery);
   const std::size_t bytes_per_lifetime = stress::scaled(kBytesPerLifetime, 8 * KiB);
-  ThreadLocalArena arena;  // 64 KiB blocks: a lifetime spans one or two blocks
+  // Counted: the statistics checks below include every request.
+  BasicThreadLocalArena<HeapBlockSource, Counting::on> arena;  // 64 KiB blocks: a lifetime spans one or two blocks
 
   std::vector<LifetimeCounts> counts(kWave);
   // Each wave slot's list of grants, made here once: the threads themselves touch the C heap
