@@ -460,8 +460,11 @@ def latency_chart(rows, facts, out_dir, workload, threads=None):
             ax.bar(x, v["median"], width=width, color=_lighter(base, fills[j]), edgecolor=base,
                    linewidth=0.6, hatch=hatches[j], zorder=3)
             ax.plot([x, x], [v["min"], v["max"]], color="#333333", lw=0.6, zorder=4)
-    lo = min(v["min"] for e in series.values() for v in e.values())
-    hi = max(v["max"] for e in series.values() for v in e.values())
+    # A latency at or below the timer floor reads 0 ns, which a log axis cannot show: the axis
+    # starts below the smallest positive value (such bars stay empty).
+    positive = [x for e in series.values() for v in e.values() for x in (v["min"], v["max"]) if x > 0]
+    lo = min(positive, default=1.0)
+    hi = max(positive, default=10.0)
     _log_y(ax, lo, hi)
     # Bars need a floor below the smallest value, or a bar at the smallest value has no height.
     ax.set_ylim(lo / 2, hi * 1.6)
