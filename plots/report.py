@@ -560,6 +560,16 @@ def write(folder, rows, facts, command, chart_list, baseline="malloc", out=None)
     return os.path.join(out, "report.md"), os.path.join(out, "report.html")
 
 
+def _relative_rows(rel):
+    """(workload, allocator, [(ratio or None, state text)] per thread count) for every pair
+    measured in some thread count: the rows of a run-vs-run table, for both formats."""
+    for w in rel["workloads"]:
+        for a in rel["allocators"]:
+            keys = [(w, a, t) for t in rel["threads"]]
+            if any(k in rel["state"] for k in keys):
+                yield w, a, [(rel["ratio"].get(k), rel["state"].get(k) or "—") for k in keys]
+
+
 def comparison(runs, chart_list, relatives):
     """compare.md and compare.html texts. runs: [(label, folder, facts)];
     relatives: [(index, relative_runs(...))] for runs 2.. vs run 1."""
@@ -575,16 +585,9 @@ def comparison(runs, chart_list, relatives):
                "> 1: run {0} faster.".format(index), ""]
         md.append("| workload | allocator | " + " | ".join(f"threads {t}" for t in rel["threads"]) + " |")
         md.append("| --- | --- |" + " ---: |" * len(rel["threads"]))
-        for w in rel["workloads"]:
-            for a in rel["allocators"]:
-                keys = [(w, a, t) for t in rel["threads"]]
-                if not any(k in rel["state"] for k in keys):
-                    continue
-                cells = []
-                for k in keys:
-                    v = rel["ratio"].get(k)
-                    cells.append(f"{v:.2f}" if v else (rel["state"].get(k) or "—"))
-                md.append(f"| {w} | {a} | " + " | ".join(cells) + " |")
+        for w, a, values in _relative_rows(rel):
+            cells = [f"{v:.2f}" if v else state for v, state in values]
+            md.append(f"| {w} | {a} | " + " | ".join(cells) + " |")
         md.append("")
     md_text = "\n".join(md)
 
@@ -603,17 +606,10 @@ def comparison(runs, chart_list, relatives):
                  f"allocator and threads; &gt; 1: run {index} faster.</p>")
         h.append("<table><tr><th>workload</th><th>allocator</th>"
                  + "".join(f"<th>threads {t}</th>" for t in rel["threads"]) + "</tr>")
-        for w in rel["workloads"]:
-            for a in rel["allocators"]:
-                keys = [(w, a, t) for t in rel["threads"]]
-                if not any(k in rel["state"] for k in keys):
-                    continue
-                cells = []
-                for k in keys:
-                    v = rel["ratio"].get(k)
-                    cells.append(f'<td class="num">{v:.2f}</td>' if v else
-                                 f'<td class="num" style="color:#999">{_e(rel["state"].get(k) or "—")}</td>')
-                h.append(f"<tr><td>{_e(w)}</td><td>{_e(a)}</td>{''.join(cells)}</tr>")
+        for w, a, values in _relative_rows(rel):
+            cells = [f'<td class="num">{v:.2f}</td>' if v else f'<td class="num" style="color:#999">{_e(state)}</td>'
+                     for v, state in values]
+            h.append(f"<tr><td>{_e(w)}</td><td>{_e(a)}</td>{''.join(cells)}</tr>")
         h.append("</table>")
     h += ["</body>", "</html>", ""]
     return md_text, "\n".join(h)
