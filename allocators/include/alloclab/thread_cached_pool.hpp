@@ -57,11 +57,27 @@ namespace detail {
 
 struct TcpCache {
   static constexpr std::size_t classes = 64;  // 16, 32, ..., 1024 bytes
+  // A LIFO list of cached blocks, linked through each block's first word. ASan keeps a cached
+  // block poisoned whole, so the two functions that touch the link are exempt.
   struct Bin {
     void* head = nullptr;
     // Written only by the owning thread; atomic (relaxed: plain loads and stores) so that
     // stats() may read it without a data race.
     std::atomic<std::uint32_t> count{0};
+
+    // Requires head != nullptr.
+    [[gnu::no_sanitize_address]] void* pop() noexcept {
+      void* p = head;
+      head = *static_cast<void**>(p);
+      count.store(count.load(std::memory_order_relaxed) - 1, std::memory_order_relaxed);
+      return p;
+    }
+    // `held`: the count, already read by the caller.
+    [[gnu::no_sanitize_address]] void push(void* p, std::uint32_t held) noexcept {
+      *static_cast<void**>(p) = head;
+      head = p;
+      count.store(held + 1, std::memory_order_relaxed);
+    }
   };
   explicit TcpCache(std::uint64_t id) noexcept : pool_id(id) {}
   const std::uint64_t pool_id;
@@ -126,9 +142,8 @@ class ThreadCachedPool {
       if (fast.pool_id == id_ && size - 1 < max_cached && alignment <= granule &&
           alignment != 0 && (alignment & (alignment - 1)) == 0) [[likely]] {
         detail::TcpCache::Bin& bin = fast.cache->bins[(size - 1) / granule];
-        if (void* p = bin.head) [[likely]] {
-          bin.head = load_link(p);
-          bin.count.store(bin.count.load(std::memory_order_relaxed) - 1, std::memory_order_relaxed);
+        if (bin.head != nullptr) [[likely]] {
+          void* p = bin.pop();
           handed_out(p, size);
           return p;
         }
@@ -145,9 +160,7 @@ class ThreadCachedPool {
         const std::uint32_t n = bin.count.load(std::memory_order_relaxed);
         if (n < cache_limit) [[likely]] {
           taken_back(p, class_size(size));
-          store_link(p, bin.head);
-          bin.head = p;
-          bin.count.store(n + 1, std::memory_order_relaxed);
+          bin.push(p, n);
           return;
         }
       }
@@ -177,13 +190,7 @@ class ThreadCachedPool {
     for (std::size_t k = 0; k < detail::TcpCache::classes; ++k) {
       detail::TcpCache::Bin& bin = cache.bins[k];
       const std::size_t block = (k + 1) * granule;
-      while (bin.head != nullptr) {
-        void* p = bin.head;
-        bin.head = load_link(p);
-        debug::unpoison(p, block);
-        pool_.deallocate(p, block);
-      }
-      bin.count.store(0, std::memory_order_relaxed);
+      while (bin.head != nullptr) pool_.deallocate(bin.pop(), block);  // the pool unpoisons it
     }
   }
 
@@ -223,12 +230,6 @@ class ThreadCachedPool {
     return (size + granule - 1) / granule * granule;
   }
 
-  // A cached block's first word links it to the next; ASan keeps the whole block poisoned
-  // while it is cached, so these two reads and writes are exempt.
-  [[gnu::no_sanitize_address]] static void* load_link(void* p) noexcept { return *static_cast<void**>(p); }
-  [[gnu::no_sanitize_address]] static void store_link(void* p, void* next) noexcept {
-    *static_cast<void**>(p) = next;
-  }
   static void handed_out(void* p, std::size_t size) noexcept {
     debug::unpoison(p, size);
     debug::on_allocate(p, size);
@@ -291,17 +292,13 @@ class ThreadCachedPool {
       if (n == 0) return nullptr;  // exhausted (the pool counted the failure)
       for (std::size_t i = 1; i < n; ++i) {
         taken_back(got[i], block);
-        store_link(got[i], bin.head);
-        bin.head = got[i];
+        bin.push(got[i], static_cast<std::uint32_t>(i - 1));
       }
-      bin.count.store(static_cast<std::uint32_t>(n - 1), std::memory_order_relaxed);
       // The pool handed it out whole; past `size` is slack, a red zone under ASan.
       debug::poison(static_cast<char*>(got[0]) + size, block - size);
       return got[0];
     }
-    void* p = bin.head;  // only the one-entry cache had missed
-    bin.head = load_link(p);
-    bin.count.store(bin.count.load(std::memory_order_relaxed) - 1, std::memory_order_relaxed);
+    void* p = bin.pop();  // only the one-entry cache had missed
     handed_out(p, size);
     return p;
   }
@@ -323,18 +320,12 @@ class ThreadCachedPool {
     std::uint32_t n = bin.count.load(std::memory_order_relaxed);
     if (n >= cache_limit) {  // full: the oldest-pushed stay, `batch` of the newest go back
       std::array<void*, batch> out{};
-      for (std::uint32_t i = 0; i < batch; ++i) {
-        out[i] = bin.head;
-        bin.head = load_link(bin.head);
-        debug::unpoison(out[i], block);  // the pool reads and rewrites its own header only,
-      }                                  // but unpoisoned blocks are what it expects back
+      for (void*& q : out) q = bin.pop();  // (the pool unpoisons what it takes back)
       n -= batch;
       pool_.deallocate_batch(out.data(), batch, block);
     }
     taken_back(p, block);
-    store_link(p, bin.head);
-    bin.head = p;
-    bin.count.store(n + 1, std::memory_order_relaxed);
+    bin.push(p, n);
   }
 
   const std::uint64_t id_ = detail::next_tcp_id();
