@@ -16,11 +16,11 @@
 // pool, so any thread may reuse it): cross-thread free is supported.
 //
 // Fast path cost: two %fs-relative loads of the one-entry cache, the id compare, the class
-// index, the list head, two stores (head and count). Per `mixed` operation: 63.5 instructions
+// index, the list head, two stores (head and count). Per `mixed` operation: 63.9 instructions
 // against 53.4 for the harness alone (null), 103.6 for glibc malloc and 141.7 for the bare
 // coalescing_pool (harness/tools/instructions_per_op.py: callgrind, x86-64, GCC 12 -O2). Where
 // frees come in bursts larger than the cache (`small` frees a whole round at once) the batches
-// go back to the pool under its lock and the advantage shrinks (314.7 against the pool's 372).
+// go back to the pool under its lock and the advantage shrinks (323.2 against the pool's 372).
 //
 // Memory: up to cache_limit blocks per class and thread sit in caches, counted as used by the
 // pool (they are: no one else can have them) but not as requested — the overhead ratio shows
