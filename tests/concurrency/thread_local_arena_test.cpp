@@ -341,6 +341,34 @@ TEST(ThreadLocalArenaLifetime, ThreadExitsAfterItsOnlyArenaDied) {
   EXPECT_EQ(next.stats().allocations, 1u);
 }
 
+// A long-lived thread that uses many short-lived arenas (one per request, say) keeps a short
+// list of its states: entries of dead arenas are dropped, and the arena that lives on keeps its
+// state (and its bytes) through the pruning.
+TEST(ThreadLocalArenaLifetime, LongLivedThreadForgetsArenasThatDied) {
+  std::size_t longest = 0;
+  bool ok = true;
+  std::size_t survivor_states = 0, survivor_allocations = 0;
+  std::thread worker([&] {
+    CountedThreadLocalArena survivor(1024);
+    void* first = survivor.allocate(64);
+    ok = first != nullptr;
+    if (ok) test::fill_pattern(first, 64, 7, 0);
+    for (int i = 0; i < 1000 && ok; ++i) {
+      CountedThreadLocalArena short_lived(1024);
+      ok = short_lived.allocate(32) != nullptr && survivor.allocate(16) != nullptr;
+      longest = std::max(longest, detail::tla_thread_states.owned.size());
+    }
+    ok = ok && test::check_pattern(first, 64, 7, 0);
+    survivor_states = survivor.thread_states();
+    survivor_allocations = survivor.stats().allocations;
+  });
+  worker.join();
+  EXPECT_TRUE(ok);
+  EXPECT_LE(longest, 16u);            // not 1001
+  EXPECT_EQ(survivor_states, 1u);     // the same state all along, never a new one
+  EXPECT_EQ(survivor_allocations, 1001u);
+}
+
 // --- reset() and release() cover every thread's blocks --------------------------------------
 
 TEST(ThreadLocalArenaLifetime, ResetAndReleaseCoverEveryThreadsBlocks) {

@@ -19,7 +19,8 @@
 // leave nothing stranded. reset() and release() cover every thread's blocks; both, like
 // stats(), require quiescence (no thread allocating; the caller's join or barrier orders it).
 // Several arenas can live at once; a thread alternating between them pays a short linear
-// search of its own (arena, state) list on each switch.
+// search of its own (arena, state) list on each switch; entries of arenas that died are
+// dropped from that list as it grows.
 //
 // Fast path cost: the id compare against the one-entry cache, a one-compare request check,
 // the cursor/end loads, align, bound check, one store of the cursor — all at fixed
@@ -65,8 +66,9 @@ struct alignas(cache_line_size) TlaThreadState {
   TlaFastCache* cached_in = nullptr;
   ChainBlock* current = nullptr;
   // Standard blocks this state bumps through (current among them), and those a reset() freed:
-  // a thread reuses its own blocks first, still warm in its core's cache. Under the arena's
-  // mutex, like the lists of the arena.
+  // a thread reuses its own blocks first, still warm in its core's cache. Like the cursor,
+  // written by the owning thread alone (no lock) or under quiescence: reset(), release(),
+  // stats() and adoption after the owner's exit (under the arena's mutex).
   BlockList blocks;
   BlockList spare;
   std::size_t allocations = 0;  // Counting::on only
@@ -141,6 +143,18 @@ inline void tla_park_fast_cache() noexcept {
 // Every (arena id, state) this thread owns; its destructor retires them at thread exit.
 struct TlaThreadStates {
   std::vector<std::pair<std::uint64_t, TlaThreadState*>> owned;
+  std::size_t prune_at = 8;  // owned.size() at which entries of dead arenas are dropped
+  // Drops the entries of arenas that died (their states died with them), so that a long-lived
+  // thread using many short-lived arenas keeps a short list. Amortised: the next prune waits
+  // until the list has doubled.
+  void prune_dead() {
+    {
+      TlaRegistry& r = TlaRegistry::instance();
+      std::lock_guard lock(r.mutex);
+      std::erase_if(owned, [&](const auto& entry) { return !r.live.contains(entry.first); });
+    }
+    prune_at = std::max<std::size_t>(8, 2 * owned.size());
+  }
   ~TlaThreadStates() {
     tla_park_fast_cache();
     if (owned.empty()) return;
@@ -331,6 +345,7 @@ class BasicThreadLocalArena final : private detail::TlaCore {
       if (id == id_) return cache_state(state);
     }
     try {
+      if (owned.size() >= detail::tla_thread_states.prune_at) detail::tla_thread_states.prune_dead();
       owned.reserve(owned.size() + 1);  // so the push_back below cannot throw
       detail::TlaThreadState* state = nullptr;
       {
@@ -381,8 +396,8 @@ class BasicThreadLocalArena final : private detail::TlaCore {
       return p;
     }
     const bool fits_standard = need <= block_size_ && alignment - 1 <= block_size_ - need;
-    std::unique_lock lock(mutex_);
     if (!fits_standard) {
+      std::unique_lock lock(mutex_);
       ChainBlock* b = need <= SIZE_MAX - alignment ? new_chain_block(source_, need + alignment - 1)
                                                    : nullptr;
       if (b == nullptr) {
@@ -398,16 +413,21 @@ class BasicThreadLocalArena final : private detail::TlaCore {
       debug::on_allocate(p, size);
       return p;
     }
-    ChainBlock* b = s->spare.pop();  // this thread's own first
-    if (b == nullptr) b = recycled_.pop();
-    if (b != nullptr) b->used = 0;
-    if (b == nullptr) b = new_chain_block(source_, block_size_);
+    // This thread's own spare blocks first, without the lock (see TlaThreadState): after a
+    // reset every thread of a shared arena needs blocks at the same moment. Measured at 2
+    // threads on `small` (rdtsc around this function): 54-78 cycles a call, 77-120 with the lock.
+    ChainBlock* b = s->spare.pop();
     if (b == nullptr) {
-      ++s->failed;
-      return nullptr;
+      std::lock_guard lock(mutex_);
+      b = recycled_.pop();
+      if (b == nullptr) b = new_chain_block(source_, block_size_);
+      if (b == nullptr) {
+        ++s->failed;
+        return nullptr;
+      }
     }
+    b->used = 0;
     s->blocks.push(b);
-    lock.unlock();
     if (s->current != nullptr) {
       s->current->used = reserved_in_current(*s);
       s->reserved += s->current->used;
