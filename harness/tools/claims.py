@@ -205,6 +205,34 @@ def bootstrap_ratio(a, b, seed=1):
     return float(np.median(a) / np.median(b)), float(np.percentile(ratios, tail)), float(np.percentile(ratios, 100 - tail))
 
 
+def paired_samples(rows, workload, a, threads_a, b, threads_b, metric):
+    """The metric of A and of B as pairs measured in the same repetition, or None when the two
+    cases were not measured in the same repetitions (a failed one, a merged folder)."""
+    def by_repetition(allocator, threads):
+        out = {}
+        for r in rows:
+            if (r["workload"], r["allocator"], r["threads"], r["status"]) == (workload, allocator, threads, "ok"):
+                value = samples([r], workload, allocator, threads, metric)
+                if value:
+                    out[r["repetition"]] = value[0]
+        return out
+    va, vb = by_repetition(a, threads_a), by_repetition(b, threads_b)
+    if not va or va.keys() != vb.keys():
+        return None
+    keys = sorted(va)
+    return [va[k] for k in keys], [vb[k] for k in keys]
+
+
+def bootstrap_paired_ratio(a, b, seed=1):
+    """Median of the per-repetition ratios a[i] / b[i] and its percentile bootstrap interval
+    (pairs resampled together). A and B of one repetition ran in the same interleaving round
+    (one driver process, or one pass of the sweep), so a slow spell of the machine that hits
+    both cancels in their ratio instead of widening the interval."""
+    import numpy as np
+    ratios = np.asarray(a, dtype=float) / np.asarray(b, dtype=float)
+    return bootstrap_median(ratios, seed)
+
+
 def bootstrap_median(a, seed=1):
     import numpy as np
     a = np.asarray(a)
@@ -283,13 +311,17 @@ def evaluate(claim, rows):
     import statistics
     if statistics.median(a) == 0 or statistics.median(b) == 0:
         return {**out, "verdict": "INCONCLUSIVE", "detail": "a median of 0: no ratio"}
-    # Two allocators: the ratio "how many times better A is than B" (>1: A better).
-    if higher_better:
-        value, low, high = bootstrap_ratio(a, b)
+    # Two allocators: the ratio "how many times better A is than B" (>1: A better), from pairs
+    # of the same repetition where there are such pairs.
+    pairs = paired_samples(rows, w, claim["a"], claim["threads"], claim["b"], claim["threads_b"], metric)
+    better, worse = (a, b) if higher_better else (b, a)
+    if pairs is not None:
+        better, worse = pairs if higher_better else pairs[::-1]
+        value, low, high = bootstrap_paired_ratio(better, worse)
     else:
-        value, low, high = bootstrap_ratio(b, a)
+        value, low, high = bootstrap_ratio(better, worse)
     common = {"value": value, "low": low, "high": high, "measured": f"{value:.3g}x",
-              "interval": f"[{low:.3g}, {high:.3g}]"}
+              "interval": f"[{low:.3g}, {high:.3g}]", "paired": pairs is not None}
     if relation == "ratio_at_least":
         verdict = interval_verdict(low, high, True, claim["bound"])
         return {**out, **common, "verdict": verdict, "expected": f">= {claim['bound']}x"}
@@ -336,8 +368,10 @@ def text_table(claims, results):
 def markdown(claims, results, source_file, title="Claims checked"):
     parts = [f"# {title}\n\nFrom `{os.path.relpath(source_file, ROOT)}`. Ratios read \"how many times "
              "better A is than B\" on the claim's metric (throughput: higher; times, latency, memory: lower). "
-             f"Intervals: {int(CONFIDENCE * 100)} % bootstrap over repetitions; \"greater\"/\"less\" claims use a "
-             "one-sided Mann-Whitney U test.\n", table(claims, results), "\n## The claims\n"]
+             f"Intervals: {int(CONFIDENCE * 100)} % bootstrap over repetitions. A ratio is the median of the "
+             "per-repetition ratios A/B when both were measured in the same repetitions (the same interleaving "
+             "round, so a slow spell of the machine cancels), otherwise the ratio of the medians. "
+             "\"greater\"/\"less\" claims use a one-sided Mann-Whitney U test.\n", table(claims, results), "\n## The claims\n"]
     for c, r in zip(claims, results):
         parts.append(f"- **{c['id']}** ({r['verdict']}): \"{c['sentence']}\" — {c['source']}."
                      + (f" {c['note']}" if c.get("note") else ""))
