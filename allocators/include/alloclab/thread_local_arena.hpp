@@ -24,9 +24,10 @@
 //
 // Fast path cost: the id compare against the one-entry cache, the request checks (folded
 // where the size's range is known), the cursor/end loads, align, bound check, one store of the
-// cursor — all at fixed %fs-relative addresses, as in a bare thread-local bump. Per `small` operation, loop and write
-// included: 22.2 instructions against 20.1 for the bump_limit reference and 6.1 for the harness
-// alone (harness/tools/instructions_per_op.py: callgrind, x86-64, GCC 12 -O2).
+// cursor — all at fixed %fs-relative addresses, as in a bare thread-local bump. Per `small`
+// operation, loop and write included: 22.2 instructions against 20.1 for the bump_limit
+// reference and 6.1 for the harness alone (harness/tools/instructions_per_op.py: callgrind,
+// x86-64, GCC 12 -O2).
 //
 // Statistics: bytes reserved is derived from the cursors when stats() is read, so it costs the
 // fast path nothing. The per-request counters (allocations, bytes requested) are two more
