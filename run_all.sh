@@ -15,8 +15,9 @@
 #                                95 % intervals; --from DIR reuses a run, --strict exits 1 when
 #                                a claim is not reproduced
 #   ./run_all.sh targets         check the project's performance targets (harness/targets.toml):
-#                                every case in ONE alloclab run, 9 interleaved repetitions;
-#                                prints each ratio with its 95 % interval and verdict
+#                                every case in ONE alloclab run, 25 interleaved repetitions;
+#                                prints each ratio (paired by repetition) with its 95 %
+#                                interval and verdict
 #   ./run_all.sh test [PRESET…]  build and run the test suite with ctest under each PRESET in
 #                                turn: release, asan (ASan+UBSan), tsan, fuzz (libFuzzer targets,
 #                                ALLOCLAB_FUZZ_SECONDS each, default 60), debug, stress (long
@@ -28,7 +29,7 @@
 set -euo pipefail
 cd "$(dirname "$(readlink -f "$0")")"
 
-usage() { sed -n '2,27p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,28p' "$0" | sed 's/^# \{0,1\}//'; }
 die() { echo "run_all.sh: $*" >&2; exit 2; }
 
 # Debian packages each job needs.
@@ -140,7 +141,7 @@ case "${1-}" in
     shift
     ensure_packages "${build_packages[@]}" "${tool_packages[@]}"
     build release
-    exec "$(pick_python)" harness/tools/claims.py harness/targets.toml --one-run --min-time 0.1 "$@" ;;
+    exec "$(pick_python)" harness/tools/claims.py harness/targets.toml --one-run --repetitions 25 --min-time 0.1 "$@" ;;
   test) shift; run_tests "$@" ;;
   help|-h|--help) usage ;;
   *) die "unknown command '$1' (valid: sweep, --full, plot, merge, claims, targets, test, help, or none for the main job)" ;;
