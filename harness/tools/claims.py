@@ -9,7 +9,9 @@ the workload(s), the allocators, the thread counts, a metric and the expected re
 repetitions); with --from DIR, an existing results folder is used; with --one-run, every case runs in a single
 `alloclab` process (repetitions randomly interleaved), so that machine noise hits them alike —
 how harness/targets.toml, the project's own performance targets, is checked. Every claim gets the measured
-value, a 95 % confidence interval and a verdict:
+value, a 95 % confidence interval and a verdict. A ratio of two cases measured in the same
+repetitions is the median of the per-repetition ratios (the pairs resampled together), so drift
+of the machine between repetitions cancels; otherwise it is the ratio of the medians.
 
   REPRODUCED       the interval lies on the claimed side of the bound (or the test is significant)
   NOT REPRODUCED   the interval lies on the other side (or the opposite is significant)
