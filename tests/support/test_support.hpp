@@ -14,6 +14,21 @@
 
 namespace alloclab::test {
 
+// Under AddressSanitizer: every byte of [p, p + n) poisoned / none of it (always false / true
+// without ASan, where poisoning is compiled out).
+inline bool all_poisoned(const void* p, std::size_t n) {
+  const auto* b = static_cast<const char*>(p);
+  for (std::size_t i = 0; i < n; ++i)
+    if (!debug::is_poisoned(b + i)) return false;
+  return true;
+}
+inline bool none_poisoned(const void* p, std::size_t n) {
+  const auto* b = static_cast<const char*>(p);
+  for (std::size_t i = 0; i < n; ++i)
+    if (debug::is_poisoned(b + i)) return false;
+  return true;
+}
+
 // Every allocator made so that at most `capacity` data bytes can ever be handed out: the fixed
 // ones directly, the growable ones through a budgeted block source admitting one block.
 template <class A>

@@ -24,19 +24,8 @@ namespace {
                       "(configure with -DALLOCLAB_SANITIZE=address,undefined)";             \
   } while (false)
 
-// Every byte of [p, p + n) poisoned / none of it.
-bool all_poisoned(const void* p, std::size_t n) {
-  const auto* b = static_cast<const char*>(p);
-  for (std::size_t i = 0; i < n; ++i)
-    if (!debug::is_poisoned(b + i)) return false;
-  return true;
-}
-bool none_poisoned(const void* p, std::size_t n) {
-  const auto* b = static_cast<const char*>(p);
-  for (std::size_t i = 0; i < n; ++i)
-    if (debug::is_poisoned(b + i)) return false;
-  return true;
-}
+using test::all_poisoned;
+using test::none_poisoned;
 
 constexpr std::size_t kCapacity = 16 * 1024;
 
