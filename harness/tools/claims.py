@@ -9,9 +9,10 @@ the workload(s), the allocators, the thread counts, a metric and the expected re
 repetitions); with --from DIR, an existing results folder is used; with --one-run, every case runs in a single
 `alloclab` process (repetitions randomly interleaved), so that machine noise hits them alike —
 how harness/targets.toml, the project's own performance targets, is checked. Every claim gets the measured
-value, a 95 % confidence interval and a verdict. A ratio of two cases measured in the same
-repetitions is the median of the per-repetition ratios (the pairs resampled together), so drift
-of the machine between repetitions cancels; otherwise it is the ratio of the medians.
+value, a 95 % confidence interval and a verdict. In a sweep's folder, a ratio of two cases is
+the median of the per-pass ratios (A and B of one repetition ran in the same pass; the pairs
+are resampled together), so drift of the machine between passes cancels; a --one-run, whose
+repetitions Google Benchmark shuffles all together, gives the ratio of the medians.
 
   REPRODUCED       the interval lies on the claimed side of the bound (or the test is significant)
   NOT REPRODUCED   the interval lies on the other side (or the opposite is significant)
@@ -207,19 +208,27 @@ def bootstrap_ratio(a, b, seed=1):
     return float(np.median(a) / np.median(b)), float(np.percentile(ratios, tail)), float(np.percentile(ratios, 100 - tail))
 
 
+# Rows of a --one-run: Google Benchmark's random interleaving shuffles all repetitions of all
+# cases into one order, so the k-th repetition of A and of B did not run in one round.
+UNPAIRED_UNIT = "one-run"
+
+
 def paired_samples(rows, workload, a, threads_a, b, threads_b, metric):
-    """The metric of A and of B as pairs measured in the same repetition, or None when the two
-    cases were not measured in the same repetitions (a failed one, a merged folder)."""
+    """The metric of A and of B as pairs measured in the same pass of a sweep (rows with the
+    same repetition number), or None where there are no such pairs: rows of a --one-run, a
+    repetition missing on one side or present twice, a value that is not positive."""
     def by_repetition(allocator, threads):
         out = {}
         for r in rows:
-            if (r["workload"], r["allocator"], r["threads"], r["status"]) == (workload, allocator, threads, "ok"):
-                value = samples([r], workload, allocator, threads, metric)
-                if value:
-                    out[r["repetition"]] = value[0]
+            if (r["workload"], r["allocator"], r["threads"], r["status"]) != (workload, allocator, threads, "ok"):
+                continue
+            value = samples([r], workload, allocator, threads, metric)
+            if r.get("unit") == UNPAIRED_UNIT or r["repetition"] in out or not value or value[0] <= 0:
+                return None
+            out[r["repetition"]] = value[0]
         return out
     va, vb = by_repetition(a, threads_a), by_repetition(b, threads_b)
-    if not va or va.keys() != vb.keys():
+    if not va or not vb or va.keys() != vb.keys():
         return None
     keys = sorted(va)
     return [va[k] for k in keys], [vb[k] for k in keys]
@@ -227,9 +236,9 @@ def paired_samples(rows, workload, a, threads_a, b, threads_b, metric):
 
 def bootstrap_paired_ratio(a, b, seed=1):
     """Median of the per-repetition ratios a[i] / b[i] and its percentile bootstrap interval
-    (pairs resampled together). A and B of one repetition ran in the same interleaving round
-    (one driver process, or one pass of the sweep), so a slow spell of the machine that hits
-    both cancels in their ratio instead of widening the interval."""
+    (pairs resampled together). A and B of one repetition ran in the same pass of the sweep,
+    minutes apart at most, so a slow spell of the machine that hits both cancels in their
+    ratio instead of widening the interval."""
     import numpy as np
     ratios = np.asarray(a, dtype=float) / np.asarray(b, dtype=float)
     return bootstrap_median(ratios, seed)
@@ -371,8 +380,8 @@ def markdown(claims, results, source_file, title="Claims checked"):
     parts = [f"# {title}\n\nFrom `{os.path.relpath(source_file, ROOT)}`. Ratios read \"how many times "
              "better A is than B\" on the claim's metric (throughput: higher; times, latency, memory: lower). "
              f"Intervals: {int(CONFIDENCE * 100)} % bootstrap over repetitions. A ratio is the median of the "
-             "per-repetition ratios A/B when both were measured in the same repetitions (the same interleaving "
-             "round, so a slow spell of the machine cancels), otherwise the ratio of the medians. "
+             "per-pass ratios A/B when both were measured in the same passes of a sweep (a slow spell of the "
+             "machine cancels), otherwise (a one-run, its repetitions shuffled together) the ratio of the medians. "
              "\"greater\"/\"less\" claims use a one-sided Mann-Whitney U test.\n", table(claims, results), "\n## The claims\n"]
     for c, r in zip(claims, results):
         parts.append(f"- **{c['id']}** ({r['verdict']}): \"{c['sentence']}\" — {c['source']}."
@@ -434,7 +443,7 @@ def run_once(claims, args):
     print("claims: " + " ".join(command), flush=True)
     subprocess.run(command, check=True)
     doc = results_io.read_json(out)
-    rows = results_io.rows_from_driver_json(doc, 0, "one-run")
+    rows = results_io.rows_from_driver_json(doc, 0, UNPAIRED_UNIT)
     seen = {}
     for r in rows:  # repetitions in the order the driver reported them
         key = (r["workload"], r["allocator"], r["threads"])

@@ -8,6 +8,7 @@ Usage: python3 -m unittest tests/tools/test_claims.py   (ALLOCLAB_BINARY names t
 import contextlib
 import io
 import json
+import math
 import os
 import shutil
 import statistics
@@ -201,6 +202,19 @@ class StatisticsTest(TempDirTest):
         b = [row["items_per_second"] for row in rows if row["allocator"] == "malloc"]
         self.assertFalse(r["paired"])
         self.assertAlmostEqual(r["value"], statistics.median(a) / statistics.median(b), places=12)
+
+    def test_no_pairs_from_a_one_run_duplicates_or_non_positive_values(self):
+        base = self.throughput_pair(10e6, 1e6, 0.05, n=11)
+        common = dict(workload="small", a="chained_arena", b="malloc", metric="throughput",
+                      relation="ratio_at_least", bound=5.0)
+        one_run = [dict(r, unit=claims.UNPAIRED_UNIT) for r in base]
+        duplicated = base + [dict(base[0])]
+        zero = [dict(r, items_per_second=0.0) if r["allocator"] == "malloc" and r["repetition"] == 2 else r
+                for r in base]
+        for rows in (one_run, duplicated, zero):
+            r = self.verdict(rows, **common)
+            self.assertFalse(r["paired"], r)
+            self.assertTrue(math.isfinite(r["value"]) and math.isfinite(r["high"]), r)
 
     def test_pairing_cancels_drift_shared_by_a_repetition(self):
         # The machine's speed drifts by up to 2x between repetitions and hits A and B of one
