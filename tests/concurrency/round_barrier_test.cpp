@@ -23,8 +23,10 @@ namespace {
 
 constexpr int generations = 2000;
 
+// More threads than hardware threads, so that the barrier's waiters sleep (a count of 0, when
+// the machine does not say, makes the barrier sleep at any count).
 int oversubscribed_threads() {
-  return static_cast<int>(std::min(std::thread::hardware_concurrency() + 1, 65u));
+  return static_cast<int>(std::max(2u, std::thread::hardware_concurrency() + 1));
 }
 
 // Runs body(0..threads-1) on threads of their own. A barrier bug shows as threads waiting for

@@ -6,9 +6,9 @@
 // the fast path is a plain pointer bump: no lock, no atomic read-modify-write, no hash lookup.
 // The cursor and end of the cached state live in the cache itself (see TlaFastCache). Everything
 // else — a new block, a second arena used by the same thread, a thread's first request — is
-// the slow path under the arena's mutex. Each state keeps the blocks it used: after reset()
-// a thread bumps through its own blocks again, still warm in its core's cache, instead of
-// blocks another core wrote last.
+// the slow path: a thread's own spare blocks without a lock, the rest under the arena's mutex.
+// Each state keeps the blocks it used: after reset() a thread bumps through its own blocks
+// again, still warm in its core's cache, instead of blocks another core wrote last.
 //
 // Why not oneTBB's enumerable_thread_specific: its local() is a hash lookup on the thread id
 // (tens of instructions and a call) on every request; the one-entry cache is two loads and a
@@ -17,7 +17,8 @@
 // Lifetime: when a thread exits, its states are retired to their arenas (if still alive) and
 // the next new thread adopts one — its partly used block included — so short-lived threads
 // leave nothing stranded. reset() and release() cover every thread's blocks; both, like
-// stats(), require quiescence (no thread allocating; the caller's join or barrier orders it).
+// stats(), capacity(), remaining() and used(), require quiescence (no thread allocating; the
+// caller's join or barrier orders it).
 // Several arenas can live at once; a thread alternating between them pays a short linear
 // search of its own (arena, state) list on each switch; entries of arenas that died are
 // dropped from that list as it grows.
