@@ -16,7 +16,7 @@
 #                                a claim is not reproduced
 #   ./run_all.sh targets         check the project's performance targets (harness/targets.toml):
 #                                every case in ONE alloclab run, 25 interleaved repetitions;
-#                                prints each ratio (paired by repetition) with its 95 %
+#                                prints each ratio (of the medians) with its 95 %
 #                                interval and verdict
 #   ./run_all.sh test [PRESET…]  build and run the test suite with ctest under each PRESET in
 #                                turn: release, asan (ASan+UBSan), tsan, fuzz (libFuzzer targets,
