@@ -10,8 +10,8 @@
 // atomics, no call: 23.2 instructions per `small` operation uncounted (25.2 counted), loop and
 // write included, against 20.1 for the bump_limit reference and 28.4 for
 // std::pmr::monotonic_buffer_resource, a virtual call (harness/tools/instructions_per_op.py:
-// callgrind, x86-64, GCC 12 -O2). Bytes reserved are
-// derived from the cursor when stats() is read. Not thread-safe: one arena per thread, or use thread_local_arena.
+// callgrind, x86-64, GCC 12 -O2). Bytes reserved are derived from the cursor when stats() is
+// read. Not thread-safe: one arena per thread, or use thread_local_arena.
 #pragma once
 
 #include <algorithm>

@@ -216,9 +216,7 @@ class BasicThreadLocalArena final : private detail::TlaCore {
       char* const p = reinterpret_cast<char*>(align_up(reinterpret_cast<std::uintptr_t>(cache.cursor), alignment));
       // Signed: aligning may step past the end. Both sides are far below PTRDIFF_MAX.
       if (cache.end - p >= static_cast<std::ptrdiff_t>(size + debug::guard_bytes)) [[likely]] {
-        cache.cursor = p + size + debug::guard_bytes;
-        count(*cache.state, size);
-        debug::on_allocate(p, size);
+        commit(cache, *cache.state, p, size);
         return p;
       }
     }
@@ -281,6 +279,12 @@ class BasicThreadLocalArena final : private detail::TlaCore {
   }
 
  private:
+  // Hands out [p, p + size) from the thread's cached cursor.
+  static void commit(detail::TlaFastCache& fc, detail::TlaThreadState& s, char* p, std::size_t size) noexcept {
+    fc.cursor = p + size + debug::guard_bytes;
+    count(s, size);
+    debug::on_allocate(p, size);
+  }
   static void count(detail::TlaThreadState& s, std::size_t size) noexcept {
     if constexpr (CountRequests == Counting::on) {
       ++s.allocations;
@@ -393,9 +397,7 @@ class BasicThreadLocalArena final : private detail::TlaCore {
     // From here this arena's state is in the fast cache: its cursor and end are fc's.
     const std::size_t need = size + debug::guard_bytes;
     if (char* p = fit_in(fc.cursor, fc.end, need, alignment)) {  // only the cache had missed
-      fc.cursor = p + need;
-      count(*s, size);
-      debug::on_allocate(p, size);
+      commit(fc, *s, p, size);
       return p;
     }
     const bool fits_standard = need <= block_size_ && alignment - 1 <= block_size_ - need;
@@ -437,10 +439,8 @@ class BasicThreadLocalArena final : private detail::TlaCore {
     }
     s->current = b;
     char* p = fit_in(b->data(), b->end(), need, alignment);
-    fc.cursor = p + need;
     fc.end = b->end();
-    count(*s, size);
-    debug::on_allocate(p, size);
+    commit(fc, *s, p, size);
     return p;
   }
 
