@@ -12,6 +12,14 @@
 
 #include "alloclab/alloclab.hpp"
 
+// In a GoogleTest body: skips the test, saying why, unless built with AddressSanitizer.
+#define SKIP_WITHOUT_ASAN()                                                                 \
+  do {                                                                                      \
+    if (!::alloclab::debug::asan)                                                           \
+      GTEST_SKIP() << "not built with AddressSanitizer: memory poisoning is compiled out "  \
+                      "(configure with -DALLOCLAB_SANITIZE=address,undefined)";             \
+  } while (false)
+
 namespace alloclab::test {
 
 // Under AddressSanitizer: every byte of [p, p + n) poisoned / none of it (always false / true

@@ -15,11 +15,6 @@ static_assert(!alloclab::debug::checked, "built unchecked: the thread caches mus
 namespace alloclab {
 namespace {
 
-#define SKIP_WITHOUT_ASAN()                                                                  \
-  do {                                                                                       \
-    if (!debug::asan) GTEST_SKIP() << "not built with AddressSanitizer: poisoning is compiled out"; \
-  } while (false)
-
 TEST(ThreadCachedPoolPoisoning, ParkedBlockIsPoisonedAndReusedBlockIsNot) {
   SKIP_WITHOUT_ASAN();
   ThreadCachedPool pool(64 * 1024);

@@ -17,13 +17,6 @@
 namespace alloclab {
 namespace {
 
-#define SKIP_WITHOUT_ASAN()                                                                 \
-  do {                                                                                      \
-    if (!debug::asan)                                                                       \
-      GTEST_SKIP() << "not built with AddressSanitizer: memory poisoning is compiled out "  \
-                      "(configure with -DALLOCLAB_SANITIZE=address,undefined)";             \
-  } while (false)
-
 using test::all_poisoned;
 using test::none_poisoned;
 
