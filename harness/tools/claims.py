@@ -84,8 +84,9 @@ def known_names(binary):
     return allocators + list(sweep.PRELOADED), workloads
 
 
-def load_claims(path, allocators, workloads):
-    """Parses and validates; raises ClaimsError naming the claim and the field."""
+def load_claims(path, allocators, workloads, meta=None):
+    """Parses and validates; raises ClaimsError naming the claim and the field. `meta`, a dict,
+    receives the file's title and output stem."""
     import tomllib
     try:
         with open(path, "rb") as f:
@@ -95,9 +96,12 @@ def load_claims(path, allocators, workloads):
     except tomllib.TOMLDecodeError as e:
         raise ClaimsError(f"{path}: TOML syntax: {e}") from None
     for key in ("title", "output"):
-        if key in doc and (not isinstance(doc[key], str) or not doc[key].replace("_", "").isalnum()
-                           and key == "output"):
-            raise ClaimsError(f"{path}: '{key}' is not a string" + (" of letters, digits and _" if key == "output" else ""))
+        if key in doc and not isinstance(doc[key], str):
+            raise ClaimsError(f"{path}: '{key}' is not a string")
+    if "output" in doc and not doc["output"].replace("_", "").isalnum():
+        raise ClaimsError(f"{path}: 'output' is not a string of letters, digits and _")
+    if meta is not None:
+        meta.update(title=doc.get("title", "Claims checked"), output=doc.get("output", "claims"))
     claims = doc.get("claim")
     if not isinstance(claims, list) or not claims:
         raise ClaimsError(f"{path}: no [[claim]] tables")
@@ -479,6 +483,7 @@ def main(argv=None):
         return fail("--from DIR and --one-run exclude each other (one reuses results, the other runs)")
     if args.repetitions < MIN_REPETITIONS and not args.tiny:
         return fail(f"--repetitions {args.repetitions}: at least {MIN_REPETITIONS} are needed for the statistics")
+    meta = {}
     try:
         if args.from_dir:
             folder = args.from_dir
@@ -488,12 +493,12 @@ def main(argv=None):
             import sweep
             all_allocators, all_workloads = (known_names(args.binary) if os.access(args.binary, os.X_OK)
                                              else (allocators + list(sweep.PRELOADED), workloads))
-            claims = load_claims(args.file, all_allocators, all_workloads)
+            claims = load_claims(args.file, all_allocators, all_workloads, meta)
         else:
             if not os.access(args.binary, os.X_OK):
                 return fail(f"driver '{args.binary}' not found (build it: cmake --build --preset release)")
             allocators, workloads = known_names(args.binary)
-            claims = load_claims(args.file, allocators, workloads)
+            claims = load_claims(args.file, allocators, workloads, meta)
             folder = run_once(claims, args) if args.one_run else run_cases(claims, args)
             rows = results_io.read_csv(os.path.join(folder, "results.csv"))
     except (ClaimsError, results_io.ResultsError) as e:
@@ -506,10 +511,7 @@ def main(argv=None):
     for c, r in zip(claims, results):
         if r.get("detail") and r["verdict"] == "INCONCLUSIVE":
             print(f"  {c['id']}: {r['detail']}")
-    import tomllib
-    with open(args.file, "rb") as f:
-        top = tomllib.load(f)
-    title, stem = top.get("title", "Claims checked"), top.get("output", "claims")
+    title, stem = meta["title"], meta["output"]
     results_io.write_atomically(os.path.join(folder, stem + ".md"), markdown(claims, results, args.file, title))
     results_io.write_atomically(os.path.join(folder, stem + ".json"), json.dumps(
         [{**{k: c[k] for k in ("id", "sentence", "source", "metric", "relation")}, **r}

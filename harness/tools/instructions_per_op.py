@@ -14,9 +14,7 @@ Needs valgrind (Debian package valgrind). Exit 2 on bad input.
 """
 
 import argparse
-import json
 import os
-import re
 import shutil
 import subprocess
 import sys
@@ -24,6 +22,9 @@ import tempfile
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
+sys.path.insert(0, HERE)
+import results_io  # noqa: E402
+import sweep  # noqa: E402
 
 
 def measure(binary, workload, allocator, scratch):
@@ -37,8 +38,7 @@ def measure(binary, workload, allocator, scratch):
     with open(cg) as f:
         totals = [line for line in f if line.startswith(("summary:", "totals:"))]
     instructions = int(totals[-1].split()[1])
-    with open(out) as f:
-        doc = json.load(f)
+    doc = results_io.read_json(out)
     ops = sum(b.get("ops", 0) for b in doc["benchmarks"] if b.get("run_type") != "aggregate")
     return instructions, ops
 
@@ -59,9 +59,8 @@ def main(argv=None):
         print(f"instructions_per_op: driver '{args.binary}' not found (cmake --build --preset release)",
               file=sys.stderr)
         return 2
-    listing = subprocess.run([args.binary, "--list"], check=True, capture_output=True, text=True).stdout
-    names = set(re.findall(r"^  (\w+)\s", listing, re.M))
-    for kind in ("workloads", "allocators"):
+    valid_allocators, valid_workloads = sweep.driver_list(args.binary)
+    for kind, names in (("workloads", valid_workloads), ("allocators", valid_allocators)):
         for name in getattr(args, kind).split(","):
             if name not in names:
                 print(f"instructions_per_op: unknown {kind[:-1]} '{name}' (alloclab --list shows the valid ones)",
@@ -73,7 +72,8 @@ def main(argv=None):
             for allocator in args.allocators.split(","):
                 try:
                     instructions, ops = measure(args.binary, workload, allocator, scratch)
-                except (subprocess.CalledProcessError, OSError, ValueError, IndexError, KeyError) as e:
+                except (subprocess.CalledProcessError, OSError, ValueError, IndexError, KeyError,
+                        results_io.ResultsError) as e:
                     print(f"{workload:<10}{allocator:<22}{'failed':>16}  ({e})")
                     continue
                 per_op = instructions / ops if ops else float("nan")
