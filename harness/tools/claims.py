@@ -28,11 +28,9 @@ import argparse
 import json
 import math
 import os
-import socket
 import subprocess
 import sys
 import tempfile
-import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import results_io  # noqa: E402
@@ -428,9 +426,11 @@ def run_once(claims, args):
     if preloaded:
         raise ClaimsError(f"--one-run cannot measure preloaded peers ({', '.join(preloaded)}): "
                           "they need a process of their own; drop --one-run")
-    folder = args.out or os.path.join(ROOT, "results", time.strftime("%Y%m%d-%H%M%S", time.gmtime())
-                                      + "-" + socket.gethostname() + "-one-run")
-    os.makedirs(folder, exist_ok=False)
+    folder = args.out or os.path.join(ROOT, "results", results_io.new_run_name("-one-run"))
+    try:
+        os.makedirs(folder, exist_ok=False)
+    except OSError as e:
+        raise ClaimsError(f"cannot create output folder '{folder}': {e.strerror}") from None
     by_workload = {}
     for w, a in units:
         by_workload.setdefault(w, set()).add(a)

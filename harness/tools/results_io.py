@@ -12,7 +12,9 @@ Files are written to a temporary name and renamed, so a reader sees a whole file
 import csv
 import json
 import os
+import socket
 import tempfile
+from datetime import datetime, timezone
 
 # The merged CSV, one row per case x repetition. Documented in results/README.md.
 COLUMNS = [
@@ -24,6 +26,12 @@ COLUMNS = [
     "destroy_ns_per_tree", "active_malloc", "unit",
 ]
 METRICS = COLUMNS[6:20]
+
+
+def new_run_name(suffix=""):
+    """A run folder's name: <UTC time>-<short host name><suffix>, as results/ lists them."""
+    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    return f"{stamp}-{socket.gethostname().split('.')[0]}{suffix}"
 
 
 def write_atomically(path, text):

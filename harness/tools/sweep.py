@@ -16,7 +16,6 @@ import argparse
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -294,9 +293,7 @@ def command_run(args):
         if not os.path.isdir(os.path.join(folder, "raw")):
             fail(f"--resume '{folder}' is not a results folder (no raw/ in it)")
     else:
-        stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
-        base = args.out or os.path.join(args.results, f"{stamp}-{socket.gethostname().split('.')[0]}")
-        folder = base if args.out else base
+        folder = args.out or os.path.join(args.results, results_io.new_run_name())
         try:
             os.makedirs(os.path.join(folder, "raw"), exist_ok=False)
         except FileExistsError:
