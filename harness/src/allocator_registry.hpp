@@ -1,9 +1,22 @@
-// Every allocator the driver knows, as a compile-time list (so each case is instantiated for
-// the concrete type), with the line `--list` prints and how each is built for a run.
+// Every allocator the driver knows, as compile-time lists (so each case is instantiated for the
+// concrete type), and the preloaded peers it only lists.
+//
+// One source of truth: an allocator's name, description and traits are members of its type;
+// its kind is the ONE list it is registered in:
+//   reference   References below (reference_allocators.hpp)
+//   library     alloclab::LibraryAllocators (allocators/include/alloclab/alloclab.hpp), measured
+//               through MeasuredVariant: Counting::off where the type has a Counting parameter
+//   peer        Peers below (peer_allocators.hpp)
+//   preloaded   preloaded_peers below: measured by the sweep through the `malloc` adapter with
+//               the library preloaded, so not runnable as --allocators of the driver itself.
+// How a run builds each type is generic (AllocatorFactory in case_runner.hpp); the one special
+// case is below.
 #pragma once
 
+#include <array>
 #include <memory>
 #include <string_view>
+#include <type_traits>
 
 #include "alloclab/alloclab.hpp"
 #include "case_runner.hpp"
@@ -12,52 +25,67 @@
 
 namespace alloclab::harness {
 
-template <class... As>
-struct TypeList {};
+using alloclab::TypeList;
 
-// The driver measures the arena without its per-request counters (Counting::off), as it does
-// the thread-local and atomic arenas: the fastest each design gets.
-using UncountedChainedArena = BasicChainedArena<HeapBlockSource, Counting::off>;
+using References = TypeList<NullAllocator, BumpLimit, BumpCold>;
+using Peers = TypeList<MallocAllocator, TbbMallocAllocator, PmrMonotonic, PmrUnsyncPool, PmrSyncPool>;
 
-using AllAllocators =
-    TypeList<NullAllocator, BumpLimit, BumpCold, MutexArena, AtomicBumpArena, ThreadLocalArena,
-             UncountedChainedArena, CoalescingPool, ThreadCachedPool, MallocAllocator, TbbMallocAllocator, PmrMonotonic,
-             PmrUnsyncPool, PmrSyncPool>;
-
+// The variant of a library allocator the driver measures: without per-request counters where
+// the type offers the choice (with_counting), the fastest each design gets; their
+// overhead_ratio is then not reported.
 template <class A>
-constexpr std::string_view description_of() {
-  if constexpr (std::is_same_v<A, NullAllocator>) return "reference: returns prepared memory; the harness's own cost";
-  else if constexpr (std::is_same_v<A, BumpLimit>) return "reference: inline thread-private pointer bump over warm memory";
-  else if constexpr (std::is_same_v<A, BumpCold>) return "reference: the same bump over fresh pages each round (first-touch cost)";
-  else if constexpr (std::is_same_v<A, MutexArena>) return "fixed bump arena guarded by a std::mutex";
-  else if constexpr (std::is_same_v<A, AtomicBumpArena>) return "fixed lock-free bump arena, one CAS-advanced offset";
-  else if constexpr (std::is_same_v<A, ThreadLocalArena>) return "per-thread bump in blocks from a shared upstream";
-  else if constexpr (std::is_same_v<A, UncountedChainedArena>) return "growable single-thread arena of linked blocks (uncounted)";
-  else if constexpr (std::is_same_v<A, CoalescingPool>) return "fixed pool, individual free, boundary-tag merging, mutex";
-  else if constexpr (std::is_same_v<A, ThreadCachedPool>) return "coalescing_pool behind per-thread caches of small freed blocks";
-  else if constexpr (std::is_same_v<A, MallocAllocator>) return "peer: malloc/free of the active C allocator (glibc unless preloaded)";
-  else if constexpr (std::is_same_v<A, TbbMallocAllocator>) return "peer: oneTBB scalable_malloc/scalable_free";
-  else if constexpr (std::is_same_v<A, PmrMonotonic>) return "peer: std::pmr::monotonic_buffer_resource";
-  else if constexpr (std::is_same_v<A, PmrUnsyncPool>) return "peer: std::pmr::unsynchronized_pool_resource, one per thread";
-  else if constexpr (std::is_same_v<A, PmrSyncPool>) return "peer: std::pmr::synchronized_pool_resource";
-  else static_assert(sizeof(A) == 0, "describe the allocator here");
+struct MeasuredVariant {
+  using type = A;
+};
+template <class A>
+  requires requires { typename A::template with_counting<Counting::off>; }
+struct MeasuredVariant<A> {
+  using type = typename A::template with_counting<Counting::off>;
+};
+template <class A>
+using measured_variant_t = typename MeasuredVariant<A>::type;
+
+template <class List>
+struct MeasuredVariants;
+template <class... As>
+struct MeasuredVariants<TypeList<As...>> {
+  using type = TypeList<measured_variant_t<As>...>;
+};
+using MeasuredLibrary = typename MeasuredVariants<LibraryAllocators>::type;
+
+// Every allocator the driver runs, in `--list` order.
+using DriverAllocators = type_list_concat_t<References, MeasuredLibrary, Peers>;
+
+enum class AllocatorKind { reference, library, peer, preloaded };
+
+constexpr std::string_view kind_name(AllocatorKind kind) {
+  switch (kind) {
+    case AllocatorKind::reference: return "reference";
+    case AllocatorKind::library: return "library";
+    case AllocatorKind::peer: return "peer";
+    case AllocatorKind::preloaded: return "preloaded";
+  }
+  return "?";
 }
 
-// Fixed-capacity allocators get room in proportion to the threads that share them.
-template <class A>
-struct FixedCapacityFactory {
-  static std::unique_ptr<A> make(const CaseConfig& config, int threads) {
-    return std::make_unique<A>(config.fixed_bytes_per_thread * static_cast<std::size_t>(threads));
-  }
+// Peers measured through the `malloc` adapter with their library preloaded (LD_PRELOAD) by the
+// sweep, which checks in the process that malloc resolves into a file whose name contains
+// `expect_in_path` (alloclab --expect-malloc) before trusting a figure.
+struct PreloadedPeer {
+  std::string_view name;
+  std::string_view description;
+  std::string_view library;         // the shared object preloaded (a file name in the libdir)
+  std::string_view expect_in_path;  // text the loaded library's file name must contain
 };
-template <>
-struct AllocatorFactory<MutexArena> : FixedCapacityFactory<MutexArena> {};
-template <>
-struct AllocatorFactory<AtomicBumpArena> : FixedCapacityFactory<AtomicBumpArena> {};
-template <>
-struct AllocatorFactory<CoalescingPool> : FixedCapacityFactory<CoalescingPool> {};
-template <>
-struct AllocatorFactory<ThreadCachedPool> : FixedCapacityFactory<ThreadCachedPool> {};
+inline constexpr std::string_view preloaded_measured_as = MallocAllocator::name;
+inline constexpr std::array<PreloadedPeer, 4> preloaded_peers{{
+    {"jemalloc", "jemalloc's malloc/free, preloaded under the malloc adapter", "libjemalloc.so.2", "libjemalloc"},
+    {"mimalloc", "mimalloc's malloc/free, preloaded under the malloc adapter", "libmimalloc.so.2", "libmimalloc"},
+    {"tcmalloc", "gperftools tcmalloc (minimal) malloc/free, preloaded under the malloc adapter",
+     "libtcmalloc_minimal.so.4", "libtcmalloc"},
+    {"tbbmalloc_proxy", "oneTBB's malloc proxy (scalable_malloc behind malloc/free), preloaded",
+     "libtbbmalloc_proxy.so.2", "libtbbmalloc"},
+}};
 
 // Its first buffer as large as a chained_arena block (64 KiB; later ones grow by its own
 // policy): with the default (1 KiB in libstdc++) every release() would restart the growth and
@@ -65,7 +93,7 @@ struct AllocatorFactory<ThreadCachedPool> : FixedCapacityFactory<ThreadCachedPoo
 template <>
 struct AllocatorFactory<PmrMonotonic> {
   static std::unique_ptr<PmrMonotonic> make(const CaseConfig&, int /*threads*/) {
-    return std::make_unique<PmrMonotonic>(ChainedArena::default_block_size);
+    return std::make_unique<PmrMonotonic>(std::in_place, ChainedArena::default_block_size);
   }
 };
 

@@ -20,6 +20,8 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <string_view>
+#include <type_traits>
 #include <vector>
 
 #include "alloclab/allocator.hpp"
@@ -38,11 +40,20 @@ struct CaseConfig {
   std::size_t fixed_bytes_per_thread = std::size_t{64} << 20;  // fixed-capacity allocators
 };
 
-// How the driver builds allocator A for a run of `threads` threads (specialised where the
-// constructor needs a capacity).
+// How the driver builds allocator A for a run of `threads` threads. A FixedCapacity allocator
+// (allocator.hpp: constructed from its capacity, exposes no block_size()) gets room in
+// proportion to the threads that share it; every other one — the growable arenas, which take
+// blocks as they need them, the peers, the references — is default-constructed. Specialised
+// only where neither fits (allocator_registry.hpp).
 template <class A>
 struct AllocatorFactory {
-  static std::unique_ptr<A> make(const CaseConfig&, int /*threads*/) { return std::make_unique<A>(); }
+  static std::unique_ptr<A> make(const CaseConfig& config, int threads) {
+    if constexpr (FixedCapacity<A>) {
+      return std::make_unique<A>(config.fixed_bytes_per_thread * static_cast<std::size_t>(threads));
+    } else {
+      return std::make_unique<A>();
+    }
+  }
 };
 
 // The last finished run, destroyed at the start of the next one. A run's allocator must outlive
@@ -166,8 +177,9 @@ class CaseRunner {
     std::size_t sampled_ops = 0;    // operations of the untimed pass
     std::size_t sampled_bytes = 0;  // bytes they requested
     AllocatorStats stats;
-    double destroy_seconds = 0;
-    std::size_t trees = 0;
+    // The workload's own counters, summed over the threads' timed rounds (workloads that
+    // define Totals: see workload.hpp).
+    [[no_unique_address]] workloads::totals_t<Workload> workload_totals;
     std::uint64_t faults_at_start = 0;
     std::size_t rss_at_start = 0;  // what earlier cases left (allocator caches, the harness)
     std::uint64_t faults = 0;      // of the timed rounds, read when every thread finished them
@@ -185,48 +197,62 @@ class CaseRunner {
     current_ = std::move(run);
   }
 
+  // Steps 3 of the run (see the top of this file), every thread taking part in the barriers.
   void end_run(benchmark::State& state, Run& run, int index, std::size_t ops) {
-    A& a = run.allocator(index);
-    auto& thread = run.threads[static_cast<std::size_t>(index)].state;
-    auto& sync = run.syncs[static_cast<std::size_t>(index)];
-    run.workload.finish(a, thread, sync);
-    {
-      std::lock_guard lock(run.mutex);
-      run.ops += ops;
-      if constexpr (requires { thread.destroy_seconds_total; thread.trees; }) {
-        run.destroy_seconds += thread.destroy_seconds_total;  // timed rounds only
-        run.trees += thread.trees;
-      }
-    }
+    finish_timed_rounds(run, index, ops);
     // Every thread is past its timed rounds and no one has started the untimed pass: the
     // allocators are quiescent and the process counters belong to the timed rounds alone.
     run.barrier.arrive_and_wait();
-    if (index == 0) {
-      run.faults = page_faults() - run.faults_at_start;
-      run.peak_rss = peak_rss_bytes();
-      for (auto& instance : run.allocators) run.failed_timed += instance->stats().failed_allocations;
-    }
+    if (index == 0) read_timed_process_counters(run);
     run.barrier.arrive_and_wait();
-
-    if (config_.latency) {
-      LatencyProbe probe(config_.samples_per_thread);
-      sync.set_recording(true);
-      std::size_t sampled_ops = 0;
-      for (int r = 0; r < config_.latency_rounds; ++r) {
-        sampled_ops += run.workload.run_round(a, thread, sync, probe);
-        // An allocator that frees keeps a live set across rounds (mixed): sample it too.
-        if constexpr (allocator_traits<A>::supports_free) sync.record(a.stats());
-      }
-      run.workload.finish(a, thread, sync);
-      sync.set_recording(false);
-      run.samples[static_cast<std::size_t>(index)] = probe.samples();
-      std::lock_guard lock(run.mutex);
-      run.sampled_ops += sampled_ops;
-      run.sampled_bytes += probe.bytes();
-    }
+    if (config_.latency) sample_latency(run, index);
     run.barrier.arrive_and_wait();  // every thread done: the allocators are quiescent
-    if (index != 0) return;
+    if (index == 0) publish(state, run);
+  }
 
+  // The workload releases what this thread holds; its operations (and the workload's own
+  // counters, timed rounds only) join the run's sums.
+  void finish_timed_rounds(Run& run, int index, std::size_t ops) {
+    A& a = run.allocator(index);
+    auto& thread = run.threads[static_cast<std::size_t>(index)].state;
+    run.workload.finish(a, thread, run.syncs[static_cast<std::size_t>(index)]);
+    std::lock_guard lock(run.mutex);
+    run.ops += ops;
+    if constexpr (workloads::ReportsCounters<Workload>) run.workload_totals.add(thread);
+  }
+
+  // Thread 0, with every thread stopped: page faults, peak RSS and failed allocations of the
+  // timed rounds.
+  static void read_timed_process_counters(Run& run) {
+    run.faults = page_faults() - run.faults_at_start;
+    run.peak_rss = peak_rss_bytes();
+    for (auto& instance : run.allocators) run.failed_timed += instance->stats().failed_allocations;
+  }
+
+  // The untimed pass: a few more rounds with every allocate() timed, and the allocator's
+  // statistics recorded at the workload's release points.
+  void sample_latency(Run& run, int index) {
+    A& a = run.allocator(index);
+    auto& thread = run.threads[static_cast<std::size_t>(index)].state;
+    auto& sync = run.syncs[static_cast<std::size_t>(index)];
+    LatencyProbe probe(config_.samples_per_thread);
+    sync.set_recording(true);
+    std::size_t sampled_ops = 0;
+    for (int r = 0; r < config_.latency_rounds; ++r) {
+      sampled_ops += run.workload.run_round(a, thread, sync, probe);
+      // An allocator that frees keeps a live set across rounds (mixed): sample it too.
+      if constexpr (allocator_traits<A>::supports_free) sync.record(a.stats());
+    }
+    run.workload.finish(a, thread, sync);
+    sync.set_recording(false);
+    run.samples[static_cast<std::size_t>(index)] = probe.samples();
+    std::lock_guard lock(run.mutex);
+    run.sampled_ops += sampled_ops;
+    run.sampled_bytes += probe.bytes();
+  }
+
+  // Thread 0, every thread done: the case's counters, or why it has none.
+  void publish(benchmark::State& state, Run& run) const {
     if (run.ops == 0 || run.failed_timed > 0) {
       // An exhausted allocator measured its failure path, not the workload: say so.
       const std::string why = run.ops == 0 ? "no operation completed"
@@ -235,12 +261,34 @@ class CaseRunner {
       return;
     }
     add_stats(run);
+    publish_throughput(state, run);
+    publish_memory(state, run);
+    if constexpr (workloads::ReportsCounters<Workload>) {
+      run.workload_totals.report([&](std::string_view name, double value) {
+        state.counters[std::string(name)] = benchmark::Counter(value);
+      });
+    }
+    if (config_.latency) publish_latency(state, run);
+  }
+
+  static void publish_throughput(benchmark::State& state, const Run& run) {
+    using C = benchmark::Counter;
     const auto total_ops = static_cast<double>(run.ops);
     state.SetItemsProcessed(static_cast<std::int64_t>(run.ops));
-    using C = benchmark::Counter;
     // Wall nanoseconds per operation of all threads: (ops * 1e-9 / seconds) inverted.
     state.counters["ns_per_op"] = C(total_ops * 1e-9, C::kIsRate | C::kInvert);
     state.counters["ops"] = C(total_ops);
+    if (run.sampled_ops > 0) {
+      // Bytes per operation as measured in the untimed pass, applied to the timed operations.
+      const double bytes_per_op = static_cast<double>(run.sampled_bytes) / static_cast<double>(run.sampled_ops);
+      state.counters["bytes_per_op"] = C(bytes_per_op);
+      state.SetBytesProcessed(static_cast<std::int64_t>(bytes_per_op * total_ops));
+    }
+  }
+
+  static void publish_memory(benchmark::State& state, const Run& run) {
+    using C = benchmark::Counter;
+    const auto total_ops = static_cast<double>(run.ops);
     state.counters["page_faults"] = C(static_cast<double>(run.faults));
     state.counters["faults_per_kop"] = C(1000.0 * static_cast<double>(run.faults) / total_ops);
     state.counters["peak_rss_bytes"] = C(static_cast<double>(run.peak_rss), C::kDefaults, C::kIs1024);
@@ -249,29 +297,23 @@ class CaseRunner {
     state.counters["stats_counted"] = C(run.stats.counted ? 1 : 0);
     state.counters["peak_used_bytes"] = C(static_cast<double>(run.stats.peak_used), C::kDefaults, C::kIs1024);
     state.counters["capacity_bytes"] = C(static_cast<double>(run.stats.capacity), C::kDefaults, C::kIs1024);
-    if (run.trees > 0)
-      state.counters["destroy_ns_per_tree"] = C(1e9 * run.destroy_seconds / static_cast<double>(run.trees));
     if (const auto peak = run.peak.peak(shared_instance); peak.requested > 0) {
       state.counters["bytes_requested_at_peak"] = C(static_cast<double>(peak.requested), C::kDefaults, C::kIs1024);
       state.counters["bytes_reserved_at_peak"] = C(static_cast<double>(peak.reserved), C::kDefaults, C::kIs1024);
       state.counters["overhead_ratio"] = C(static_cast<double>(peak.reserved) / static_cast<double>(peak.requested));
     }
-    if (run.sampled_ops > 0) {
-      // Bytes per operation as measured in the untimed pass, applied to the timed operations.
-      const double bytes_per_op = static_cast<double>(run.sampled_bytes) / static_cast<double>(run.sampled_ops);
-      state.counters["bytes_per_op"] = C(bytes_per_op);
-      state.SetBytesProcessed(static_cast<std::int64_t>(bytes_per_op * total_ops));
-    }
-    if (config_.latency) {
-      std::vector<std::uint64_t> all;
-      for (auto& s : run.samples) all.insert(all.end(), s.begin(), s.end());
-      const LatencySummary l = summarize(std::move(all));
-      state.counters["latency_p50_ns"] = C(l.p50_ns);
-      state.counters["latency_p99_ns"] = C(l.p99_ns);
-      state.counters["latency_p999_ns"] = C(l.p999_ns);
-      state.counters["latency_max_ns"] = C(l.max_ns);
-      state.counters["latency_samples"] = C(static_cast<double>(l.samples));
-    }
+  }
+
+  static void publish_latency(benchmark::State& state, const Run& run) {
+    using C = benchmark::Counter;
+    std::vector<std::uint64_t> all;
+    for (const auto& s : run.samples) all.insert(all.end(), s.begin(), s.end());
+    const LatencySummary l = summarize(std::move(all));
+    state.counters["latency_p50_ns"] = C(l.p50_ns);
+    state.counters["latency_p99_ns"] = C(l.p99_ns);
+    state.counters["latency_p999_ns"] = C(l.p999_ns);
+    state.counters["latency_max_ns"] = C(l.max_ns);
+    state.counters["latency_samples"] = C(static_cast<double>(l.samples));
   }
 
   // Peak use of every instance of the run (per-thread instances summed).

@@ -54,20 +54,68 @@ std::vector<std::string> parse_names(const std::string& flag, const std::string&
   return out;
 }
 
+std::string traits_text(bool thread_safe, bool supports_free) {
+  return std::string(thread_safe ? "thread_safe" : "per_thread") + (supports_free ? ",free" : ",bulk_reset");
+}
+
 void print_list() {
-  std::printf("allocators (name, traits, description):\n");
+  std::printf("allocators (name, kind, traits, description):\n");
   for (const AllocatorListing& a : allocator_listing()) {
-    std::printf("  %-20s %-26s %s\n", std::string(a.name).c_str(),
-                (std::string(a.thread_safe ? "thread_safe" : "per_thread") +
-                 (a.supports_free ? ",free" : ",bulk_reset"))
-                    .c_str(),
-                std::string(a.description).c_str());
+    std::printf("  %-20s %-10s %-26s %s\n", std::string(a.name).c_str(), std::string(kind_name(a.kind)).c_str(),
+                traits_text(a.thread_safe, a.supports_free).c_str(), std::string(a.description).c_str());
+  }
+  // Indented further than the allocators: not names --allocators accepts.
+  std::printf("\npreloaded peers (measured as %s with the library preloaded, by the sweep; not --allocators "
+              "of the driver):\n",
+              std::string(preloaded_measured_as).c_str());
+  for (const PreloadedPeer& p : preloaded_peers) {
+    std::printf("    %-18s %-26s %s (%s)\n", std::string(p.name).c_str(), traits_text(true, true).c_str(),
+                std::string(p.description).c_str(), std::string(p.library).c_str());
   }
   std::printf("\nworkloads (name: what it stresses; one operation is):\n");
   for (const WorkloadEntry& w : all_workloads()) {
     std::printf("  %-16s %s\n  %-16s op = %s\n", std::string(w.info.name).c_str(),
                 std::string(w.info.description).c_str(), "", std::string(w.info.operation).c_str());
   }
+}
+
+// `--list --json`: how every other tool learns the names, kinds, requirements and the thread
+// counts a --threads value stands for. Keys in a fixed order (schema 1).
+void print_list_json(const std::vector<int>& threads) {
+  using Json = nlohmann::ordered_json;
+  Json allocators = Json::array();
+  for (const AllocatorListing& a : allocator_listing()) {
+    allocators.push_back({{"name", a.name},
+                          {"kind", kind_name(a.kind)},
+                          {"description", a.description},
+                          {"thread_safe", a.thread_safe},
+                          {"supports_free", a.supports_free}});
+  }
+  for (const PreloadedPeer& p : preloaded_peers) {
+    allocators.push_back({{"name", p.name},
+                          {"kind", kind_name(AllocatorKind::preloaded)},
+                          {"description", p.description},
+                          {"thread_safe", true},
+                          {"supports_free", true},
+                          {"measured_as", preloaded_measured_as},
+                          {"library", p.library},
+                          {"expect_in_path", p.expect_in_path}});
+  }
+  Json workloads = Json::array();
+  for (const WorkloadEntry& w : all_workloads()) {
+    workloads.push_back({{"name", w.info.name},
+                         {"description", w.info.description},
+                         {"operation", w.info.operation},
+                         {"needs_shared_instance", w.info.needs_shared_instance},
+                         {"needs_free", w.info.needs_free},
+                         {"needs_cross_thread_free", w.info.needs_cross_thread_free}});
+  }
+  Json doc;
+  doc["schema"] = 1;
+  doc["allocators"] = std::move(allocators);
+  doc["workloads"] = std::move(workloads);
+  doc["threads"] = threads;
+  std::cout << doc.dump(2) << '\n';
 }
 
 }  // namespace
@@ -92,7 +140,7 @@ int main(int argc, char** argv) {
       "workload needing individual or cross-thread free on an arena) are skipped, printed and\n"
       "recorded. Any --benchmark_* flag is passed to Google Benchmark.",
       "alloclab"};
-  bool list = false;
+  bool list = false, json = false;
   std::string allocators = "all", workloads = "all", threads = "1", out;
   int repetitions = 1;
   double min_time = 0;
@@ -102,6 +150,7 @@ int main(int argc, char** argv) {
   app.footer(
       "\nExamples:\n"
       "  alloclab --list\n"
+      "  alloclab --list --json --threads 1..8   (names, kinds, requirements, thread counts as JSON)\n"
       "  alloclab --workloads small,mixed --allocators malloc,thread_local_arena --threads 1..8 \\\n"
       "           --repetitions 5 --out results.json\n"
       "\nGoogle Benchmark flags pass through, for example --benchmark_filter=REGEX (run the cases\n"
@@ -110,7 +159,10 @@ int main(int argc, char** argv) {
       "bytes_per_second, latency_p50/p99/p999/max_ns (allocate() alone, separate untimed pass),\n"
       "peak_rss_bytes, rss_at_start_bytes, page_faults, overhead_ratio (allocators that count).\n"
       "Exit status: 0 done, 1 results could not be written, 2 bad input (nothing written).");
-  app.add_flag("--list", list, "List allocators (with traits) and workloads (with their operation), then exit");
+  app.add_flag("--list", list,
+               "List allocators (with kind and traits), preloaded peers and workloads (with their operation), then exit");
+  app.add_flag("--json", json,
+               "With --list: print the listing as JSON (schema 1), with the thread counts --threads stands for");
   app.add_option("--allocators", allocators, "Comma-separated allocator names, or all")->capture_default_str();
   app.add_option("--workloads", workloads, "Comma-separated workload names, or all")->capture_default_str();
   app.add_option("--threads", threads, "Thread counts: 4, a list 1,2,8, or a doubling range 1..64")
@@ -138,8 +190,13 @@ int main(int argc, char** argv) {
   } catch (const CLI::ParseError& e) {
     usage_error(e.what());
   }
+  if (json && !list) usage_error("--json goes with --list");
   if (list) {
-    print_list();
+    if (json) {
+      print_list_json(parse_thread_spec(threads));  // exits 2 with a message on a bad value
+    } else {
+      print_list();
+    }
     return 0;
   }
 

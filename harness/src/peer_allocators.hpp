@@ -7,10 +7,12 @@
 
 #include <tbb/scalable_allocator.h>
 
+#include <concepts>
 #include <cstdlib>
 #include <memory_resource>
 #include <new>
 #include <string_view>
+#include <utility>
 
 #include "alloclab/allocator.hpp"
 
@@ -40,6 +42,7 @@ class MallocAllocator : public NoStats {
   static constexpr bool thread_safe = true;
   static constexpr bool supports_free = true;
   static constexpr std::string_view name = "malloc";
+  static constexpr std::string_view description = "malloc/free of the active C allocator (glibc unless preloaded)";
 
   [[nodiscard]] void* allocate(std::size_t size, std::size_t alignment = default_alignment) noexcept {
     if (peer_refuses(size, alignment)) [[unlikely]] return nullptr;
@@ -57,6 +60,7 @@ class TbbMallocAllocator : public NoStats {
   static constexpr bool thread_safe = true;
   static constexpr bool supports_free = true;
   static constexpr std::string_view name = "tbbmalloc";
+  static constexpr std::string_view description = "oneTBB scalable_malloc/scalable_free";
 
   [[nodiscard]] void* allocate(std::size_t size, std::size_t alignment = default_alignment) noexcept {
     if (peer_refuses(size, alignment)) [[unlikely]] return nullptr;
@@ -69,15 +73,21 @@ class TbbMallocAllocator : public NoStats {
 };
 
 // A std::pmr resource owned by the adapter; pmr throws on failure, the contract returns null.
-template <class Resource, bool ThreadSafe, bool SupportsFree, class Name>
+// Info gives the name and the description. Default-constructed, or from the resource's own
+// constructor arguments after std::in_place (so that no size argument is taken for a capacity).
+template <class Resource, bool ThreadSafe, bool SupportsFree, class Info>
 class PmrAllocator : public NoStats {
  public:
   static constexpr bool thread_safe = ThreadSafe;
   static constexpr bool supports_free = SupportsFree;
-  static constexpr std::string_view name = Name::value;
+  static constexpr std::string_view name = Info::name;
+  static constexpr std::string_view description = Info::description;
 
+  PmrAllocator() = default;
   template <class... Args>
-  explicit PmrAllocator(Args&&... resource_args) : resource_(std::forward<Args>(resource_args)...) {}
+    requires std::constructible_from<Resource, Args...>
+  explicit PmrAllocator(std::in_place_t, Args&&... resource_args)
+      : resource_(std::forward<Args>(resource_args)...) {}
 
   // pmr must get the allocation's alignment back at deallocate, and the contract's
   // deallocate(p, size) does not carry it: every request is made at default_alignment, and
@@ -101,16 +111,25 @@ class PmrAllocator : public NoStats {
   Resource resource_;
 };
 
-struct PmrMonotonicName { static constexpr std::string_view value = "pmr_monotonic"; };
-struct PmrUnsyncPoolName { static constexpr std::string_view value = "pmr_unsync_pool"; };
-struct PmrSyncPoolName { static constexpr std::string_view value = "pmr_sync_pool"; };
+struct PmrMonotonicInfo {
+  static constexpr std::string_view name = "pmr_monotonic";
+  static constexpr std::string_view description = "std::pmr::monotonic_buffer_resource";
+};
+struct PmrUnsyncPoolInfo {
+  static constexpr std::string_view name = "pmr_unsync_pool";
+  static constexpr std::string_view description = "std::pmr::unsynchronized_pool_resource, one per thread";
+};
+struct PmrSyncPoolInfo {
+  static constexpr std::string_view name = "pmr_sync_pool";
+  static constexpr std::string_view description = "std::pmr::synchronized_pool_resource";
+};
 
 // monotonic_buffer_resource: deallocate is a no-op, release() frees everything. The driver
 // builds it with a first buffer the size of chained_arena's blocks (allocator_registry.hpp).
-using PmrMonotonic = PmrAllocator<std::pmr::monotonic_buffer_resource, false, false, PmrMonotonicName>;
+using PmrMonotonic = PmrAllocator<std::pmr::monotonic_buffer_resource, false, false, PmrMonotonicInfo>;
 // One unsynchronized_pool_resource per thread (the driver gives non-thread-safe ones one each).
-using PmrUnsyncPool = PmrAllocator<std::pmr::unsynchronized_pool_resource, false, true, PmrUnsyncPoolName>;
-using PmrSyncPool = PmrAllocator<std::pmr::synchronized_pool_resource, true, true, PmrSyncPoolName>;
+using PmrUnsyncPool = PmrAllocator<std::pmr::unsynchronized_pool_resource, false, true, PmrUnsyncPoolInfo>;
+using PmrSyncPool = PmrAllocator<std::pmr::synchronized_pool_resource, true, true, PmrSyncPoolInfo>;
 
 static_assert(Allocator<MallocAllocator> && Allocator<TbbMallocAllocator>);
 static_assert(Allocator<PmrMonotonic> && Allocator<PmrUnsyncPool> && Allocator<PmrSyncPool>);

@@ -57,6 +57,7 @@ class NullAllocator : public NoStats {
   static constexpr bool thread_safe = true;
   static constexpr bool supports_free = false;
   static constexpr std::string_view name = "null";
+  static constexpr std::string_view description = "returns prepared memory; the harness's own cost";
 
   [[nodiscard]] void* allocate(std::size_t size, std::size_t alignment = default_alignment) noexcept {
     if (!is_valid_request(size, alignment) || size > sizeof(scratch_.bytes) ||
@@ -80,6 +81,9 @@ class BasicBumpReference : public NoStats {
   static constexpr bool thread_safe = true;
   static constexpr bool supports_free = false;
   static constexpr std::string_view name = ReleasePages ? "bump_cold" : "bump_limit";
+  static constexpr std::string_view description =
+      ReleasePages ? "the same bump over fresh pages each round (first-touch cost)"
+                   : "inline thread-private pointer bump over warm memory";
   static constexpr std::size_t buffer_bytes = std::size_t{256} << 20;  // per thread, virtual
 
   [[nodiscard]] void* allocate(std::size_t size, std::size_t alignment = default_alignment) noexcept {

@@ -1,10 +1,10 @@
 // The barrier at which the threads of a run meet around a shared arena's reset.
 //
-// Why not std::barrier: on the 2-core reference VM one std::barrier<>::arrive_and_wait of two
-// threads costs about 19 us (it sleeps in the kernel and is woken by a futex), against about
-// 0.8 us for a spinning barrier. A `small` round of 4096 bump allocations takes about 4 us, so
-// a reset every 8 rounds behind two std::barrier waits charged a shared arena at 2 threads
-// more than half of its time — the harness measured itself, not the allocator.
+// Why not std::barrier: its arrive_and_wait sleeps in the kernel and is woken by a futex, which
+// costs over an order of magnitude more than a spinning barrier, and more than a whole `small`
+// round of bump allocations. Behind two std::barrier waits per periodic reset a shared arena at
+// 2 threads was charged more than half of its time — the harness measured itself, not the
+// allocator.
 //
 // The waiters spin (with a pause) while every thread has a core of its own, and block at once
 // in std::atomic::wait when the run has more threads than the machine has hardware threads:
@@ -43,7 +43,7 @@ class RoundBarrier {
       return;
     }
     if (spin_) {
-      // About 50-100 us on current x86 (a pause is 10-140 cycles), then sleep.
+      // spin_limit pauses (a pause's length varies by CPU generation), then sleep.
       for (int i = 0; i < spin_limit; ++i) {
         if (generation_.load(std::memory_order_acquire) != generation) return;
         pause();

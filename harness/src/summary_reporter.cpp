@@ -1,7 +1,9 @@
 #include "summary_reporter.hpp"
 
 #include <cmath>
+#include <cstdarg>
 #include <cstdio>
+#include <ostream>
 #include <string>
 
 #include "run_context.hpp"
@@ -33,16 +35,29 @@ std::string si(double value, const char* unit) {
   return buffer;
 }
 
+// printf-style formatting into a string, for the reporter's stream.
+[[gnu::format(printf, 1, 2)]] std::string format(const char* fmt, ...) {
+  va_list args;
+  va_start(args, fmt);
+  va_list again;
+  va_copy(again, args);
+  const int n = std::vsnprintf(nullptr, 0, fmt, args);
+  va_end(args);
+  std::string out(n > 0 ? static_cast<std::size_t>(n) : 0, '\0');
+  if (n > 0) std::vsnprintf(out.data(), out.size() + 1, fmt, again);
+  va_end(again);
+  return out;
+}
+
 }  // namespace
 
 bool SummaryReporter::ReportContext(const Context& context) {
-  std::FILE* out = stdout;
-  std::fprintf(out, "alloclab on %s: %d CPUs at %.0f MHz, malloc from %s\n",
-               context.executable_name, context.cpu_info.num_cpus, context.cpu_info.cycles_per_second / 1e6,
-               active_malloc().c_str());
-  std::fprintf(out, "ns/op: wall time per operation, all threads together; latency: allocate() "
-                    "alone, sampled in a separate untimed pass\n");
-  std::fflush(out);
+  std::ostream& out = GetOutputStream();
+  out << format("alloclab on %s: %d CPUs at %.0f MHz, malloc from %s\n", context.executable_name,
+                context.cpu_info.num_cpus, context.cpu_info.cycles_per_second / 1e6, active_malloc().c_str());
+  out << "ns/op: wall time per operation, all threads together; latency: allocate() "
+         "alone, sampled in a separate untimed pass\n";
+  out.flush();
   return true;
 }
 
@@ -74,9 +89,9 @@ void SummaryReporter::ReportRuns(const std::vector<Run>& runs) {
     if (r.run_type == Run::RT_Aggregate && r.aggregate_name == "cv") cv = counter(r, "items_per_second");
   }
   const std::string name = runs.front().run_name.function_name + "/" + runs.front().run_name.threads;
-  std::FILE* out = stdout;
+  std::ostream& out = GetOutputStream();
   if (shown->error_occurred) {
-    std::fprintf(out, "%-24s %-44s %s\n", progress.c_str(), name.c_str(), shown->error_message.c_str());
+    out << format("%-24s %-44s %s\n", progress.c_str(), name.c_str(), shown->error_message.c_str());
   } else {
     std::string line = si(counter(*shown, "ns_per_op"), "") + "ns/op";
     line += "  " + si(counter(*shown, "items_per_second"), "op/s");
@@ -86,9 +101,9 @@ void SummaryReporter::ReportRuns(const std::vector<Run>& runs) {
     }
     line += "  rss " + si(counter(*shown, "peak_rss_bytes"), "B");
     if (!std::isnan(cv)) line += "  cv " + si(100 * cv, "%");
-    std::fprintf(out, "%-24s %-44s %s\n", progress.c_str(), name.c_str(), line.c_str());
+    out << format("%-24s %-44s %s\n", progress.c_str(), name.c_str(), line.c_str());
   }
-  std::fflush(out);
+  out.flush();
 }
 
 }  // namespace alloclab::harness

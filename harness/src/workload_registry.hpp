@@ -64,7 +64,7 @@ void register_selected(const Selection& sel, std::vector<SkippedCase>& skipped, 
 
 template <template <class> class W>
 void register_workload(const Selection& sel, std::vector<SkippedCase>& skipped) {
-  register_selected<W>(sel, skipped, AllAllocators{});
+  register_selected<W>(sel, skipped, DriverAllocators{});
 }
 
 template <template <class> class W>

@@ -356,7 +356,7 @@ TEST(ThreadLocalArenaLifetime, LongLivedThreadForgetsArenasThatDied) {
     for (int i = 0; i < 1000 && ok; ++i) {
       CountedThreadLocalArena short_lived(1024);
       ok = short_lived.allocate(32) != nullptr && survivor.allocate(16) != nullptr;
-      longest = std::max(longest, detail::tla_thread_states.owned.size());
+      longest = std::max(longest, detail::thread_local_arena_thread_states.owned.size());
     }
     ok = ok && test::check_pattern(first, 64, 7, 0);
     survivor_states = survivor.thread_states();

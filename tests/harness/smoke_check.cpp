@@ -1,7 +1,8 @@
 // Checks the JSON of the driver's smoke run: every workload x allocator x thread count has a
 // row — measured, with its counters finite, or skipped with a reason — and nothing else.
-// Usage: alloclab_smoke_check FILE.json THREADS,... (expected names come from `alloclab --list`
-// output given on stdin: lines "  name ..." under the two headings).
+// Usage: alloclab_smoke_check FILE.json THREADS,... (expected names come from
+// `alloclab --list --json` given on stdin: every allocator but the preloaded peers, which the
+// driver does not run, and every workload).
 #include <cmath>
 #include <cstdio>
 #include <fstream>
@@ -18,17 +19,11 @@ int main(int argc, char** argv) {
     return 2;
   }
   std::vector<std::string> allocators, workloads;
-  std::string line;
-  std::vector<std::string>* section = nullptr;
-  while (std::getline(std::cin, line)) {
-    if (line.rfind("allocators", 0) == 0) section = &allocators;
-    else if (line.rfind("workloads", 0) == 0) section = &workloads;
-    else if (section != nullptr && line.size() > 2 && line[0] == ' ' && line[2] != ' ') {
-      std::istringstream in(line);
-      std::string name;
-      in >> name;
-      section->push_back(name);
-    }
+  {
+    const nlohmann::json list = nlohmann::json::parse(std::cin);
+    for (const auto& a : list.at("allocators"))
+      if (a.at("kind") != "preloaded") allocators.push_back(a.at("name"));
+    for (const auto& w : list.at("workloads")) workloads.push_back(w.at("name"));
   }
   std::vector<std::string> threads;
   {

@@ -2,6 +2,7 @@
 // fill-and-verify patterns the concurrency tests use to detect overlapping blocks.
 #pragma once
 
+#include <concepts>
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
@@ -37,52 +38,18 @@ inline bool none_poisoned(const void* p, std::size_t n) {
   return true;
 }
 
-// Every allocator made so that at most `capacity` data bytes can ever be handed out: the fixed
-// ones directly, the growable ones through a budgeted block source admitting one block.
-template <class A>
-struct Bounded;
-
-template <>
-struct Bounded<MutexArena> {
-  static std::unique_ptr<MutexArena> make(std::size_t capacity) {
-    return std::make_unique<MutexArena>(capacity);
-  }
-};
-template <Counting C>
-struct Bounded<BasicAtomicBumpArena<C>> {
-  static std::unique_ptr<BasicAtomicBumpArena<C>> make(std::size_t capacity) {
-    return std::make_unique<BasicAtomicBumpArena<C>>(capacity);
-  }
-};
-template <>
-struct Bounded<ChainedArena> {
-  static std::unique_ptr<ChainedArena> make(std::size_t capacity) {
-    return std::make_unique<ChainedArena>(capacity, HeapBlockSource{chain_header_size + capacity});
-  }
-};
-template <Counting C>
-struct Bounded<BasicThreadLocalArena<HeapBlockSource, C>> {
-  static std::unique_ptr<BasicThreadLocalArena<HeapBlockSource, C>> make(std::size_t capacity) {
-    return std::make_unique<BasicThreadLocalArena<HeapBlockSource, C>>(
-        capacity, HeapBlockSource{chain_header_size + capacity});
-  }
-};
-template <>
-struct Bounded<ThreadCachedPool> {
-  static std::unique_ptr<ThreadCachedPool> make(std::size_t capacity) {
-    return std::make_unique<ThreadCachedPool>(capacity);
-  }
-};
-template <>
-struct Bounded<CoalescingPool> {
-  static std::unique_ptr<CoalescingPool> make(std::size_t capacity) {
-    return std::make_unique<CoalescingPool>(capacity);
-  }
-};
-
+// Every allocator made so that at most `capacity` data bytes can ever be handed out, by its
+// construction shape (allocator.hpp): a FixedCapacity one as A(capacity), a Growable one over
+// a block source budgeted for exactly one block of `capacity` data bytes.
 template <class A>
 std::unique_ptr<A> make_bounded(std::size_t capacity) {
-  return Bounded<A>::make(capacity);
+  if constexpr (FixedCapacity<A>) {
+    return std::make_unique<A>(capacity);
+  } else if constexpr (Growable<A> && std::constructible_from<A, std::size_t, HeapBlockSource>) {
+    return std::make_unique<A>(capacity, HeapBlockSource{chain_header_size + capacity});
+  } else {
+    static_assert(sizeof(A) == 0, "make_bounded: neither A(capacity) nor A(block_size, HeapBlockSource)");
+  }
 }
 
 // A byte pattern unique to (owner, block): two blocks that overlap cannot both verify.

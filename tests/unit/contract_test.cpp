@@ -25,29 +25,62 @@ using test::check_pattern;
 using test::fill_pattern;
 using test::make_bounded;
 
-using AllocatorTypes =
-    ::testing::Types<MutexArena, AtomicBumpArena, BasicAtomicBumpArena<Counting::on>, ChainedArena,
-                     ThreadLocalArena, BasicThreadLocalArena<HeapBlockSource, Counting::on>, CoalescingPool>;
+// The library's allocators (alloclab::LibraryAllocators), each as registered and, where the
+// registered type leaves per-request counting off, also counted (Counting::on): the two share a
+// name, so the counted one is named with a "_counting" suffix.
+template <class A>
+struct CountedVariant {
+  using type = void;
+};
+template <class A>
+  requires requires { typename A::template with_counting<Counting::on>; }
+struct CountedVariant<A> {
+  using type = typename A::template with_counting<Counting::on>;
+};
+
+template <class A>
+using ContractEntries =
+    std::conditional_t<std::is_same_v<A, ThreadCachedPool>, TypeList<>,
+                       std::conditional_t<std::is_void_v<typename CountedVariant<A>::type> ||
+                                              std::is_same_v<typename CountedVariant<A>::type, A>,
+                                          TypeList<A>, TypeList<A, typename CountedVariant<A>::type>>>;
 // ThreadCachedPool has its own tests (thread_cached_pool_test.cpp): blocks parked in a thread's
 // cache make the pool's exact-capacity expectations below hold only after trim().
 
-// Readable, unique test names: the counted variants share allocator_traits<A>::name.
+template <class List>
+struct ContractTypesOf;
+template <class... As>
+struct ContractTypesOf<TypeList<As...>> {
+  template <class L>
+  struct ToGtest;
+  template <class... Ts>
+  struct ToGtest<TypeList<Ts...>> {
+    using type = ::testing::Types<Ts...>;
+  };
+  using type = typename ToGtest<type_list_concat_t<ContractEntries<As>...>>::type;
+};
+using AllocatorTypes = typename ContractTypesOf<LibraryAllocators>::type;
+
+template <class A, class... Registered>
+constexpr bool registered_in(TypeList<Registered...>) {
+  return (std::is_same_v<A, Registered> || ...);
+}
+
+// Readable, unique test names: the registered type's name, "_counting" for a counted variant.
 struct AllocatorName {
   template <class A>
   static std::string GetName(int /*index*/) {
-    if constexpr (std::is_same_v<A, BasicAtomicBumpArena<Counting::on>>) {
-      return "atomic_bump_arena_counting";
-    } else if constexpr (std::is_same_v<A, BasicThreadLocalArena<HeapBlockSource, Counting::on>>) {
-      return "thread_local_arena_counting";
-    } else {
+    if constexpr (registered_in<A>(LibraryAllocators{})) {
       return std::string(allocator_traits<A>::name);
+    } else {
+      return std::string(allocator_traits<A>::name) + "_counting";
     }
   }
 };
 
 // Growable arenas take their block on the first request (capacity 0 before it).
 template <class A>
-constexpr bool is_growable = requires(const A& a) { a.block_size(); };
+constexpr bool is_growable = Growable<A>;
 
 template <class A>
 constexpr bool frees = allocator_traits<A>::supports_free;

@@ -46,8 +46,9 @@ TEST(Contract, TraitsOfEveryAllocator) {
   EXPECT_FALSE(allocator_traits<ChainedArena>::supports_free);
   EXPECT_TRUE(allocator_traits<CoalescingPool>::thread_safe);
   EXPECT_TRUE(allocator_traits<CoalescingPool>::supports_free);
-  EXPECT_TRUE(allocator_traits<CoalescingPool>::supports_cross_thread_free);
-  EXPECT_FALSE(allocator_traits<ThreadLocalArena>::supports_cross_thread_free);
+  // Cross-thread free needs both traits (workloads::incompatibility derives it from them).
+  EXPECT_TRUE(allocator_traits<CoalescingPool>::thread_safe && allocator_traits<CoalescingPool>::supports_free);
+  EXPECT_FALSE(allocator_traits<ThreadLocalArena>::thread_safe && allocator_traits<ThreadLocalArena>::supports_free);
   EXPECT_EQ(allocator_traits<MutexArena>::name, "mutex_arena");
   EXPECT_EQ(allocator_traits<AtomicBumpArena>::name, "atomic_bump_arena");
   EXPECT_EQ(allocator_traits<ThreadLocalArena>::name, "thread_local_arena");
@@ -55,9 +56,28 @@ TEST(Contract, TraitsOfEveryAllocator) {
   EXPECT_EQ(allocator_traits<CoalescingPool>::name, "coalescing_pool");
   EXPECT_TRUE(allocator_traits<ThreadCachedPool>::thread_safe);
   EXPECT_TRUE(allocator_traits<ThreadCachedPool>::supports_free);
-  EXPECT_TRUE(allocator_traits<ThreadCachedPool>::supports_cross_thread_free);
+  EXPECT_TRUE(allocator_traits<ThreadCachedPool>::thread_safe && allocator_traits<ThreadCachedPool>::supports_free);
   EXPECT_EQ(allocator_traits<ThreadCachedPool>::name, "thread_cached_pool");
 }
+
+// The construction shapes generic code builds allocators by (the driver's factory, make_bounded).
+TEST(Contract, ConstructionShapes) {
+  static_assert(FixedCapacity<MutexArena> && FixedCapacity<AtomicBumpArena> && FixedCapacity<CoalescingPool> &&
+                FixedCapacity<ThreadCachedPool>);
+  static_assert(Growable<ChainedArena> && Growable<ThreadLocalArena>);
+  static_assert(!FixedCapacity<ChainedArena> && !FixedCapacity<ThreadLocalArena>);
+  SUCCEED();
+}
+
+// Every library allocator describes itself in one line.
+template <class... As>
+void expect_described(TypeList<As...>) {
+  ([] {
+    EXPECT_FALSE(As::description.empty()) << As::name;
+    EXPECT_EQ(As::description.find('\n'), std::string_view::npos) << As::name;
+  }(), ...);
+}
+TEST(Contract, LibraryAllocatorsAreDescribed) { expect_described(LibraryAllocators{}); }
 
 TEST(Stats, FieldListVisitsEveryFieldInOrder) {
   AllocatorStats s;

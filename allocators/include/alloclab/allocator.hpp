@@ -29,6 +29,14 @@
 //   void release() noexcept                          reset() and give the blocks back upstream.
 //   capacity(), used(), remaining(), stats()         see above; AllocatorStats in stats.hpp.
 //   static constexpr bool thread_safe, supports_free; static constexpr std::string_view name.
+// Each of alloclab's allocators also states `static constexpr std::string_view description`,
+// one line on its design (plain metadata: what `alloclab --list` prints; not required here).
+//
+// Two construction shapes, told apart by the concepts at the end of this file, so that generic
+// code (the driver's factory, the tests' make_bounded) builds an allocator without knowing it:
+//   Growable       takes blocks from a BlockSource on demand: exposes block_size(), the data
+//                  bytes of a standard block; constructed as A(block_size, source).
+//   FixedCapacity  one region sized at construction: constructed as A(capacity).
 #pragma once
 
 #include <concepts>
@@ -36,6 +44,7 @@
 #include <cstdint>
 #include <string_view>
 
+#include "alloclab/debug.hpp"
 #include "alloclab/stats.hpp"
 
 namespace alloclab {
@@ -58,9 +67,15 @@ inline constexpr std::size_t cache_line_size = 64;
 
 // Where a request of `size` bytes aligned to `alignment` starts inside [cursor, end), or nullptr
 // if it does not fit. No arithmetic here can overflow: the padding is below `alignment` and
-// is compared against the space left before `size` is. Requires is_valid_request().
+// is compared against the space left before `size` is. Requires is_valid_request() and
+// cursor <= end (checked builds abort otherwise).
 [[nodiscard]] inline char* fit_in(char* cursor, char* end, std::size_t size,
                                   std::size_t alignment) noexcept {
+  if constexpr (debug::checked) {
+    if (!is_valid_request(size, alignment))
+      debug::fatal("fit_in", "precondition is_valid_request(size, alignment) violated", cursor);
+    if (cursor > end) debug::fatal("fit_in", "precondition cursor <= end violated", cursor);
+  }
   const std::size_t padding = static_cast<std::size_t>(-reinterpret_cast<std::uintptr_t>(cursor)) &
                               (alignment - 1);
   const auto space = static_cast<std::size_t>(end - cursor);
@@ -110,9 +125,17 @@ template <Allocator A>
 struct allocator_traits {
   static constexpr bool thread_safe = A::thread_safe;
   static constexpr bool supports_free = A::supports_free;
-  // Freeing from a thread other than the allocating one needs both.
-  static constexpr bool supports_cross_thread_free = A::thread_safe && A::supports_free;
   static constexpr std::string_view name = A::name;
 };
+
+// --- construction shapes (see the top of this file) ------------------------------------------
+
+template <class A>
+concept Growable = requires(const A& a) {
+  { a.block_size() } -> std::convertible_to<std::size_t>;
+};
+
+template <class A>
+concept FixedCapacity = !Growable<A> && std::constructible_from<A, std::size_t>;
 
 }  // namespace alloclab

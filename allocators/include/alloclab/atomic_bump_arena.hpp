@@ -6,15 +6,15 @@
 // nothing (no overshoot past the capacity, no wrap-around, no tail lost to a failed request),
 // and the arena never hands out overlapping or out-of-bounds memory however threads race.
 //
-// Fast path cost: one load and one successful `lock cmpxchg` (~20 cycles uncontended) around
-// ~10 instructions. Measured per `small` operation, loop and write included
-// (harness/tools/instructions_per_op.py: callgrind, x86-64, GCC 12 -O2): 29.1 instructions
-// against the bump_limit reference's 20.1 — few more instructions, but the locked CAS alone
-// costs several times a plain bump's cycles, so 1 thread runs at about 0.2-0.3 x bump_limit:
-// the hardware floor of an atomic read-modify-write per request. Per-thread chunks carved
-// from a shared upstream avoid it: that is thread_local_arena. Under contention every request still moves the offset's cache line between
-// cores — one line transfer per request is the floor of any design with one shared offset — and
-// a lost CAS retries with the value it observed (lock-free: some thread always progresses).
+// Fast path cost: one load and one successful `lock cmpxchg` around a few instructions of bump
+// arithmetic — few more instructions than the bump_limit reference, but the locked CAS alone
+// costs several times a plain bump, so even at 1 thread it runs well below bump_limit: the
+// hardware floor of an atomic read-modify-write per request (README, Results, has the
+// figures). Per-thread chunks carved from a shared upstream avoid it: that is
+// thread_local_arena. Under contention every request still moves the offset's cache line
+// between cores — one line transfer per request is the floor of any design with one shared
+// offset — and a lost CAS retries with the value it observed (lock-free: some thread always
+// progresses).
 //
 // Statistics: used/remaining/peak derive from the offset. Per-request counters (allocations,
 // bytes requested) would need a second shared atomic per request, so they are kept only when
@@ -38,6 +38,10 @@ class BasicAtomicBumpArena {
   static constexpr bool thread_safe = true;
   static constexpr bool supports_free = false;
   static constexpr std::string_view name = "atomic_bump_arena";
+  static constexpr std::string_view description = "fixed lock-free bump arena, one CAS-advanced offset";
+  // The same arena with or without per-request counters.
+  template <Counting C>
+  using with_counting = BasicAtomicBumpArena<C>;
 
   explicit BasicAtomicBumpArena(std::size_t capacity) noexcept {
     const MemoryBlock block = HeapBlockSource{}.allocate_block(capacity);
@@ -51,6 +55,7 @@ class BasicAtomicBumpArena {
 
   [[nodiscard]] void* allocate(std::size_t size,
                                std::size_t alignment = default_alignment) noexcept {
+    [[maybe_unused]] const auto inside = in_flight_.enter();  // checked builds only
     if (!is_valid_request(size, alignment) || size > SIZE_MAX - debug::guard_bytes) [[unlikely]]
       return fail();
     const std::size_t need = size + debug::guard_bytes;
@@ -77,8 +82,9 @@ class BasicAtomicBumpArena {
 
   void deallocate(void* /*p*/, std::size_t /*size*/) noexcept {}
 
-  // Quiescent: no thread may be allocating.
+  // Quiescent: no thread may be allocating (checked builds abort when one is inside allocate()).
   void reset() noexcept {
+    in_flight_.expect_quiescent(name.data(), "reset()");
     const std::size_t used = offset_.load(std::memory_order_relaxed);
     peak_ = std::max(peak_, used);
     // allocate() unpoisoned whole granules: poison through the end of the last one.
@@ -88,6 +94,7 @@ class BasicAtomicBumpArena {
       counters_.requested.store(0, std::memory_order_relaxed);
   }
 
+  // Quiescent, as reset().
   void release() noexcept {
     reset();
     debug::unpoison(base_, capacity_);
@@ -156,6 +163,7 @@ class BasicAtomicBumpArena {
   std::atomic<std::size_t> failed_{0};
   [[no_unique_address]] std::conditional_t<CountRequests == Counting::on, Counters, NoCounters>
       counters_;
+  [[no_unique_address]] debug::InFlight in_flight_;
 };
 
 using AtomicBumpArena = BasicAtomicBumpArena<Counting::off>;

@@ -7,11 +7,11 @@
 // upstream after the first frame — in one O(1) splice, and returns the dedicated ones.
 //
 // Fast path cost: align, two compares, the bump (and two counter adds with Counting::on), no
-// atomics, no call: 23.2 instructions per `small` operation uncounted (25.2 counted), loop and
-// write included, against 20.1 for the bump_limit reference and 28.4 for
-// std::pmr::monotonic_buffer_resource, a virtual call (harness/tools/instructions_per_op.py:
-// callgrind, x86-64, GCC 12 -O2). Bytes reserved are derived from the cursor when stats() is
-// read. Not thread-safe: one arena per thread, or use thread_local_arena.
+// atomics, no call: a few instructions more than the bump_limit reference, and fewer than
+// std::pmr::monotonic_buffer_resource, which pays a virtual call (harness/tools/
+// instructions_per_op.py counts them; README, Results). Bytes reserved are derived from the
+// cursor when stats() is read. Not thread-safe: one arena per thread, or use
+// thread_local_arena.
 #pragma once
 
 #include <algorithm>
@@ -35,6 +35,12 @@ class BasicChainedArena {
   static constexpr bool thread_safe = false;
   static constexpr bool supports_free = false;
   static constexpr std::string_view name = "chained_arena";
+  static constexpr std::string_view description =
+      CountRequests == Counting::on ? "growable single-thread arena of linked blocks"
+                                    : "growable single-thread arena of linked blocks (uncounted)";
+  // The same arena with or without per-request counters.
+  template <Counting C>
+  using with_counting = BasicChainedArena<Source, C>;
   static constexpr std::size_t default_block_size = 64 * 1024;
 
   // `block_size` is the data capacity of a standard block; blocks are taken lazily.

@@ -11,12 +11,11 @@
 // A std::mutex makes it thread-safe; memory freed by one thread and reused by another is
 // ordered by that mutex (visible to TSan as a happens-before edge).
 //
-// Fast path cost: lock + unlock (~40 cycles uncontended), a bin lookup, an unlink and
-// possibly a split. Per `mixed` operation (a slot visit: an allocate, a free or a write):
-// 141.7 instructions against 53.4 for the harness alone (null) and 103.6 for glibc malloc
-// (harness/tools/instructions_per_op.py: callgrind, x86-64, GCC 12 -O2). The mutex per call is
-// the floor that keeps it behind malloc's lock-free tcache at 1 thread and serialises it at 2;
-// thread_cached_pool.hpp puts per-thread caches in front of this pool to remove it.
+// Fast path cost: an uncontended lock + unlock, a bin lookup, an unlink and possibly a split
+// (harness/tools/instructions_per_op.py counts it per `mixed` operation against the harness
+// alone and glibc malloc; README, Results). The mutex per call is the floor that keeps it
+// behind malloc's lock-free tcache at 1 thread and serialises it at 2; thread_cached_pool.hpp
+// puts per-thread caches in front of this pool to remove it.
 //
 // Checked builds (ALLOCLAB_CHECKED=1): each header's tag hashes its address, size, state and the
 // pool's generation, so deallocate() recognises — and aborts naming — a double free, a pointer
@@ -43,6 +42,7 @@ class CoalescingPool {
   static constexpr bool thread_safe = true;
   static constexpr bool supports_free = true;
   static constexpr std::string_view name = "coalescing_pool";
+  static constexpr std::string_view description = "fixed pool, individual free, boundary-tag merging, mutex";
 
   static constexpr std::size_t granule = 16;      // block sizes and payloads are multiples
   static constexpr std::size_t header_size = 16;  // per allocated block
@@ -74,8 +74,12 @@ class CoalescingPool {
   }
 
   // Batches under one lock, for a cache in front of the pool (thread_cached_pool.hpp): up to
-  // n blocks of `size` bytes at alignment 16 into out[]; returns how many it got.
+  // n blocks of `size` bytes at alignment 16 into out[]; returns how many it got. Requires
+  // out != nullptr when n > 0 (checked builds abort otherwise).
   std::size_t allocate_batch(std::size_t size, void** out, std::size_t n) noexcept {
+    if constexpr (debug::checked) {
+      if (out == nullptr && n > 0) debug::fatal(name.data(), "allocate_batch() into a null array", out);
+    }
     std::lock_guard lock(mutex_);
     std::size_t got = 0;
     while (got < n) {
@@ -85,15 +89,20 @@ class CoalescingPool {
     }
     return got;
   }
-  // Frees n blocks, each of `size` bytes as requested, under one lock.
+  // Frees n blocks, each of `size` bytes as requested, under one lock. Requires
+  // ptrs != nullptr when n > 0 (checked builds abort otherwise).
   void deallocate_batch(void* const* ptrs, std::size_t n, std::size_t size) noexcept {
+    if constexpr (debug::checked) {
+      if (ptrs == nullptr && n > 0) debug::fatal(name.data(), "deallocate_batch() from a null array", ptrs);
+    }
     std::lock_guard lock(mutex_);
     for (std::size_t i = 0; i < n; ++i)
       if (ptrs[i] != nullptr) deallocate_locked(ptrs[i], size);
   }
 
   // Quiescent. Everything becomes one free block; pointers from before are invalid (and
-  // recognised as such by checked builds).
+  // recognised as such by checked builds: a free after reset() aborts). The lock orders a
+  // racing allocate() before or after the reset, so no in-flight count is needed.
   void reset() noexcept {
     std::lock_guard lock(mutex_);
     debug::on_release(base_, capacity_);

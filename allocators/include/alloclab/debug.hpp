@@ -7,7 +7,9 @@
 //                    and unpoison each allocation, so touching memory after reset() — or past
 //                    the end of what was handed out — is reported by ASan.
 //   ALLOCLAB_CHECKED (0/1)  checked builds: the pool verifies every pointer given to
-//                    deallocate() and aborts with a message naming the fault.
+//                    deallocate(), stated preconditions (a valid request for fit_in, a
+//                    non-empty cache bin, quiescence where InFlight below can see it) are
+//                    checked, and a violation aborts with a message naming the fault.
 //   ALLOCLAB_DEBUG_FILL (0/1)  fill fresh allocations with 0xAA and reset/freed memory with
 //                    0xDD, so reads of uninitialised or stale memory show a recognisable value.
 //   ALLOCLAB_GUARD_BYTES (N)  reserve N bytes after every allocation, filled with 0xFD. Under
@@ -15,6 +17,7 @@
 //                    on deallocate() in checked builds.
 #pragma once
 
+#include <atomic>
 #include <cstddef>
 #include <cstdio>
 #include <cstdlib>
@@ -126,5 +129,52 @@ inline void on_release(void* p, std::size_t n) noexcept {
   std::fflush(stderr);
   std::abort();
 }
+
+// Quiescence, where it can be checked. reset() and release() of a lock-free allocator require
+// that no thread is inside allocate(); the caller's join or barrier provides it and nothing in
+// a release build can see it. Checked builds count the threads inside allocate() (one atomic
+// increment and decrement per call, on a line every thread writes: a debug-build cost only) and
+// abort when reset() or release() finds one there. That catches the violation when it overlaps
+// the call, not every unordered access. Allocators that serialise allocate() and reset() on a
+// lock need no counter: the lock already orders them. Off: an empty member and no code.
+template <bool On>
+class BasicInFlight;
+
+template <>
+class BasicInFlight<false> {
+ public:
+  struct Scope {};
+  [[nodiscard]] Scope enter() noexcept { return {}; }
+  void expect_quiescent(const char* /*allocator*/, const char* /*call*/) const noexcept {}
+};
+
+template <>
+class BasicInFlight<true> {
+ public:
+  class Scope {
+   public:
+    explicit Scope(std::atomic<unsigned>& n) noexcept : n_(&n) { n.fetch_add(1, std::memory_order_acq_rel); }
+    Scope(const Scope&) = delete;
+    Scope& operator=(const Scope&) = delete;
+    ~Scope() { n_->fetch_sub(1, std::memory_order_acq_rel); }
+
+   private:
+    std::atomic<unsigned>* n_;
+  };
+  [[nodiscard]] Scope enter() noexcept { return Scope(inside_); }
+  void expect_quiescent(const char* allocator, const char* call) const noexcept {
+    if (inside_.load(std::memory_order_acquire) != 0) {
+      std::fprintf(stderr, "alloclab: %s: %s while a thread is inside allocate() (requires quiescence)\n",
+                   allocator, call);
+      std::fflush(stderr);
+      std::abort();
+    }
+  }
+
+ private:
+  std::atomic<unsigned> inside_{0};
+};
+
+using InFlight = BasicInFlight<checked>;
 
 }  // namespace alloclab::debug

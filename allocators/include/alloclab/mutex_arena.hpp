@@ -4,10 +4,10 @@
 // it; reset() sets it back to zero; release() gives the block back. The simplest thread-safe
 // arena, and the baseline the lock-free and thread-local arenas are measured against.
 //
-// Fast path cost: an uncontended lock + unlock (two atomic read-modify-writes, ~40 cycles on
-// x86-64) around ~10 instructions of bump arithmetic: 92.1 instructions per `small`
-// operation with the loop, against 20.1 for bump_limit (harness/tools/instructions_per_op.py). Under contention every request
-// serialises on the lock's cache line, and waiters may sleep in the kernel.
+// Fast path cost: an uncontended lock + unlock (two atomic read-modify-writes) around a few
+// instructions of bump arithmetic; the lock pair dominates (harness/tools/instructions_per_op.py
+// counts it against bump_limit; README, Results). Under contention every request serialises on
+// the lock's cache line, and waiters may sleep in the kernel.
 #pragma once
 
 #include <algorithm>
@@ -25,6 +25,7 @@ class MutexArena {
   static constexpr bool thread_safe = true;
   static constexpr bool supports_free = false;
   static constexpr std::string_view name = "mutex_arena";
+  static constexpr std::string_view description = "fixed bump arena guarded by a std::mutex";
 
   // An arena over a new heap block of `capacity` bytes (capacity 0 if the heap refuses).
   explicit MutexArena(std::size_t capacity) noexcept {
@@ -60,7 +61,8 @@ class MutexArena {
 
   void deallocate(void* /*p*/, std::size_t /*size*/) noexcept {}  // an arena frees in bulk
 
-  // Frees everything at once. The caller guarantees no thread is allocating.
+  // Frees everything at once. The caller guarantees no thread is allocating (the lock orders a
+  // racing allocate() before or after it, so there is nothing more a checked build could see).
   void reset() noexcept {
     std::lock_guard lock(mutex_);
     peak_ = std::max(peak_, used_);

@@ -1,9 +1,8 @@
 // alloclab/thread_cached_pool.hpp — coalescing_pool behind small per-thread caches.
 //
-// Why a second pool: coalescing_pool takes its mutex on every allocate and deallocate. On the
-// 2-core reference machine an uncontended lock/unlock pair alone costs about as much as a
-// whole glibc malloc/free (whose tcache takes no lock), and with two threads the pool's one
-// mutex serialises them. That is the design's floor, so the variant that reaches the targets
+// Why a second pool: coalescing_pool takes its mutex on every allocate and deallocate. An
+// uncontended lock/unlock pair alone costs about as much as a whole glibc malloc/free (whose
+// tcache takes no lock), and with two threads the pool's one mutex serialises them. That is the design's floor, so the variant that reaches the targets
 // is this one, layered on the unchanged pool (as glibc puts its tcache in front of its arenas):
 //
 //   thread cache (per thread, per pool)  --miss / overflow, one lock per batch-->  CoalescingPool
@@ -16,11 +15,11 @@
 // pool, so any thread may reuse it): cross-thread free is supported.
 //
 // Fast path cost: two %fs-relative loads of the one-entry cache, the id compare, the class
-// index, the list head, two stores (head and count). Per `mixed` operation: 63.9 instructions
-// against 53.4 for the harness alone (null), 103.6 for glibc malloc and 141.7 for the bare
-// coalescing_pool (harness/tools/instructions_per_op.py: callgrind, x86-64, GCC 12 -O2). Where
-// frees come in bursts larger than the cache (`small` frees a whole round at once) the batches
-// go back to the pool under its lock and the advantage shrinks (322.5 against the pool's 372).
+// index, the list head, two stores (head and count): per `mixed` operation fewer instructions
+// than glibc malloc and far fewer than the bare coalescing_pool (harness/tools/
+// instructions_per_op.py counts them; README, Results). Where frees come in bursts larger than
+// the cache (`small` frees a whole round at once) the batches go back to the pool under its
+// lock and the advantage shrinks.
 //
 // Memory: up to cache_limit blocks per class and thread sit in caches, counted as used by the
 // pool (they are: no one else can have them) but not as requested — the overhead ratio shows
@@ -30,7 +29,8 @@
 // Lifetime: a thread's cache is shared (shared_ptr) by the thread and the pool. At thread exit
 // the cache is marked orphaned, and the next new thread adopts it, blocks included, so
 // short-lived threads strand nothing. If the pool dies first, the thread only drops its
-// reference. reset() and stats() require quiescence, as for every allocator here.
+// reference. reset() and stats() require quiescence, as for every allocator here (not checked:
+// checked builds bypass the caches, and the pool's lock orders the rest).
 //
 // Checked builds (ALLOCLAB_CHECKED=1) bypass the caches: every call reaches the pool, whose
 // validation then sees every free (a double free into a cache would otherwise go unseen).
@@ -54,7 +54,7 @@ namespace alloclab {
 
 namespace detail {
 
-struct TcpCache {
+struct ThreadCachedPoolCache {
   static constexpr std::size_t classes = 64;  // 16, 32, ..., 1024 bytes
   // A LIFO list of cached blocks, linked through each block's first word. ASan keeps a cached
   // block poisoned whole, so the two functions that touch the link are exempt.
@@ -64,8 +64,11 @@ struct TcpCache {
     // stats() may read it without a data race.
     std::atomic<std::uint32_t> count{0};
 
-    // Requires head != nullptr.
+    // Requires head != nullptr (checked builds abort otherwise).
     [[gnu::no_sanitize_address]] void* pop() noexcept {
+      if constexpr (debug::checked) {
+        if (head == nullptr) debug::fatal("thread_cached_pool", "pop() from an empty cache bin", this);
+      }
       void* p = head;
       head = *static_cast<void**>(p);
       count.store(count.load(std::memory_order_relaxed) - 1, std::memory_order_relaxed);
@@ -78,7 +81,7 @@ struct TcpCache {
       count.store(held + 1, std::memory_order_relaxed);
     }
   };
-  explicit TcpCache(std::uint64_t id) noexcept : pool_id(id) {}
+  explicit ThreadCachedPoolCache(std::uint64_t id) noexcept : pool_id(id) {}
   const std::uint64_t pool_id;
   std::array<Bin, classes> bins{};
   std::atomic<bool> orphaned{false};   // its thread exited; a new thread may adopt it
@@ -86,27 +89,27 @@ struct TcpCache {
 };
 
 // The fast path's one-entry cache: trivial, so reading it is one %fs-relative load each.
-struct TcpFastCache {
+struct ThreadCachedPoolFastCache {
   std::uint64_t pool_id;
-  TcpCache* cache;
+  ThreadCachedPoolCache* cache;
 };
-inline constinit thread_local TcpFastCache tcp_fast_cache{0, nullptr};
+inline constinit thread_local ThreadCachedPoolFastCache thread_cached_pool_fast_cache{0, nullptr};
 // Set once this thread's cache list is destroyed (thread exit): a pool used by a later
 // thread-exit handler then serves the thread directly instead of touching the dead list.
-inline constinit thread_local bool tcp_thread_exiting = false;
+inline constinit thread_local bool thread_cached_pool_thread_exiting = false;
 
 // The caches this thread uses; at thread exit each is handed back to its pool for adoption.
-struct TcpThreadCaches {
-  std::vector<std::shared_ptr<TcpCache>> owned;
-  ~TcpThreadCaches() {
-    tcp_fast_cache = {0, nullptr};
-    tcp_thread_exiting = true;
+struct ThreadCachedPoolThreadCaches {
+  std::vector<std::shared_ptr<ThreadCachedPoolCache>> owned;
+  ~ThreadCachedPoolThreadCaches() {
+    thread_cached_pool_fast_cache = {0, nullptr};
+    thread_cached_pool_thread_exiting = true;
     for (auto& c : owned) c->orphaned.store(true, std::memory_order_release);
   }
 };
-inline thread_local TcpThreadCaches tcp_thread_caches;
+inline thread_local ThreadCachedPoolThreadCaches thread_cached_pool_thread_caches;
 
-inline std::uint64_t next_tcp_id() noexcept {
+inline std::uint64_t next_thread_cached_pool_id() noexcept {
   static std::atomic<std::uint64_t> next{1};
   return next.fetch_add(1, std::memory_order_relaxed);
 }
@@ -117,11 +120,11 @@ class ThreadCachedPool {
  public:
   static constexpr bool thread_safe = true;
   static constexpr bool supports_free = true;
-  static constexpr bool supports_cross_thread_free = true;
   static constexpr std::string_view name = "thread_cached_pool";
+  static constexpr std::string_view description = "coalescing_pool behind per-thread caches of small freed blocks";
 
   static constexpr std::size_t granule = CoalescingPool::granule;
-  static constexpr std::size_t max_cached = detail::TcpCache::classes * granule;  // 1 KiB
+  static constexpr std::size_t max_cached = detail::ThreadCachedPoolCache::classes * granule;  // 1 KiB
   static constexpr std::uint32_t cache_limit = 32;  // blocks per class and thread
   static constexpr std::uint32_t batch = 16;        // blocks moved per lock of the pool
 
@@ -136,11 +139,11 @@ class ThreadCachedPool {
   [[nodiscard]] void* allocate(std::size_t size,
                                std::size_t alignment = default_alignment) noexcept {
     if constexpr (!debug::checked) {
-      const detail::TcpFastCache fast = detail::tcp_fast_cache;
+      const detail::ThreadCachedPoolFastCache fast = detail::thread_cached_pool_fast_cache;
       // size - 1 wraps for 0, which then takes the slow path and fails there.
       if (fast.pool_id == id_ && size - 1 < max_cached && alignment <= granule &&
           alignment != 0 && (alignment & (alignment - 1)) == 0) [[likely]] {
-        detail::TcpCache::Bin& bin = fast.cache->bins[class_index(size)];
+        detail::ThreadCachedPoolCache::Bin& bin = fast.cache->bins[class_index(size)];
         if (bin.head != nullptr) [[likely]] {
           void* p = bin.pop();
           debug::on_allocate(p, size);
@@ -153,9 +156,9 @@ class ThreadCachedPool {
 
   void deallocate(void* p, std::size_t size) noexcept {
     if constexpr (!debug::checked) {
-      const detail::TcpFastCache fast = detail::tcp_fast_cache;
+      const detail::ThreadCachedPoolFastCache fast = detail::thread_cached_pool_fast_cache;
       if (fast.pool_id == id_ && p != nullptr && size - 1 < max_cached) [[likely]] {
-        detail::TcpCache::Bin& bin = fast.cache->bins[class_index(size)];
+        detail::ThreadCachedPoolCache::Bin& bin = fast.cache->bins[class_index(size)];
         const std::uint32_t n = bin.count.load(std::memory_order_relaxed);
         if (n < cache_limit) [[likely]] {
           debug::on_release(p, class_size(size));
@@ -184,10 +187,10 @@ class ThreadCachedPool {
   // Gives the calling thread's cached blocks back to the pool (for a thread about to idle, or
   // before reading the pool's free space).
   void trim() noexcept {
-    if (detail::tcp_fast_cache.pool_id != id_ && this_thread_cache() == nullptr) return;
-    detail::TcpCache& cache = *detail::tcp_fast_cache.cache;
-    for (std::size_t k = 0; k < detail::TcpCache::classes; ++k) {
-      detail::TcpCache::Bin& bin = cache.bins[k];
+    if (detail::thread_cached_pool_fast_cache.pool_id != id_ && this_thread_cache() == nullptr) return;
+    detail::ThreadCachedPoolCache& cache = *detail::thread_cached_pool_fast_cache.cache;
+    for (std::size_t k = 0; k < detail::ThreadCachedPoolCache::classes; ++k) {
+      detail::ThreadCachedPoolCache::Bin& bin = cache.bins[k];
       while (bin.head != nullptr) {  // one lock per class (a bin holds at most cache_limit)
         std::array<void*, cache_limit> out{};
         std::size_t n = 0;
@@ -210,7 +213,7 @@ class ThreadCachedPool {
     std::size_t cached = 0;
     std::lock_guard lock(mutex_);
     for (const auto& c : caches_) {
-      for (std::size_t k = 0; k < detail::TcpCache::classes; ++k)
+      for (std::size_t k = 0; k < detail::ThreadCachedPoolCache::classes; ++k)
         cached += c->bins[k].count.load(std::memory_order_relaxed) * (k + 1) * granule;
     }
     s.bytes_requested -= std::min(cached, s.bytes_requested);
@@ -235,12 +238,12 @@ class ThreadCachedPool {
 
   // This thread's cache for this pool: found in its list, adopted from an exited thread, or
   // created. nullptr if no memory could be had for one (the caller goes to the pool).
-  [[gnu::noinline]] detail::TcpCache* this_thread_cache() noexcept {
-    if (detail::tcp_thread_exiting) return nullptr;
-    auto& owned = detail::tcp_thread_caches.owned;
+  [[gnu::noinline]] detail::ThreadCachedPoolCache* this_thread_cache() noexcept {
+    if (detail::thread_cached_pool_thread_exiting) return nullptr;
+    auto& owned = detail::thread_cached_pool_thread_caches.owned;
     for (auto& c : owned) {
       if (c->pool_id == id_) {
-        detail::tcp_fast_cache = {id_, c.get()};
+        detail::thread_cached_pool_fast_cache = {id_, c.get()};
         return c.get();
       }
     }
@@ -248,7 +251,7 @@ class ThreadCachedPool {
       // Caches of destroyed pools are dropped here, so a long-lived thread's list does not grow.
       std::erase_if(owned, [](const auto& c) { return c->pool_dead.load(std::memory_order_acquire); });
       owned.reserve(owned.size() + 1);  // so the push_back below cannot throw
-      std::shared_ptr<detail::TcpCache> cache;
+      std::shared_ptr<detail::ThreadCachedPoolCache> cache;
       {
         std::lock_guard lock(mutex_);
         for (auto& c : caches_) {
@@ -259,12 +262,12 @@ class ThreadCachedPool {
           }
         }
         if (!cache) {
-          cache = std::make_shared<detail::TcpCache>(id_);
+          cache = std::make_shared<detail::ThreadCachedPoolCache>(id_);
           caches_.push_back(cache);
         }
       }
       owned.push_back(cache);
-      detail::tcp_fast_cache = {id_, cache.get()};
+      detail::thread_cached_pool_fast_cache = {id_, cache.get()};
       return cache.get();
     } catch (...) {  // std::bad_alloc: no cache, the pool serves this thread directly
       return nullptr;
@@ -276,10 +279,10 @@ class ThreadCachedPool {
       return pool_.allocate(size, alignment);
     const std::size_t block = class_size(size);
     if (alignment > granule) return pool_.allocate(block, alignment);  // cacheable when freed
-    detail::TcpCache* cache = detail::tcp_fast_cache.pool_id == id_ ? detail::tcp_fast_cache.cache
-                                                                     : this_thread_cache();
+    const detail::ThreadCachedPoolFastCache fast = detail::thread_cached_pool_fast_cache;
+    detail::ThreadCachedPoolCache* cache = fast.pool_id == id_ ? fast.cache : this_thread_cache();
     if (cache == nullptr) return pool_.allocate(block, alignment);
-    detail::TcpCache::Bin& bin = cache->bins[class_index(block)];
+    detail::ThreadCachedPoolCache::Bin& bin = cache->bins[class_index(block)];
     if (bin.head == nullptr) {
       std::array<void*, batch> got{};
       const std::size_t n = pool_.allocate_batch(block, got.data(), batch);
@@ -304,13 +307,13 @@ class ThreadCachedPool {
       return;
     }
     const std::size_t block = class_size(size);
-    detail::TcpCache* cache = detail::tcp_fast_cache.pool_id == id_ ? detail::tcp_fast_cache.cache
-                                                                     : this_thread_cache();
+    const detail::ThreadCachedPoolFastCache fast = detail::thread_cached_pool_fast_cache;
+    detail::ThreadCachedPoolCache* cache = fast.pool_id == id_ ? fast.cache : this_thread_cache();
     if (cache == nullptr) {
       pool_.deallocate(p, block);
       return;
     }
-    detail::TcpCache::Bin& bin = cache->bins[class_index(block)];
+    detail::ThreadCachedPoolCache::Bin& bin = cache->bins[class_index(block)];
     std::uint32_t n = bin.count.load(std::memory_order_relaxed);
     if (n >= cache_limit) {  // full: the oldest-pushed stay, `batch` of the newest go back
       std::array<void*, batch> out{};
@@ -322,10 +325,10 @@ class ThreadCachedPool {
     bin.push(p, n);
   }
 
-  const std::uint64_t id_ = detail::next_tcp_id();
+  const std::uint64_t id_ = detail::next_thread_cached_pool_id();
   CoalescingPool pool_;
   mutable std::mutex mutex_;  // guards caches_ (the pool has its own)
-  std::vector<std::shared_ptr<detail::TcpCache>> caches_;
+  std::vector<std::shared_ptr<detail::ThreadCachedPoolCache>> caches_;
 };
 
 static_assert(Allocator<ThreadCachedPool>);

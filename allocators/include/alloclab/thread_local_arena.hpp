@@ -4,15 +4,16 @@
 // the arena's. A thread finds its state through a one-entry thread_local cache keyed by the
 // arena's id (ids are never reused, so a cache entry of a destroyed arena can never match), so
 // the fast path is a plain pointer bump: no lock, no atomic read-modify-write, no hash lookup.
-// The cursor and end of the cached state live in the cache itself (see TlaFastCache). Everything
-// else — a new block, a second arena used by the same thread, a thread's first request — is
-// the slow path: a thread's own spare blocks without a lock, the rest under the arena's mutex.
+// The cursor and end of the cached state live in the cache itself (see
+// ThreadLocalArenaFastCache). Everything else — a new block, a second arena used by the same
+// thread, a thread's first request — is the slow path: a thread's own spare blocks without a
+// lock, the rest under the arena's mutex.
 // Each state keeps the blocks it used: after reset() a thread bumps through its own blocks
 // again, still warm in its core's cache, instead of blocks another core wrote last.
 //
 // Why not oneTBB's enumerable_thread_specific: its local() is a hash lookup on the thread id
-// (tens of instructions and a call) on every request; the one-entry cache is two loads and a
-// compare, which keeps the fast path within a few percent of a bare pointer bump.
+// (and a call) on every request; the one-entry cache is two loads and a compare, which keeps
+// the fast path close to a bare pointer bump.
 //
 // Lifetime: when a thread exits, its states are retired to their arenas (if still alive) and
 // the next new thread adopts one — its partly used block included — so short-lived threads
@@ -25,16 +26,15 @@
 //
 // Fast path cost: the id compare against the one-entry cache, the request checks (folded
 // where the size's range is known), the cursor/end loads, align, bound check, one store of the
-// cursor — all at fixed %fs-relative addresses, as in a bare thread-local bump. Per `small`
-// operation, loop and write included: 22.2 instructions against 20.1 for the bump_limit
-// reference and 6.1 for the harness alone (harness/tools/instructions_per_op.py: callgrind,
-// x86-64, GCC 12 -O2).
+// cursor — all at fixed %fs-relative addresses, as in a bare thread-local bump: a few
+// instructions more than the bump_limit reference (harness/tools/instructions_per_op.py counts
+// them; README, Results).
 //
 // Statistics: bytes reserved is derived from the cursors when stats() is read, so it costs the
 // fast path nothing. The per-request counters (allocations, bytes requested) are two more
-// read-modify-writes per request — on the reference machine they made the arena 2x slower than
-// a bare bump, the stores being its bottleneck — so they are kept only when instantiated with
-// Counting::on (as the atomic arena does); the driver runs ThreadLocalArena, uncounted.
+// read-modify-writes per request — the stores a bare bump is bound by, so they cost a large
+// share of its speed — so they are kept only when instantiated with Counting::on (as the
+// atomic arena does); the driver runs ThreadLocalArena, uncounted.
 #pragma once
 
 #include <algorithm>
@@ -57,15 +57,15 @@ namespace alloclab {
 
 namespace detail {
 
-struct TlaFastCache;
+struct ThreadLocalArenaFastCache;
 
 // One thread's bump state in one arena. Written only by its thread while it allocates, and by
 // reset()/release() under quiescence. While the thread's fast cache holds this state
 // (cached_in set), the cursor and end there are the true ones and these two are stale.
-struct alignas(cache_line_size) TlaThreadState {
+struct alignas(cache_line_size) ThreadLocalArenaThreadState {
   char* cursor = nullptr;
   char* end = nullptr;
-  TlaFastCache* cached_in = nullptr;
+  ThreadLocalArenaFastCache* cached_in = nullptr;
   ChainBlock* current = nullptr;
   // Standard blocks this state bumps through (current among them), and those a reset() freed:
   // a thread reuses its own blocks first, still warm in its core's cache. Like the cursor,
@@ -80,28 +80,30 @@ struct alignas(cache_line_size) TlaThreadState {
 };
 
 // The fast path's cache: the arena it belongs to and that arena's cursor and end for this
-// thread, kept here rather than in the TlaThreadState so that the fast path reads and writes
-// fixed %fs-relative addresses, as a bare thread-local bump does. (Through a pointer loaded from
-// TLS the cursor's store-to-load chain is not renamed by the CPU, and the arena ran at 0.67 x
-// bump_limit; here it runs like it.) Trivially constructible and destructible: no TLS guard.
-struct TlaFastCache {
+// thread, kept here rather than in the ThreadLocalArenaThreadState so that the fast path reads
+// and writes fixed %fs-relative addresses, as a bare thread-local bump does. (Through a pointer
+// loaded from TLS the cursor's store-to-load chain is not renamed by the CPU, and the arena ran
+// well below bump_limit; here it runs like it.) Trivially constructible and destructible: no
+// TLS guard.
+struct ThreadLocalArenaFastCache {
   std::uint64_t arena_id;
   char* cursor;
   char* end;
-  TlaThreadState* state;
+  ThreadLocalArenaThreadState* state;
 };
-inline constinit thread_local TlaFastCache tla_fast_cache{0, nullptr, nullptr, nullptr};
+inline constinit thread_local ThreadLocalArenaFastCache thread_local_arena_fast_cache{0, nullptr, nullptr,
+                                                                                  nullptr};
 
 // The part of an arena that thread exit and arena switches need: states handed back.
-class TlaCore {
+class ThreadLocalArenaCore {
  public:
-  virtual ~TlaCore() = default;
-  void retire(TlaThreadState* s) {
+  virtual ~ThreadLocalArenaCore() = default;
+  void retire(ThreadLocalArenaThreadState* s) {
     std::lock_guard lock(mutex_);
     retired_.push_back(s);
   }
   // The fast cache's cursor goes back into its state (the thread leaves this arena's cache).
-  void park(const TlaFastCache& fc) {
+  void park(const ThreadLocalArenaFastCache& fc) {
     std::lock_guard lock(mutex_);
     fc.state->cursor = fc.cursor;
     fc.state->end = fc.end;
@@ -110,31 +112,31 @@ class TlaCore {
 
  protected:
   mutable std::mutex mutex_;
-  std::vector<TlaThreadState*> retired_;
+  std::vector<ThreadLocalArenaThreadState*> retired_;
 };
 
 // Live arenas by id, so a thread exiting after its arena died does not touch freed memory.
 // Leaked on purpose: threads may exit during static destruction.
-struct TlaRegistry {
+struct ThreadLocalArenaRegistry {
   std::mutex mutex;
-  std::unordered_map<std::uint64_t, TlaCore*> live;
-  static TlaRegistry& instance() {
-    static auto* registry = new TlaRegistry;
+  std::unordered_map<std::uint64_t, ThreadLocalArenaCore*> live;
+  static ThreadLocalArenaRegistry& instance() {
+    static auto* registry = new ThreadLocalArenaRegistry;
     return *registry;
   }
 };
 
-inline std::uint64_t next_tla_id() noexcept {
+inline std::uint64_t next_thread_local_arena_id() noexcept {
   static std::atomic<std::uint64_t> next{1};
   return next.fetch_add(1, std::memory_order_relaxed);
 }
 
 // Empties this thread's fast cache, writing its cursor back if its arena still lives (the
 // registry's mutex keeps that arena from being destroyed meanwhile).
-inline void tla_park_fast_cache() noexcept {
-  TlaFastCache& fc = tla_fast_cache;
+inline void thread_local_arena_park_fast_cache() noexcept {
+  ThreadLocalArenaFastCache& fc = thread_local_arena_fast_cache;
   if (fc.state != nullptr) {
-    TlaRegistry& r = TlaRegistry::instance();
+    ThreadLocalArenaRegistry& r = ThreadLocalArenaRegistry::instance();
     std::lock_guard lock(r.mutex);
     auto it = r.live.find(fc.arena_id);
     if (it != r.live.end()) it->second->park(fc);
@@ -143,24 +145,24 @@ inline void tla_park_fast_cache() noexcept {
 }
 
 // Every (arena id, state) this thread owns; its destructor retires them at thread exit.
-struct TlaThreadStates {
-  std::vector<std::pair<std::uint64_t, TlaThreadState*>> owned;
+struct ThreadLocalArenaThreadStates {
+  std::vector<std::pair<std::uint64_t, ThreadLocalArenaThreadState*>> owned;
   std::size_t prune_at = 8;  // owned.size() at which entries of dead arenas are dropped
   // Drops the entries of arenas that died (their states died with them), so that a long-lived
   // thread using many short-lived arenas keeps a short list. Amortised: the next prune waits
   // until the list has doubled.
   void prune_dead() {
     {
-      TlaRegistry& r = TlaRegistry::instance();
+      ThreadLocalArenaRegistry& r = ThreadLocalArenaRegistry::instance();
       std::lock_guard lock(r.mutex);
       std::erase_if(owned, [&](const auto& entry) { return !r.live.contains(entry.first); });
     }
     prune_at = std::max<std::size_t>(8, 2 * owned.size());
   }
-  ~TlaThreadStates() {
-    tla_park_fast_cache();
+  ~ThreadLocalArenaThreadStates() {
+    thread_local_arena_park_fast_cache();
     if (owned.empty()) return;
-    TlaRegistry& r = TlaRegistry::instance();
+    ThreadLocalArenaRegistry& r = ThreadLocalArenaRegistry::instance();
     std::lock_guard lock(r.mutex);
     for (auto [id, state] : owned) {
       auto it = r.live.find(id);
@@ -168,16 +170,23 @@ struct TlaThreadStates {
     }
   }
 };
-inline thread_local TlaThreadStates tla_thread_states;
+inline thread_local ThreadLocalArenaThreadStates thread_local_arena_thread_states;
 
 }  // namespace detail
 
 template <BlockSource Source = HeapBlockSource, Counting CountRequests = Counting::off>
-class BasicThreadLocalArena final : private detail::TlaCore {
+class BasicThreadLocalArena final : private detail::ThreadLocalArenaCore {
+  using State = detail::ThreadLocalArenaThreadState;
+  using FastCache = detail::ThreadLocalArenaFastCache;
+
  public:
   static constexpr bool thread_safe = true;
   static constexpr bool supports_free = false;
   static constexpr std::string_view name = "thread_local_arena";
+  static constexpr std::string_view description = "per-thread bump in blocks from a shared upstream";
+  // The same arena with or without per-request counters.
+  template <Counting C>
+  using with_counting = BasicThreadLocalArena<Source, C>;
   static constexpr std::size_t default_block_size = 64 * 1024;
   // Requests the fast path takes (the rest go through the slow path's exact checks).
   static constexpr std::size_t fast_max_size = std::size_t{1} << 30;
@@ -186,15 +195,15 @@ class BasicThreadLocalArena final : private detail::TlaCore {
   explicit BasicThreadLocalArena(std::size_t block_size = default_block_size,
                                  Source source = Source{})
       : source_(std::move(source)), block_size_(std::max<std::size_t>(block_size, 64)) {
-    detail::TlaRegistry& r = detail::TlaRegistry::instance();
+    detail::ThreadLocalArenaRegistry& r = detail::ThreadLocalArenaRegistry::instance();
     std::lock_guard lock(r.mutex);
-    r.live.emplace(id_, static_cast<detail::TlaCore*>(this));
+    r.live.emplace(id_, static_cast<detail::ThreadLocalArenaCore*>(this));
   }
   BasicThreadLocalArena(const BasicThreadLocalArena&) = delete;
   BasicThreadLocalArena& operator=(const BasicThreadLocalArena&) = delete;
   ~BasicThreadLocalArena() override {
     {
-      detail::TlaRegistry& r = detail::TlaRegistry::instance();
+      detail::ThreadLocalArenaRegistry& r = detail::ThreadLocalArenaRegistry::instance();
       std::lock_guard lock(r.mutex);
       r.live.erase(id_);
     }
@@ -207,7 +216,8 @@ class BasicThreadLocalArena final : private detail::TlaCore {
 
   [[nodiscard]] void* allocate(std::size_t size,
                                std::size_t alignment = default_alignment) noexcept {
-    detail::TlaFastCache& cache = detail::tla_fast_cache;
+    [[maybe_unused]] const auto inside = in_flight_.enter();  // checked builds only
+    FastCache& cache = detail::thread_local_arena_fast_cache;
     // Zero, huge or oddly aligned requests, and any that do not fit, get the exact checks of
     // the slow path. Written as is_valid_request() plus upper bounds, so that a compiler that
     // knows the size's range (a constant, a byte of a table) drops what it can prove.
@@ -225,15 +235,18 @@ class BasicThreadLocalArena final : private detail::TlaCore {
 
   void deallocate(void* /*p*/, std::size_t /*size*/) noexcept {}
 
-  // Quiescent. Every thread's blocks become free for reuse (one splice, plus one store per
-  // thread state); dedicated blocks go upstream.
+  // Quiescent (checked builds abort when a thread is inside allocate()). Every thread's blocks
+  // become free for reuse (one splice, plus one store per thread state); dedicated blocks go
+  // upstream.
   void reset() noexcept {
+    in_flight_.expect_quiescent(name.data(), "reset()");
     std::lock_guard lock(mutex_);
     reset_locked(true);
   }
 
   // Quiescent. reset(), then every block goes back upstream.
   void release() noexcept {
+    in_flight_.expect_quiescent(name.data(), "release()");
     reset();
     std::lock_guard lock(mutex_);
     delete_spare_locked();
@@ -280,12 +293,12 @@ class BasicThreadLocalArena final : private detail::TlaCore {
 
  private:
   // Hands out [p, p + size) from the thread's cached cursor.
-  static void commit(detail::TlaFastCache& fc, detail::TlaThreadState& s, char* p, std::size_t size) noexcept {
+  static void commit(FastCache& fc, State& s, char* p, std::size_t size) noexcept {
     fc.cursor = p + size + debug::guard_bytes;
     count(s, size);
     debug::on_allocate(p, size);
   }
-  static void count(detail::TlaThreadState& s, std::size_t size) noexcept {
+  static void count(State& s, std::size_t size) noexcept {
     if constexpr (CountRequests == Counting::on) {
       ++s.allocations;
       s.requested += size;
@@ -296,7 +309,7 @@ class BasicThreadLocalArena final : private detail::TlaCore {
   }
   // The current block's bytes handed out (padding and guards included): the cursor only moves
   // forward from the block's start.
-  [[nodiscard]] static std::size_t reserved_in_current(const detail::TlaThreadState& s) noexcept {
+  [[nodiscard]] static std::size_t reserved_in_current(const State& s) noexcept {
     return s.current != nullptr ? static_cast<std::size_t>(cursor_of(s) - s.current->data()) : 0;
   }
 
@@ -329,10 +342,10 @@ class BasicThreadLocalArena final : private detail::TlaCore {
   }
 
   // A state's true cursor and end: in its thread's fast cache while it is cached there.
-  [[nodiscard]] static char* cursor_of(const detail::TlaThreadState& s) noexcept {
+  [[nodiscard]] static char* cursor_of(const State& s) noexcept {
     return s.cached_in != nullptr ? s.cached_in->cursor : s.cursor;
   }
-  [[nodiscard]] static char* end_of(const detail::TlaThreadState& s) noexcept {
+  [[nodiscard]] static char* end_of(const State& s) noexcept {
     return s.cached_in != nullptr ? s.cached_in->end : s.end;
   }
 
@@ -346,22 +359,23 @@ class BasicThreadLocalArena final : private detail::TlaCore {
   }
 
   // This thread's state in this arena, created (or adopted from an exited thread) on first use.
-  [[nodiscard]] detail::TlaThreadState* find_or_create_state() noexcept {
-    auto& owned = detail::tla_thread_states.owned;
+  [[nodiscard]] State* find_or_create_state() noexcept {
+    auto& owned = detail::thread_local_arena_thread_states.owned;
     for (auto& [id, state] : owned) {
       if (id == id_) return cache_state(state);
     }
     try {
-      if (owned.size() >= detail::tla_thread_states.prune_at) detail::tla_thread_states.prune_dead();
+      auto& states = detail::thread_local_arena_thread_states;
+      if (owned.size() >= states.prune_at) states.prune_dead();
       owned.reserve(owned.size() + 1);  // so the push_back below cannot throw
-      detail::TlaThreadState* state = nullptr;
+      State* state = nullptr;
       {
         std::lock_guard lock(mutex_);
         if (!retired_.empty()) {
           state = retired_.back();
           retired_.pop_back();
         } else {
-          states_.push_back(std::make_unique<detail::TlaThreadState>());
+          states_.push_back(std::make_unique<State>());
           state = states_.back().get();
         }
       }
@@ -373,17 +387,17 @@ class BasicThreadLocalArena final : private detail::TlaCore {
   }
 
   // Makes `state` the one in this thread's fast cache, writing back the one there before.
-  detail::TlaThreadState* cache_state(detail::TlaThreadState* state) noexcept {
-    detail::tla_park_fast_cache();
+  State* cache_state(State* state) noexcept {
+    detail::thread_local_arena_park_fast_cache();
     std::lock_guard lock(mutex_);
-    state->cached_in = &detail::tla_fast_cache;
-    detail::tla_fast_cache = {id_, state->cursor, state->end, state};
+    state->cached_in = &detail::thread_local_arena_fast_cache;
+    detail::thread_local_arena_fast_cache = {id_, state->cursor, state->end, state};
     return state;
   }
 
   [[gnu::noinline]] void* allocate_slow(std::size_t size, std::size_t alignment) noexcept {
-    detail::TlaFastCache& fc = detail::tla_fast_cache;
-    detail::TlaThreadState* s = fc.arena_id == id_ ? fc.state : find_or_create_state();
+    FastCache& fc = detail::thread_local_arena_fast_cache;
+    State* s = fc.arena_id == id_ ? fc.state : find_or_create_state();
     if (s == nullptr || !is_valid_request(size, alignment) ||
         size > SIZE_MAX - debug::guard_bytes) {
       if (s != nullptr) {
@@ -418,9 +432,9 @@ class BasicThreadLocalArena final : private detail::TlaCore {
       debug::on_allocate(p, size);
       return p;
     }
-    // This thread's own spare blocks first, without the lock (see TlaThreadState): after a
-    // reset every thread of a shared arena needs blocks at the same moment. Measured at 2
-    // threads on `small` (rdtsc around this function): 54-78 cycles a call, 77-120 with the lock.
+    // This thread's own spare blocks first, without the lock (see ThreadLocalArenaThreadState):
+    // after a reset every thread of a shared arena needs blocks at the same moment, and taking
+    // the lock here made this path markedly slower at 2 threads.
     ChainBlock* b = s->spare.pop();
     if (b == nullptr) {
       std::lock_guard lock(mutex_);
@@ -444,15 +458,16 @@ class BasicThreadLocalArena final : private detail::TlaCore {
     return p;
   }
 
-  const std::uint64_t id_ = detail::next_tla_id();
+  const std::uint64_t id_ = detail::next_thread_local_arena_id();
   Source source_;
   std::size_t block_size_;
-  // Guarded by mutex_ (inherited from TlaCore):
-  std::vector<std::unique_ptr<detail::TlaThreadState>> states_;
+  // Guarded by mutex_ (inherited from ThreadLocalArenaCore):
+  std::vector<std::unique_ptr<State>> states_;
   BlockList dedicated_;  // blocks of one oversized request each
   BlockList recycled_;   // standard blocks free for any thread (spares of exited threads)
   std::size_t peak_ = 0;
   std::size_t failed_ = 0;
+  [[no_unique_address]] debug::InFlight in_flight_;
 };
 
 using ThreadLocalArena = BasicThreadLocalArena<HeapBlockSource, Counting::off>;

@@ -13,9 +13,10 @@
 //   under a uniformly chosen node that still has a free child slot (a random binary tree).
 //   Destroy: post-order walk with an explicit stack freeing each node, or one reset (with
 //   every thread stopped when the instance is shared). Thread::destroy_seconds_total and
-//   Thread::trees accumulate the destroy's steady_clock time and the trees destroyed; for a
-//   shared arena every thread first meets at a barrier, so the time covers the reset and the
-//   bulk barriers, not waiting for slower threads to finish building.
+//   Thread::trees accumulate the destroy's steady_clock time and the trees destroyed, reported
+//   through Totals as destroy_ns_per_tree; for a shared arena every thread first meets at a
+//   barrier, so the time covers the reset and the bulk barriers, not waiting for slower
+//   threads to finish building.
 // Operation: one node allocated and written into the tree; the destroy is included, spread
 //   over the round's operations.
 // Does not test: reuse of freed memory (see `mixed`), cross-thread frees (`larson`), trees
@@ -64,8 +65,22 @@ class Ast {
     Rng rng;
     std::vector<Node*> open;           // nodes with a free child slot
     std::vector<std::uintptr_t> stack; // destroy walk: node | 1 once its children are pushed
-    double destroy_seconds_total = 0;  // read by the driver
-    std::size_t trees = 0;             // read by the driver
+    double destroy_seconds_total = 0;  // summed by Totals
+    std::size_t trees = 0;             // summed by Totals
+  };
+
+  // The destroy timed on its own: nanoseconds per tree, over every thread's timed rounds.
+  struct Totals {
+    double destroy_seconds = 0;
+    std::size_t trees = 0;
+    void add(const Thread& t) {
+      destroy_seconds += t.destroy_seconds_total;
+      trees += t.trees;
+    }
+    template <class F>
+    void report(F&& counter) const {
+      if (trees > 0) counter("destroy_ns_per_tree", 1e9 * destroy_seconds / static_cast<double>(trees));
+    }
   };
 
   Ast(const Params& params, int /*threads*/)

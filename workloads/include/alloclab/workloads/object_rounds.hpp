@@ -13,9 +13,8 @@
 // pointer bump (the `null` reference measures it): the sizes come from a table drawn once per
 // thread (each round reads it from a random start), the random number generator is not on the
 // path; an arena's objects are not recorded, since its release never reads them. The loop of
-// `null` is 5 instructions (load the size, check it, write one byte, count, branch); callgrind
-// counts 6.1 per operation with the round's release, against 20.1 for bump_limit
-// (harness/tools/instructions_per_op.py, x86-64, GCC 12 -O2).
+// `null` loads the size, checks it, writes one byte, counts and branches: a small fraction of
+// bump_limit's cost (harness/tools/instructions_per_op.py counts both; README, Results).
 #pragma once
 
 #include <cstddef>

@@ -13,6 +13,7 @@
 //     template <class Probe>
 //     std::size_t run_round(A&, Thread&, RoundSync&, Probe&);
 //     void finish(A&, Thread&, RoundSync&);              // frees what is still live
+//     struct Totals { ... };                             // optional, see ReportsCounters
 //   };
 //
 // Probe wraps every allocate() so the driver can time single calls and count bytes in a
@@ -48,14 +49,40 @@ struct WorkloadInfo {
 template <Allocator A>
 constexpr std::string_view incompatibility(const WorkloadInfo& w) {
   using T = allocator_traits<A>;
+  // Freeing from a thread other than the allocating one needs both traits.
+  constexpr bool cross_thread_free = T::thread_safe && T::supports_free;
   if (w.needs_shared_instance && !T::thread_safe)
     return "needs one instance shared by all threads; the allocator is not thread-safe";
-  if (w.needs_cross_thread_free && !T::supports_cross_thread_free)
+  if (w.needs_cross_thread_free && !cross_thread_free)
     return "needs objects freed by other threads; the allocator cannot free across threads";
   if (w.needs_free && !T::supports_free)
     return "needs individual free; the allocator only frees in bulk";
   return {};
 }
+
+// A workload with counters of its own (beside the driver's) defines a nested Totals:
+//   struct Totals {
+//     void add(const Thread&);                    // one thread's share of the timed rounds
+//     template <class F> void report(F&& counter) const;  // counter(std::string_view name, double)
+//   };
+// The driver adds every thread's state into one Totals after the timed rounds (the untimed
+// latency pass excluded), then calls report() once; each counter goes into the case's JSON.
+template <class W>
+concept ReportsCounters = requires(typename W::Totals& totals, const typename W::Thread& thread) {
+  totals.add(thread);
+};
+// W's Totals, or an empty type for a workload without counters of its own.
+template <class W>
+struct TotalsOf {
+  struct None {};
+  using type = None;
+};
+template <ReportsCounters W>
+struct TotalsOf<W> {
+  using type = typename W::Totals;
+};
+template <class W>
+using totals_t = typename TotalsOf<W>::type;
 
 // Synchronisation of the threads of one run around bulk releases.
 class RoundSync {
