@@ -6,7 +6,7 @@
 #                                then charts and a report in results/<UTC time>-<host>/
 #   ./run_all.sh --full          the same for papers: 9 repetitions, threads to 4 x cores
 #   ./run_all.sh sweep [OPTION…] the sweep with options: --allocators, --workloads, --threads,
-#                                --repetitions, --out, --resume DIR, --shard K/N (sweep.py run -h)
+#                                --repetitions, --out, --resume DIR, --shard K/N (sweep run -h)
 #   ./run_all.sh plot DIR [DIR…] redraw charts and report from results folders; two or more
 #                                are compared side by side
 #   ./run_all.sh merge OUT DIR…  merge the folders of a sharded sweep
@@ -35,8 +35,8 @@ die() { echo "run_all.sh: $*" >&2; exit 2; }
 # Debian packages each job needs.
 build_packages=(cmake ninja-build g++ git libbenchmark-dev libtbb-dev libgtest-dev libcli11-dev
                 nlohmann-json3-dev)
-# The fuzzers: clang and its libFuzzer/sanitizer runtimes.
-fuzz_packages=(clang libclang-rt-14-dev)
+# The test suite: clang and its libFuzzer/sanitizer runtimes (fuzzers), mypy (the tools' types).
+test_packages=(clang libclang-rt-14-dev mypy)
 # The sweep's peers (preloaded) and the Python tools' libraries.
 tool_packages=(libjemalloc2 libmimalloc2.0 libtcmalloc-minimal4 libtbbmalloc2 python3
                python3-matplotlib python3-numpy python3-scipy)
@@ -73,17 +73,20 @@ pick_python() {
   die "no python3 can import matplotlib, numpy and scipy (install python3-matplotlib python3-numpy python3-scipy)"
 }
 
+# The tools: the package harness/alloclab and the package plots, run by module name.
+export PYTHONPATH="$PWD/harness:$PWD${PYTHONPATH:+:$PYTHONPATH}"
+
 sweep() {  # sweep [sweep.py run options]
   ensure_packages "${build_packages[@]}" "${tool_packages[@]}"
   build release
   local python folder_file folder
   python=$(pick_python)
   folder_file=$(mktemp)
-  "$python" harness/tools/sweep.py run --folder-file "$folder_file" "$@"
+  "$python" -m alloclab.sweep run --folder-file "$folder_file" "$@"
   folder=$(cat "$folder_file")
   rm -f "$folder_file"
   [ -d "$folder" ] || die "the sweep wrote no results folder"
-  "$python" plots/plot.py "$folder"
+  "$python" -m plots "$folder"
   echo "== report: $folder/report.html ($folder/report.md); results: $folder/results.csv"
 }
 
@@ -96,7 +99,7 @@ run_tests() {
       *) die "unknown test preset '$preset' (valid: release, debug, asan, tsan, fuzz, stress)" ;;
     esac
   done
-  ensure_packages "${build_packages[@]}" "${tool_packages[@]}" "${fuzz_packages[@]}"
+  ensure_packages "${build_packages[@]}" "${tool_packages[@]}" "${test_packages[@]}"
   local started=$SECONDS
   for preset in "${presets[@]}"; do
     echo "== test preset: $preset"
@@ -120,12 +123,12 @@ case "${1-}" in
     shift
     [ $# -ge 1 ] || die "plot needs at least one results folder (e.g. results/latest)"
     ensure_packages "${tool_packages[@]}"
-    "$(pick_python)" plots/plot.py "$@" ;;
+    "$(pick_python)" -m plots "$@" ;;
   merge)
     shift
     [ $# -ge 2 ] || die "merge needs an output folder and at least one results folder"
     ensure_packages "${tool_packages[@]}"
-    "$(pick_python)" harness/tools/sweep.py merge "$@" ;;
+    "$(pick_python)" -m alloclab.sweep merge "$@" ;;
   claims)
     shift
     ensure_packages "${build_packages[@]}" "${tool_packages[@]}"
@@ -133,15 +136,15 @@ case "${1-}" in
     python=$(pick_python)
     folder_file=$(mktemp)
     status=0
-    CLAIMS_FOLDER_FILE="$folder_file" "$python" harness/tools/claims.py "$@" || status=$?
-    if [ -s "$folder_file" ]; then "$python" plots/plot.py "$(cat "$folder_file")" >/dev/null; fi
+    CLAIMS_FOLDER_FILE="$folder_file" "$python" -m alloclab.claims "$@" || status=$?
+    if [ -s "$folder_file" ]; then "$python" -m plots "$(cat "$folder_file")" >/dev/null; fi
     rm -f "$folder_file"
     exit "$status" ;;
   targets)
     shift
     ensure_packages "${build_packages[@]}" "${tool_packages[@]}"
     build release
-    exec "$(pick_python)" harness/tools/claims.py harness/targets.toml --one-run --repetitions 25 --min-time 0.1 "$@" ;;
+    exec "$(pick_python)" -m alloclab.claims harness/targets.toml --one-run --repetitions 25 --min-time 0.1 "$@" ;;
   test) shift; run_tests "$@" ;;
   help|-h|--help) usage ;;
   *) die "unknown command '$1' (valid: sweep, --full, plot, merge, claims, targets, test, help, or none for the main job)" ;;

@@ -1,8 +1,8 @@
-"""The performance-claims checker (harness/tools/claims.py): its statistics on synthetic rows
+"""The performance-claims checker (harness/alloclab/claims.py): its statistics on synthetic rows
 with known answers, its parser on malformed files, the shipped claims file, and main() end to
 end on a results folder written here (nothing is benchmarked).
 
-Usage: python3 -m unittest tests/tools/test_claims.py   (ALLOCLAB_BINARY names the driver)
+Usage: PYTHONPATH=harness:. python3 -m unittest tests/tools/test_claims.py   (ALLOCLAB_BINARY names the driver)
 """
 
 import contextlib
@@ -12,16 +12,16 @@ import math
 import os
 import shutil
 import statistics
-import sys
 import tempfile
 import unittest
+from dataclasses import replace
 
 import numpy as np
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-sys.path.insert(0, os.path.join(ROOT, "harness", "tools"))
-import claims  # noqa: E402
-import results_io  # noqa: E402
+from alloclab import claims, results, stats
+from alloclab.registry import ask_driver
+from alloclab.results import ResultRow
 
 BINARY = os.environ.get("ALLOCLAB_BINARY", os.path.join(ROOT, "build", "release", "harness", "alloclab"))
 SHIPPED = os.path.join(ROOT, "harness", "claims.toml")
@@ -51,15 +51,11 @@ def make_rows(workload, allocator, threads, status="ok", **columns):
     results.csv metric column to its values, one per repetition."""
     lengths = {len(v) for v in columns.values()}
     assert len(lengths) == 1, "every column needs one value per repetition"
-    rows = []
-    for i in range(lengths.pop()):
-        row = {c: None for c in results_io.COLUMNS}
-        row.update(workload=workload, allocator=allocator, threads=threads, repetition=i + 1,
-                   status=status, reason="", unit=f"{workload}.{allocator}.r{i + 1}")
-        for column, values in columns.items():
-            row[column] = values[i]
-        rows.append(row)
-    return rows
+    if "items_per_second" in columns and "ns_per_op" not in columns:  # the reader wants both for ok rows
+        columns["ns_per_op"] = [1e9 / v if v else 0.0 for v in columns["items_per_second"]]
+    return [ResultRow(workload, allocator, threads, repetition=i + 1, status=status,
+                      unit=f"{workload}.{allocator}.r{i + 1}", **{c: v[i] for c, v in columns.items()})
+            for i in range(lengths.pop())]
 
 
 def toml_value(value):
@@ -131,38 +127,38 @@ class StatisticsTest(TempDirTest):
         rows = self.throughput_pair(10e6, 1e6, 0.02)
         r = self.verdict(rows, workload="small", a="chained_arena", b="malloc", metric="throughput",
                          relation="ratio_at_least", bound=5.0)
-        self.assertEqual(r["verdict"], "REPRODUCED", r)
-        self.assertAlmostEqual(r["value"], 10.0, delta=0.5)
-        self.assertEqual(r["n"], self.N)
+        self.assertEqual(r.verdict, "REPRODUCED", r)
+        self.assertAlmostEqual(r.value, 10.0, delta=0.5)
+        self.assertEqual(r.n, self.N)
 
     def test_ratio_bound_above_true_ratio_not_reproduced(self):
         rows = self.throughput_pair(10e6, 1e6, 0.02)
         r = self.verdict(rows, workload="small", a="chained_arena", b="malloc", metric="throughput",
                          relation="ratio_at_least", bound=20.0)
-        self.assertEqual(r["verdict"], "NOT REPRODUCED", r)
-        self.assertLess(r["high"], 20.0)
+        self.assertEqual(r.verdict, "NOT REPRODUCED", r)
+        self.assertLess(r.high, 20.0)
 
     def test_ratio_bound_at_true_ratio_with_wide_noise_inconclusive(self):
         # True ratio 10, 15 % independent noise on each: the interval straddles the bound 10.
         rows = self.throughput_pair(10e6, 1e6, 0.15, centered=True)
         r = self.verdict(rows, workload="small", a="chained_arena", b="malloc", metric="throughput",
                          relation="ratio_at_least", bound=10.0)
-        self.assertAlmostEqual(r["value"], 10.0, delta=0.5)
-        self.assertLess(r["low"], 10.0)
-        self.assertGreater(r["high"], 10.0)
-        self.assertEqual(r["verdict"], "INCONCLUSIVE", r)
+        self.assertAlmostEqual(r.value, 10.0, delta=0.5)
+        self.assertLess(r.low, 10.0)
+        self.assertGreater(r.high, 10.0)
+        self.assertEqual(r.verdict, "INCONCLUSIVE", r)
 
     def test_ratio_at_most(self):
         rows = self.throughput_pair(10e6, 1e6, 0.02)
         common = dict(workload="small", a="chained_arena", b="malloc", metric="throughput",
                       relation="ratio_at_most")
-        self.assertEqual(self.verdict(rows, bound=12.0, **common)["verdict"], "REPRODUCED")
-        self.assertEqual(self.verdict(rows, bound=1.44, **common)["verdict"], "NOT REPRODUCED")
+        self.assertEqual(self.verdict(rows, bound=12.0, **common).verdict, "REPRODUCED")
+        self.assertEqual(self.verdict(rows, bound=1.44, **common).verdict, "NOT REPRODUCED")
 
     def test_bootstrap_ratio_interval_and_point(self):
         a = noisy(10e6, 0.02, 12, seed=7)
         b = noisy(1e6, 0.02, 12, seed=8)
-        value, low, high = claims.bootstrap_ratio(a, b)
+        value, low, high = stats.ratio_interval(a, b)
         self.assertEqual(value, statistics.median(a) / statistics.median(b))
         self.assertLessEqual(low, value)
         self.assertLessEqual(value, high)
@@ -170,14 +166,14 @@ class StatisticsTest(TempDirTest):
         self.assertGreaterEqual(high, 10.0)
         self.assertLess((high - low) / 10.0, 0.06, (low, high))  # narrow for 2 % noise
         # deterministic: the same seed gives the same interval
-        self.assertEqual(claims.bootstrap_ratio(a, b), (value, low, high))
+        self.assertEqual(stats.ratio_interval(a, b), (value, low, high))
         # wider noise, wider interval
         wa, wb = noisy(10e6, 0.2, 12, seed=7), noisy(1e6, 0.2, 12, seed=8)
-        _, wlow, whigh = claims.bootstrap_ratio(wa, wb)
+        _, wlow, whigh = stats.ratio_interval(wa, wb)
         self.assertGreater(whigh - wlow, 3 * (high - low))
         # medians, not means: one wild repetition barely moves the interval
         outlier = a[:-1] + [1000 * a[-1]]
-        ovalue, olow, ohigh = claims.bootstrap_ratio(outlier, b)
+        ovalue, olow, ohigh = stats.ratio_interval(outlier, b)
         self.assertLess(ohigh, 11.0, (olow, ohigh))
         self.assertGreater(olow, 9.0, (olow, ohigh))
 
@@ -185,36 +181,36 @@ class StatisticsTest(TempDirTest):
         rows = self.throughput_pair(10e6, 1e6, 0.05, n=11)
         r = self.verdict(rows, workload="small", a="chained_arena", b="malloc", metric="throughput",
                          relation="ratio_at_least", bound=5.0)
-        a = [row["items_per_second"] for row in rows if row["allocator"] == "chained_arena"]
-        b = [row["items_per_second"] for row in rows if row["allocator"] == "malloc"]
-        self.assertTrue(r["paired"])
-        self.assertAlmostEqual(r["value"], statistics.median(x / y for x, y in zip(a, b)), places=12)
-        self.assertNotAlmostEqual(r["value"], statistics.median(a) / statistics.median(b), places=6)
-        self.assertLessEqual(r["low"], r["value"])
-        self.assertLessEqual(r["value"], r["high"])
+        a = [row.items_per_second for row in rows if row.allocator == "chained_arena"]
+        b = [row.items_per_second for row in rows if row.allocator == "malloc"]
+        self.assertTrue(r.paired)
+        self.assertAlmostEqual(r.value, statistics.median(x / y for x, y in zip(a, b)), places=12)
+        self.assertNotAlmostEqual(r.value, statistics.median(a) / statistics.median(b), places=6)
+        self.assertLessEqual(r.low, r.value)
+        self.assertLessEqual(r.value, r.high)
 
     def test_unpaired_when_repetitions_differ_point_value_is_ratio_of_medians(self):
         rows = self.throughput_pair(10e6, 1e6, 0.05, n=11)
-        rows = [r for r in rows if not (r["allocator"] == "malloc" and r["repetition"] == 3)]
+        rows = [r for r in rows if not (r.allocator == "malloc" and r.repetition == 3)]
         r = self.verdict(rows, workload="small", a="chained_arena", b="malloc", metric="throughput",
                          relation="ratio_at_least", bound=5.0)
-        a = [row["items_per_second"] for row in rows if row["allocator"] == "chained_arena"]
-        b = [row["items_per_second"] for row in rows if row["allocator"] == "malloc"]
-        self.assertFalse(r["paired"])
-        self.assertAlmostEqual(r["value"], statistics.median(a) / statistics.median(b), places=12)
+        a = [row.items_per_second for row in rows if row.allocator == "chained_arena"]
+        b = [row.items_per_second for row in rows if row.allocator == "malloc"]
+        self.assertFalse(r.paired)
+        self.assertAlmostEqual(r.value, statistics.median(a) / statistics.median(b), places=12)
 
     def test_no_pairs_from_a_one_run_duplicates_or_non_positive_values(self):
         base = self.throughput_pair(10e6, 1e6, 0.05, n=11)
         common = dict(workload="small", a="chained_arena", b="malloc", metric="throughput",
                       relation="ratio_at_least", bound=5.0)
-        one_run = [dict(r, unit=claims.UNPAIRED_UNIT) for r in base]
-        duplicated = base + [dict(base[0])]
-        zero = [dict(r, items_per_second=0.0) if r["allocator"] == "malloc" and r["repetition"] == 2 else r
+        one_run = [replace(r, unit=claims.UNPAIRED_UNIT) for r in base]
+        duplicated = base + [base[0]]
+        zero = [replace(r, items_per_second=0.0) if r.allocator == "malloc" and r.repetition == 2 else r
                 for r in base]
         for rows in (one_run, duplicated, zero):
             r = self.verdict(rows, **common)
-            self.assertFalse(r["paired"], r)
-            self.assertTrue(math.isfinite(r["value"]) and math.isfinite(r["high"]), r)
+            self.assertFalse(r.paired, r)
+            self.assertTrue(math.isfinite(r.value) and math.isfinite(r.high), r)
 
     def test_pairing_cancels_drift_shared_by_a_repetition(self):
         # The machine's speed drifts by up to 2x between repetitions and hits A and B of one
@@ -229,18 +225,18 @@ class StatisticsTest(TempDirTest):
         common = dict(workload="small", a="thread_local_arena", b="chained_arena", metric="throughput",
                       threads=2)
         r = self.verdict(rows, relation="ratio_at_least", bound=0.75, **common)
-        self.assertTrue(r["paired"])
-        self.assertAlmostEqual(r["value"], 0.8, delta=0.02)
-        self.assertEqual(r["verdict"], "REPRODUCED", r)
-        self.assertEqual(self.verdict(rows, relation="ratio_at_least", bound=0.85, **common)["verdict"],
+        self.assertTrue(r.paired)
+        self.assertAlmostEqual(r.value, 0.8, delta=0.02)
+        self.assertEqual(r.verdict, "REPRODUCED", r)
+        self.assertEqual(self.verdict(rows, relation="ratio_at_least", bound=0.85, **common).verdict,
                          "NOT REPRODUCED")
-        _, low, high = claims.bootstrap_ratio(a, b)  # what the unpaired interval would be
+        _, low, high = stats.ratio_interval(a, b)  # what the unpaired interval would be
         self.assertLess(low, 0.75)
         self.assertGreater(high, 0.85)
 
     def test_bootstrap_median(self):
         a = noisy(1.05, 0.01, 11, seed=3)
-        value, low, high = claims.bootstrap_median(a)
+        value, low, high = stats.median_interval(a)
         self.assertEqual(value, statistics.median(a))
         self.assertLessEqual(low, value)
         self.assertLessEqual(value, high)
@@ -253,13 +249,13 @@ class StatisticsTest(TempDirTest):
                 + make_rows("small", "malloc", 1, ns_per_op=noisy(20.0, 0.02, self.N, 2)))
         r = self.verdict(rows, workload="small", a="chained_arena", b="malloc", metric="ns_per_op",
                          relation="ratio_at_least", bound=5.0)
-        self.assertAlmostEqual(r["value"], 10.0, delta=0.5)
-        self.assertEqual(r["verdict"], "REPRODUCED", r)
+        self.assertAlmostEqual(r.value, 10.0, delta=0.5)
+        self.assertEqual(r.verdict, "REPRODUCED", r)
         # and the other way round: malloc is not 5x better than the arena
         r = self.verdict(rows, workload="small", a="malloc", b="chained_arena", metric="ns_per_op",
                          relation="ratio_at_least", bound=5.0)
-        self.assertAlmostEqual(r["value"], 0.1, delta=0.005)
-        self.assertEqual(r["verdict"], "NOT REPRODUCED", r)
+        self.assertAlmostEqual(r.value, 0.1, delta=0.005)
+        self.assertEqual(r.verdict, "NOT REPRODUCED", r)
 
     # greater / less (Mann-Whitney U) ------------------------------------------------------------
 
@@ -268,12 +264,12 @@ class StatisticsTest(TempDirTest):
                       relation="greater")
         faster = self.throughput_pair(2e6, 1e6, 0.05)
         r = self.verdict(faster, **common)
-        self.assertEqual(r["verdict"], "REPRODUCED", r)
-        self.assertLess(r["p"], 0.05)
+        self.assertEqual(r.verdict, "REPRODUCED", r)
+        self.assertLess(r.p, 0.05)
         slower = self.throughput_pair(1e6, 2e6, 0.05)
         r = self.verdict(slower, **common)
-        self.assertEqual(r["verdict"], "NOT REPRODUCED", r)
-        self.assertGreater(r["p"], 0.95)
+        self.assertEqual(r.verdict, "NOT REPRODUCED", r)
+        self.assertGreater(r.p, 0.95)
 
     def test_greater_identical_distributions_inconclusive(self):
         values = noisy(1e6, 0.05, self.N, seed=4)
@@ -283,8 +279,8 @@ class StatisticsTest(TempDirTest):
         for relation in ("greater", "less"):
             r = self.verdict(rows, workload="small", a="chained_arena", b="malloc", metric="throughput",
                              relation=relation)
-            self.assertEqual(r["verdict"], "INCONCLUSIVE", r)
-            self.assertGreater(r["p"], 0.3)
+            self.assertEqual(r.verdict, "INCONCLUSIVE", r)
+            self.assertGreater(r.p, 0.3)
 
     def test_less_on_latency_tail_ratio(self):
         n = self.N
@@ -296,25 +292,25 @@ class StatisticsTest(TempDirTest):
         # samples() derives p999 / p50 row by row
         tail_a = claims.samples(rows, "small", "thread_local_arena", 1, "latency_tail_ratio")
         self.assertEqual(len(tail_a), n)
-        for row, value in zip([r for r in rows if r["allocator"] == "thread_local_arena"], tail_a):
-            self.assertAlmostEqual(value, row["latency_p999_ns"] / row["latency_p50_ns"])
+        for row, value in zip([r for r in rows if r.allocator == "thread_local_arena"], tail_a):
+            self.assertAlmostEqual(value, row.latency_p999_ns / row.latency_p50_ns)
         r = self.verdict(rows, workload="small", a="thread_local_arena", b="malloc",
                          metric="latency_tail_ratio", relation="less")
-        self.assertEqual(r["verdict"], "REPRODUCED", r)
-        self.assertGreater(r["value"], 1.0)  # A is better: "times better" above 1
+        self.assertEqual(r.verdict, "REPRODUCED", r)
+        self.assertGreater(r.value, 1.0)  # A is better: "times better" above 1
         r = self.verdict(rows, workload="small", a="malloc", b="thread_local_arena",
                          metric="latency_tail_ratio", relation="less")
-        self.assertEqual(r["verdict"], "NOT REPRODUCED", r)
+        self.assertEqual(r.verdict, "NOT REPRODUCED", r)
 
     def test_less_on_ns_per_op(self):
         rows = (make_rows("small", "chained_arena", 1, ns_per_op=noisy(5.0, 0.03, self.N, 20))
                 + make_rows("small", "malloc", 1, ns_per_op=noisy(25.0, 0.03, self.N, 21)))
         r = self.verdict(rows, workload="small", a="chained_arena", b="malloc", metric="ns_per_op",
                          relation="less")
-        self.assertEqual(r["verdict"], "REPRODUCED", r)
+        self.assertEqual(r.verdict, "REPRODUCED", r)
         r = self.verdict(rows, workload="small", a="chained_arena", b="malloc", metric="ns_per_op",
                          relation="greater")
-        self.assertEqual(r["verdict"], "NOT REPRODUCED", r)
+        self.assertEqual(r.verdict, "NOT REPRODUCED", r)
 
     # within ---------------------------------------------------------------------------------------
 
@@ -323,15 +319,15 @@ class StatisticsTest(TempDirTest):
                       relation="within", tolerance=0.15)
         equal = self.throughput_pair(1e6, 1e6, 0.02)
         r = self.verdict(equal, **common)
-        self.assertEqual(r["verdict"], "REPRODUCED", r)
-        self.assertAlmostEqual(r["value"], 1.0, delta=0.05)
+        self.assertEqual(r.verdict, "REPRODUCED", r)
+        self.assertAlmostEqual(r.value, 1.0, delta=0.05)
         for a_center, b_center in ((2e6, 1e6), (1e6, 2e6), (1.25e6, 1e6), (0.8e6, 1e6)):
             with self.subTest(a=a_center, b=b_center):
                 apart = self.throughput_pair(a_center, b_center, 0.02)
-                self.assertEqual(self.verdict(apart, **common)["verdict"], "NOT REPRODUCED")
+                self.assertEqual(self.verdict(apart, **common).verdict, "NOT REPRODUCED")
         # 10 % apart is inside 15 %
         near = self.throughput_pair(1.1e6, 1e6, 0.01)
-        self.assertEqual(self.verdict(near, **common)["verdict"], "REPRODUCED")
+        self.assertEqual(self.verdict(near, **common).verdict, "REPRODUCED")
 
     # at_most / at_least ---------------------------------------------------------------------------
 
@@ -344,8 +340,8 @@ class StatisticsTest(TempDirTest):
         for relation, bound, expected in cases:
             with self.subTest(relation=relation, bound=bound):
                 r = self.verdict(rows, relation=relation, bound=bound, **common)
-                self.assertEqual(r["verdict"], expected, r)
-                self.assertAlmostEqual(r["value"], 1.05, delta=0.01)
+                self.assertEqual(r.verdict, expected, r)
+                self.assertAlmostEqual(r.value, 1.05, delta=0.01)
 
     # growth ---------------------------------------------------------------------------------------
 
@@ -363,25 +359,25 @@ class StatisticsTest(TempDirTest):
     def test_growth_constant(self):
         rows = self.growth_rows("chained_arena", lambda size: 1000.0)
         r = self.growth(rows, "chained_arena", "growth_at_most", 0.1)
-        self.assertEqual(r["verdict"], "REPRODUCED", r)
-        self.assertAlmostEqual(r["value"], 0.0, delta=0.02)
-        self.assertEqual(r["n"], self.N)
+        self.assertEqual(r.verdict, "REPRODUCED", r)
+        self.assertAlmostEqual(r.value, 0.0, delta=0.02)
+        self.assertEqual(r.n, self.N)
         r = self.growth(rows, "chained_arena", "growth_at_least", 0.9)
-        self.assertEqual(r["verdict"], "NOT REPRODUCED", r)
+        self.assertEqual(r.verdict, "NOT REPRODUCED", r)
 
     def test_growth_linear(self):
         rows = self.growth_rows("malloc", lambda size: 20.0 * size)
         r = self.growth(rows, "malloc", "growth_at_most", 0.1)
-        self.assertEqual(r["verdict"], "NOT REPRODUCED", r)
+        self.assertEqual(r.verdict, "NOT REPRODUCED", r)
         r = self.growth(rows, "malloc", "growth_at_least", 0.9)
-        self.assertEqual(r["verdict"], "REPRODUCED", r)
-        self.assertAlmostEqual(r["value"], 1.0, delta=0.02)
-        self.assertLessEqual(r["low"], 1.0)
-        self.assertGreaterEqual(r["high"], 1.0)
+        self.assertEqual(r.verdict, "REPRODUCED", r)
+        self.assertAlmostEqual(r.value, 1.0, delta=0.02)
+        self.assertLessEqual(r.low, 1.0)
+        self.assertGreaterEqual(r.high, 1.0)
 
     def test_bootstrap_growth_exponent(self):
         series = [noisy(3.0 * s ** 0.5, 0.01, 10, seed=50 + i) for i, s in enumerate(SIZES)]
-        value, low, high = claims.bootstrap_growth(series, SIZES)
+        value, low, high = stats.growth_interval(series, SIZES)
         expected = np.polyfit(np.log(SIZES), np.log([statistics.median(s) for s in series]), 1)[0]
         self.assertAlmostEqual(value, float(expected), places=12)
         self.assertAlmostEqual(value, 0.5, delta=0.01)
@@ -395,14 +391,14 @@ class StatisticsTest(TempDirTest):
         rows = self.throughput_pair(10e6, 1e6, 0.02, n=2)
         r = self.verdict(rows, workload="small", a="chained_arena", b="malloc", metric="throughput",
                          relation="ratio_at_least", bound=5.0)
-        self.assertEqual(r["verdict"], "INCONCLUSIVE")
-        self.assertEqual(r["n"], 2)
-        self.assertIn("2 repetitions", r.get("detail", ""))
+        self.assertEqual(r.verdict, "INCONCLUSIVE")
+        self.assertEqual(r.n, 2)
+        self.assertIn("2 repetitions", r.detail)
         # one allocator only (at_most): the same rule
         r = self.verdict(rows, workload="small", a="chained_arena", metric="throughput",
                          relation="at_least", bound=1.0)
-        self.assertEqual(r["verdict"], "INCONCLUSIVE")
-        self.assertTrue(r.get("detail"))
+        self.assertEqual(r.verdict, "INCONCLUSIVE")
+        self.assertTrue(r.detail)
 
     def test_failed_and_skipped_rows_do_not_count(self):
         good = self.throughput_pair(10e6, 1e6, 0.02, n=2)
@@ -410,21 +406,21 @@ class StatisticsTest(TempDirTest):
                + make_rows("small", "malloc", 1, status="skipped", items_per_second=[1e6] * 8))
         r = self.verdict(good + bad, workload="small", a="chained_arena", b="malloc",
                          metric="throughput", relation="ratio_at_least", bound=5.0)
-        self.assertEqual(r["verdict"], "INCONCLUSIVE")
-        self.assertEqual(r["n"], 2)
+        self.assertEqual(r.verdict, "INCONCLUSIVE")
+        self.assertEqual(r.n, 2)
         # no rows at all for the case: inconclusive, not an exception
         r = self.verdict(good, workload="small", a="mutex_arena", b="malloc",
                          metric="throughput", relation="greater")
-        self.assertEqual(r["verdict"], "INCONCLUSIVE")
-        self.assertEqual(r["n"], 0)
+        self.assertEqual(r.verdict, "INCONCLUSIVE")
+        self.assertEqual(r.n, 0)
 
     def test_threads_and_threads_b_select_the_cases(self):
         rows = (make_rows("small", "thread_local_arena", 1, items_per_second=noisy(1e6, 0.02, self.N, 60))
                 + make_rows("small", "thread_local_arena", 2, items_per_second=noisy(1.95e6, 0.02, self.N, 61)))
         r = self.verdict(rows, workload="small", a="thread_local_arena", b="thread_local_arena",
                          threads=2, threads_b=1, metric="throughput", relation="ratio_at_least", bound=1.8)
-        self.assertEqual(r["verdict"], "REPRODUCED", r)
-        self.assertAlmostEqual(r["value"], 1.95, delta=0.1)
+        self.assertEqual(r.verdict, "REPRODUCED", r)
+        self.assertAlmostEqual(r.value, 1.95, delta=0.1)
 
     def test_threads_b_defaults_to_threads(self):
         # At 2 threads the arena wins; at 1 thread malloc would. threads = 2 alone means both sides.
@@ -433,8 +429,8 @@ class StatisticsTest(TempDirTest):
                 + make_rows("stress", "mutex_arena", 1, items_per_second=noisy(9e6, 0.02, self.N, 72)))
         r = self.verdict(rows, workload="stress", a="atomic_bump_arena", b="mutex_arena", threads=2,
                          metric="throughput", relation="greater")
-        self.assertEqual(r["verdict"], "REPRODUCED", r)
-        self.assertAlmostEqual(r["value"], 4.0, delta=0.2)
+        self.assertEqual(r.verdict, "REPRODUCED", r)
+        self.assertAlmostEqual(r.value, 4.0, delta=0.2)
 
 
 # --- 2. the parser on malformed files ------------------------------------------------------------
@@ -466,13 +462,13 @@ class ParserTest(TempDirTest):
 
     def test_good_claims_parse(self):
         parsed = self.load(claim_fields(**GOOD), claim_fields(**GROWTH))
-        self.assertEqual([c["id"] for c in parsed], ["good", "grows"])
-        self.assertEqual(parsed[0]["threads"], 1)
-        self.assertEqual(parsed[0]["threads_b"], 1)
-        self.assertEqual(parsed[0]["workloads"], ["small"])
-        self.assertEqual(parsed[1]["workloads"], AST)
+        self.assertEqual([c.id for c in parsed], ["good", "grows"])
+        self.assertEqual(parsed[0].threads, 1)
+        self.assertEqual(parsed[0].threads_b, 1)
+        self.assertEqual(parsed[0].workloads, ("small",))
+        self.assertEqual(parsed[1].workloads, tuple(AST))
         (two,) = self.load(claim_fields(**GOOD, threads=2))
-        self.assertEqual((two["threads"], two["threads_b"]), (2, 2))
+        self.assertEqual((two.threads, two.threads_b), (2, 2))
 
     def test_unknown_workload(self):
         message = self.assertRejected("bad-w", "workload", self.with_(GOOD, id="bad-w", workload="tiny"))
@@ -565,16 +561,16 @@ class ShippedClaimsTest(unittest.TestCase):
     def test_shipped_claims_parse_with_the_drivers_names(self):
         if not os.access(BINARY, os.X_OK):
             self.skipTest(f"driver not built: {BINARY} (set ALLOCLAB_BINARY)")
-        allocators, workloads = claims.known_names(BINARY)
-        parsed = claims.load_claims(SHIPPED, allocators, workloads)
+        registry = ask_driver(BINARY)
+        parsed = claims.load_claims(SHIPPED, registry.allocator_names(), registry.workload_names())
         self.assertGreaterEqual(len(parsed), 10)
-        self.assertEqual(len({c["id"] for c in parsed}), len(parsed))
+        self.assertEqual(len({c.id for c in parsed}), len(parsed))
         for c in parsed:
-            with self.subTest(claim=c["id"]):
-                self.assertTrue(c["source"].strip())
-                self.assertTrue(c["sentence"].strip())
-                self.assertIn(c["relation"], claims.RELATIONS)
-                self.assertIn(c["metric"], claims.METRICS)
+            with self.subTest(claim=c.id):
+                self.assertTrue(c.source.strip())
+                self.assertTrue(c.sentence.strip())
+                self.assertIn(c.relation, claims.RELATIONS)
+                self.assertIn(c.metric, claims.METRICS)
 
 
 # --- 4. main() end to end on a results folder ----------------------------------------------------
@@ -590,7 +586,7 @@ class MainTest(TempDirTest):
                 + make_rows("small", "malloc", 1, items_per_second=noisy(1e6, 0.02, n, 3),
                             overhead_ratio=noisy(1.4, 0.01, n, 4))
                 + make_rows("small", "mutex_arena", 1, items_per_second=[1e6, 2e6]))
-        results_io.write_csv(os.path.join(self.folder, "results.csv"), rows)
+        results.write_csv(os.path.join(self.folder, "results.csv"), rows)
         # Names come from the rows, not from a driver: nothing is run.
         self.no_driver = ["--binary", os.path.join(self.tmp, "no-such-driver")]
         self.claims_ok = [

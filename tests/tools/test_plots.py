@@ -1,6 +1,6 @@
-"""Tests of plots/: the charts' data, the report and the plot.py command line.
+"""Tests of plots/: the charts' data, the report and the plots command line.
 
-Run: /usr/bin/python3 -m unittest tests/tools/test_plots.py -v   (needs matplotlib)
+Run: PYTHONPATH=harness:. /usr/bin/python3 -m unittest tests/tools/test_plots.py -v   (needs matplotlib)
 
 The numbers the charts and the report show are checked against numbers computed here straight
 from results.csv with the csv module, not through the code under test.
@@ -17,17 +17,17 @@ import sys
 import tempfile
 import unittest
 import xml.etree.ElementTree as ET
+from pathlib import Path
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 SAMPLE = os.path.join(ROOT, "tests", "data", "sample_run")
-PLOT = os.path.join(ROOT, "plots", "plot.py")
-sys.path.insert(0, os.path.join(ROOT, "harness", "tools"))
-sys.path.insert(0, os.path.join(ROOT, "plots"))
+BINARY = os.environ.get("ALLOCLAB_BINARY", os.path.join(ROOT, "build", "release", "harness", "alloclab"))
 
-import results_io  # noqa: E402
-import style  # noqa: E402
-import charts  # noqa: E402
-import report  # noqa: E402
+from alloclab import results
+from alloclab.registry import ask_driver
+from alloclab.results import ResultRow
+from alloclab.document import render_html, render_markdown
+from plots import analysis, charts, report, style
 
 REFERENCES = {"null", "bump_limit", "bump_cold"}
 
@@ -45,7 +45,7 @@ def column(rows, workload, allocator, threads, metric):
 
 
 def run_plot(*args):
-    return subprocess.run([sys.executable, PLOT, *args], capture_output=True, text=True, timeout=120)
+    return subprocess.run([sys.executable, "-m", "plots", *args], capture_output=True, text=True, timeout=120)
 
 
 def copy_sample(parent, name="run"):
@@ -55,7 +55,7 @@ def copy_sample(parent, name="run"):
 
 
 class SampleRun(unittest.TestCase):
-    """plot.py on a copy of the sample run (drawn once for the class)."""
+    """python3 -m plots on a copy of the sample run (drawn once for the class)."""
 
     @classmethod
     def setUpClass(cls):
@@ -63,10 +63,8 @@ class SampleRun(unittest.TestCase):
         cls.folder = copy_sample(cls.tmp)
         cls.proc = run_plot(cls.folder)
         cls.raw = raw_rows(cls.folder)
-        cls.rows = results_io.read_csv(os.path.join(cls.folder, "results.csv"))
-        with open(os.path.join(cls.folder, "machine.json"), encoding="utf-8") as f:
-            cls.facts = json.load(f)
-        cls.scratch = os.path.join(cls.tmp, "scratch")
+        cls.sample = results.read_run(cls.folder)
+        cls.scratch = Path(cls.tmp) / "scratch"
         with open(os.path.join(cls.folder, "report.md"), encoding="utf-8") as f:
             cls.md = f.read()
         with open(os.path.join(cls.folder, "report.html"), encoding="utf-8") as f:
@@ -114,7 +112,7 @@ class SampleRun(unittest.TestCase):
     # -- chart data
 
     def test_throughput_chart_points_are_csv_medians(self):
-        title, stem, data = charts.throughput_chart(self.rows, self.facts, self.scratch, "small")
+        title, stem, data = charts.throughput_chart(self.sample, self.scratch, "small")
         self.assertEqual(stem, "throughput_small")
         series = data["series"]["malloc"]
         i = series["threads"].index(2)
@@ -126,7 +124,7 @@ class SampleRun(unittest.TestCase):
         self.assertEqual(data["threads"], [1, 2, 4])
 
     def test_skipped_and_failed_are_never_plotted_as_zero(self):
-        _, _, data = charts.throughput_chart(self.rows, self.facts, self.scratch, "larson")
+        _, _, data = charts.throughput_chart(self.sample, self.scratch, "larson")
         for name in ("null", "bump_limit", "mutex_arena", "thread_local_arena", "pmr_monotonic"):
             self.assertNotIn(name, data["series"])
             self.assertEqual(data["not_shown"][name], "skipped")
@@ -140,7 +138,7 @@ class SampleRun(unittest.TestCase):
             self.assertTrue(all(v > 0 for v in s["median"]))
 
     def test_relative_summary_and_geomean_by_hand(self):
-        _, stem, data = charts.summary_chart(self.rows, self.facts, self.scratch, "malloc", threads=2)
+        _, stem, data = charts.summary_chart(self.sample, self.scratch, "malloc", threads=2)
         self.assertEqual(stem, "summary_vs_malloc_t2")
         workloads = ["small", "mixed", "larson", "ast_1k", "ast_16k"]
         self.assertEqual(data["workloads"], workloads)
@@ -159,7 +157,7 @@ class SampleRun(unittest.TestCase):
         self.assertEqual(data["geomean"]["malloc"], 1.0)
 
     def test_scaling_efficiency_of_one_allocator(self):
-        _, _, data = charts.efficiency_chart(self.rows, self.facts, self.scratch, "small")
+        _, _, data = charts.efficiency_chart(self.sample, self.scratch, "small")
         self.assertEqual(data["hardware_threads"], 2)
         med = {t: statistics.median(column(self.raw, "small", "thread_local_arena", t, "items_per_second"))
                for t in (1, 2, 4)}
@@ -171,14 +169,14 @@ class SampleRun(unittest.TestCase):
         self.assertAlmostEqual(eff[4], med[4] / (2 * med[1]))
 
     def test_latency_and_memory_data(self):
-        _, _, lat = charts.latency_chart(self.rows, self.facts, self.scratch, "mixed", 1)
+        _, _, lat = charts.latency_chart(self.sample, self.scratch, "mixed", 1)
         p99 = column(self.raw, "mixed", "jemalloc", 1, "latency_p99_ns")
         self.assertAlmostEqual(lat["series"]["jemalloc"]["p99"]["median"], statistics.median(p99))
-        _, _, rss = charts.rss_chart(self.rows, self.facts, self.scratch, 4)
+        _, _, rss = charts.rss_chart(self.sample, self.scratch, 4)
         peak = column(self.raw, "ast_16k", "tcmalloc", 4, "peak_rss_bytes")
         self.assertAlmostEqual(rss["median_mib"]["ast_16k"]["tcmalloc"], statistics.median(peak) / 2 ** 20)
         self.assertIsNone(rss["median_mib"]["larson"]["null"])
-        _, _, over = charts.overhead_chart(self.rows, self.facts, self.scratch, 4)
+        _, _, over = charts.overhead_chart(self.sample, self.scratch, 4)
         self.assertEqual(over["allocators"], ["mutex_arena", "thread_local_arena", "chained_arena", "coalescing_pool"])
         ratio = column(self.raw, "small", "coalescing_pool", 4, "overhead_ratio")
         self.assertAlmostEqual(over["median"]["coalescing_pool"]["small"], statistics.median(ratio))
@@ -238,39 +236,64 @@ class SampleRun(unittest.TestCase):
 class NoisyCases(unittest.TestCase):
     def test_cv_above_five_percent_is_flagged(self):
         def row(alloc, rep, tp):
-            return {"workload": "w", "allocator": alloc, "threads": 1, "repetition": rep, "status": "ok",
-                    "reason": "", "ns_per_op": 1e9 / tp, "items_per_second": tp}
+            return ResultRow("w", alloc, 1, repetition=rep, ns_per_op=1e9 / tp, items_per_second=tp)
         rows = []
         for rep, (a, b, c) in enumerate(zip((100.0, 100.0, 100.0), (90.0, 100.0, 110.0), (98.0, 100.0, 102.0)), 1):
             rows += [row("steady", rep, a), row("noisy", rep, b), row("calm", rep, c)]
         tmp = tempfile.mkdtemp(prefix="alloclab-noise-")
         try:
-            results_io.write_csv(os.path.join(tmp, "results.csv"), rows)
-            parsed = results_io.read_csv(os.path.join(tmp, "results.csv"))
+            results.write_csv(os.path.join(tmp, "results.csv"), rows)
+            parsed = results.Run(Path(tmp), tuple(results.read_csv(os.path.join(tmp, "results.csv"))),
+                                 {"hardware_threads": "2"}, "cmd")
         finally:
             shutil.rmtree(tmp)
-        noisy, judged = report.noisy_cases(parsed)
+        noisy, judged = analysis.noisy_cases(parsed)
         self.assertEqual(judged, 3)
         self.assertEqual([c["allocator"] for c in noisy], ["noisy"])
         self.assertAlmostEqual(noisy[0]["cv"], 0.1)  # stdev(90, 100, 110) = 10, mean 100
-        md, page = report.build("/tmp/x", parsed, {"hardware_threads": "2"}, "cmd", [], "steady")
+        doc = report.build(parsed, [], "steady")
+        md, page = render_markdown(doc), render_html(doc)
         self.assertIn("| w/noisy/threads:1 | 10.0% |", md)
         self.assertNotIn("w/calm/threads:1", md)
         self.assertIn("w/noisy/threads:1", page)
-        table = report.summary_table(parsed, 1)
+        table = analysis.summary_table(parsed, 1)
         self.assertTrue(table["cells"]["w"]["noisy"]["noisy"])
         self.assertFalse(table["cells"]["w"]["calm"]["noisy"])
 
 
 class Style(unittest.TestCase):
-    def test_colours_are_fixed_distinct_and_deterministic(self):
-        known = [n for n in style.KNOWN]
-        self.assertEqual(len({style.colour(n) for n in known}), len(known))
-        self.assertEqual(style.colour("malloc"), "#0072B2")
-        self.assertEqual(style.colour("some_new_allocator"), style.colour("some_new_allocator"))
-        self.assertIn(style.colour("some_new_allocator"), style.FALLBACK)
-        self.assertEqual(style.line_style("bump_limit")["linestyle"], style.LINE_STYLES["bump_limit"])
-        self.assertEqual(style.order(["zeta", "malloc", "null", "mutex_arena"]), ["mutex_arena", "malloc", "null", "zeta"])
+    def test_every_allocator_the_driver_lists_has_a_distinct_intended_style(self):
+        if not os.access(BINARY, os.X_OK):
+            self.skipTest(f"driver not built: {BINARY}")
+        registry = ask_driver(BINARY)
+        styles = style.Styles(registry)
+        looks = {a.name: styles.look(a.name) for a in registry.allocators}
+        self.assertGreaterEqual(len(looks), 18)
+        self.assertEqual(len(set(looks.values())), len(looks), looks)
+        for a in registry.allocators:
+            look = looks[a.name]
+            with self.subTest(allocator=a.name, kind=a.kind):
+                self.assertIn(a.kind, ("library", "peer", "preloaded", "reference"))
+                self.assertIn(look.colour, style.KINDS[a.kind].colours)  # its kind's palette, not a fallback
+                self.assertEqual(look.dashes is not None, a.kind == "reference")
+                self.assertEqual(look.hollow, a.kind == "preloaded")
+        # colours alone tell apart every allocator that is not a reference (references: dashes)
+        solid = [l.colour for n, l in looks.items() if registry.kind_of(n) != "reference"]
+        self.assertEqual(len(set(solid)), len(solid))
+
+    def test_styles_follow_kind_and_registration_order(self):
+        (registry,) = [results.read_run(SAMPLE).registry]
+        styles = style.Styles(registry)
+        self.assertEqual(styles.colour("malloc"), "#0072B2")
+        self.assertEqual(styles.line("bump_limit")["linestyle"], (0, (5, 2)))
+        self.assertEqual(styles.colour("some_new_allocator"), styles.colour("some_new_allocator"))
+        self.assertIn(styles.colour("some_new_allocator"), style.KINDS["other"].colours)
+        self.assertEqual(registry.order(["zeta", "malloc", "null", "mutex_arena"]), ["mutex_arena", "malloc", "null", "zeta"])
+        # a kind's palette exhausted: colour and marker still never repeat together
+        from alloclab.registry import AllocatorInfo, Registry
+        many = Registry(tuple(AllocatorInfo(f"a{i}", "library") for i in range(30)))
+        looks = [style.Styles(many).look(f"a{i}") for i in range(30)]
+        self.assertEqual(len({(l.colour, l.marker) for l in looks}), 30)
 
     def test_footer(self):
         text = style.footer_text({"cpu_model": "AMD EPYC", "hardware_threads": "2", "kernel": "Linux 6",
@@ -300,7 +323,7 @@ class BadInput(unittest.TestCase):
         for name in names:
             self.assertIn(name, lines[0])
         if os.path.isdir(self.folder):
-            left = set(os.listdir(self.folder)) - {"results.csv", "machine.json", "command.txt"}
+            left = set(os.listdir(self.folder)) - {"results.csv", "machine.json", "command.txt", "registry.json"}
             self.assertEqual(left, set(), "files written for bad input")
         return lines[0]
 
@@ -347,6 +370,13 @@ class BadInput(unittest.TestCase):
         self.assertEqual(len(proc.stderr.splitlines()), 1)
         self.assertIn("machine.json", proc.stderr)
         self.assertFalse(os.path.exists(os.path.join(self.folder, "report.html")))
+
+    def test_malformed_registry(self):
+        for text, needle in (("{", "not valid JSON"), ('{"schema": 7}', "not a registry"),
+                             ('{"schema": 1, "allocators": [{"name": "x", "kind": "alien"}]}', "kind 'alien'")):
+            with open(os.path.join(self.folder, "registry.json"), "w", encoding="utf-8") as f:
+                f.write(text)
+            self.assert_refused("registry.json", needle)
 
     def test_unknown_baseline(self):
         self.assert_refused("--baseline", "'nosuch'", args=[self.folder, "--baseline", "nosuch"])

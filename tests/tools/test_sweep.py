@@ -1,7 +1,7 @@
 """Sweeps that lose nothing: SIGKILL at random points then --resume, shards then merge, crash
 isolation, preload verification and bad input. Runs the real driver with tiny cases.
 
-Usage: python3 -m unittest tests/tools/test_sweep.py   (ALLOCLAB_BINARY names the driver)
+Usage: PYTHONPATH=harness:. python3 -m unittest tests/tools/test_sweep.py   (ALLOCLAB_BINARY names the driver)
 """
 
 import csv
@@ -17,7 +17,7 @@ import time
 import unittest
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-SWEEP = os.path.join(ROOT, "harness", "tools", "sweep.py")
+SWEEP = ["-m", "alloclab.sweep"]
 BINARY = os.environ.get("ALLOCLAB_BINARY", os.path.join(ROOT, "build", "release", "harness", "alloclab"))
 # Small but real: two workloads, a library allocator, a peer and a preloaded peer, 2 repetitions.
 SELECTION = ["--workloads", "small,larson", "--allocators", "mutex_arena,malloc,jemalloc,coalescing_pool",
@@ -25,7 +25,7 @@ SELECTION = ["--workloads", "small,larson", "--allocators", "mutex_arena,malloc,
 
 
 def sweep(*args, **kwargs):
-    return subprocess.run([sys.executable, SWEEP, *args], capture_output=True, text=True, **kwargs)
+    return subprocess.run([sys.executable, *SWEEP, *args], capture_output=True, text=True, **kwargs)
 
 
 def case_set(folder):
@@ -69,7 +69,7 @@ class SweepTest(unittest.TestCase):
             args = ["run", *SELECTION, "--binary", BINARY]
             args += ["--out", folder] if first else ["--resume", folder]
             first = False
-            process = subprocess.Popen([sys.executable, SWEEP, *args], stdout=subprocess.DEVNULL,
+            process = subprocess.Popen([sys.executable, *SWEEP, *args], stdout=subprocess.DEVNULL,
                                        stderr=subprocess.DEVNULL, start_new_session=True)
             time.sleep(rng.uniform(0.2, 1.2))
             if process.poll() is None:

@@ -1,0 +1,507 @@
+"""alloclab claims: check what allocator papers and READMEs promise, with statistics.
+
+  python3 -m alloclab.claims [FILE] [--from DIR | --one-run] [--strict] [--repetitions N] [--min-time S]
+
+FILE (default harness/claims.toml) lists claims; each names the sentence checked, its source,
+the workload(s), the allocators, the thread counts, a metric and the expected relation. Without
+--from, exactly the cases the claims need run through the sweep (interleaved, >= 9
+repetitions); with --from DIR, an existing results folder is used; with --one-run, every case
+runs in a single `alloclab` process (repetitions randomly interleaved), so that machine noise
+hits them alike — how harness/targets.toml, the project's own performance targets, is checked.
+Every claim gets the measured value, a 95 % confidence interval and a verdict. In a sweep's
+folder, a ratio of two cases is the median of the per-pass ratios (A and B of one repetition
+ran in the same pass; the pairs are resampled together), so drift of the machine between
+passes cancels; a --one-run, whose repetitions Google Benchmark shuffles all together, gives
+the ratio of the medians.
+
+  REPRODUCED       the interval lies on the claimed side of the bound (or the test is significant)
+  NOT REPRODUCED   the interval lies on the other side (or the opposite is significant)
+  INCONCLUSIVE     the interval straddles the bound, or too few repetitions
+
+The table is printed and written to DIR/claims.md and DIR/claims.json (the report shows them);
+a file may set a top-level `output = "NAME"` to write DIR/NAME.* instead, and `title`.
+Exit 0; with --strict, 1 when any claim is NOT REPRODUCED; 2 for a malformed claims file
+(one line naming the claim and the field; nothing is run).
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import tomllib
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from alloclab import results, stats
+from alloclab.document import Bullets, Cell, Document, Heading, Paragraph, Table, render_markdown, render_text
+from alloclab.registry import DEFAULT_BINARY, ROOT, Registry, RegistryError, ask_driver
+from alloclab.results import ResultRow, ResultsError
+
+MIN_REPETITIONS = 9
+
+# metric -> (results.csv column, or "p999/p50" for latency_p999_ns / latency_p50_ns; higher is better)
+METRICS = {
+    "throughput": ("items_per_second", True),
+    "ns_per_op": ("ns_per_op", False),
+    "latency_p50": ("latency_p50_ns", False),
+    "latency_p99": ("latency_p99_ns", False),
+    "latency_p999": ("latency_p999_ns", False),
+    "latency_tail_ratio": ("p999/p50", False),
+    "overhead_ratio": ("overhead_ratio", False),
+    "peak_rss": ("peak_rss_bytes", False),
+    "destroy_time": ("destroy_ns_per_tree", False),
+}
+# relation -> the fields it needs besides workload/metric
+RELATIONS = {
+    "ratio_at_least": ("a", "b", "bound"),    # metric(A) / metric(B) >= bound
+    "ratio_at_most": ("a", "b", "bound"),     # metric(A) / metric(B) <= bound
+    "within": ("a", "b", "tolerance"),        # |metric(A) / metric(B) - 1| <= tolerance
+    "greater": ("a", "b"),                    # metric(A) > metric(B)   (Mann-Whitney U)
+    "less": ("a", "b"),                       # metric(A) < metric(B)   (Mann-Whitney U)
+    "at_most": ("a", "bound"),                # metric(A) <= bound
+    "at_least": ("a", "bound"),               # metric(A) >= bound
+    "growth_at_most": ("a", "sizes", "exponent"),   # metric grows no faster than N^exponent
+    "growth_at_least": ("a", "sizes", "exponent"),  # metric grows at least as fast as N^exponent
+}
+CLAIM_FIELDS = {"id", "sentence", "source", "workload", "workloads", "metric", "relation", "a", "b",
+                "threads", "threads_b", "bound", "tolerance", "sizes", "exponent", "note"}
+VERDICTS = ("REPRODUCED", "NOT REPRODUCED", "INCONCLUSIVE")
+# Rows of a --one-run: Google Benchmark's random interleaving shuffles all repetitions of all
+# cases into one order, so the k-th repetition of A and of B did not run in one round.
+UNPAIRED_UNIT = "one-run"
+
+
+class ClaimsError(Exception):
+    pass
+
+
+@dataclass(frozen=True)
+class Claim:
+    id: str
+    sentence: str
+    source: str
+    metric: str
+    relation: str
+    workloads: tuple[str, ...]
+    a: str
+    b: str | None = None
+    threads: int = 1
+    threads_b: int = 1
+    bound: float | None = None
+    tolerance: float | None = None
+    sizes: tuple[float, ...] = ()
+    exponent: float | None = None
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class ClaimsFile:
+    claims: tuple[Claim, ...]
+    title: str = "Claims checked"
+    output: str = "claims"
+
+
+@dataclass(frozen=True)
+class Verdict:
+    id: str
+    relation: str
+    verdict: str
+    paired: bool | None = None  # a ratio from pairs of the same repetition
+    n: int = 0
+    value: float | None = None
+    low: float | None = None
+    high: float | None = None
+    p: float | None = None
+    measured: str = "-"
+    interval: str = "-"
+    expected: str = "-"
+    detail: str = ""
+
+
+# --- the claims file ----------------------------------------------------------------------------
+
+def _check_claim(path: str, index: int, c: Any, seen: set[str], allocators: Sequence[str],
+                 workloads: Sequence[str]) -> Claim:
+    if not isinstance(c, dict):
+        raise ClaimsError(f"{path}: claim #{index} is not a table (write each claim as [[claim]] with fields)")
+    name = c.get("id", f"#{index}")
+
+    def bad(field_name: str, why: str) -> ClaimsError:
+        return ClaimsError(f"{path}: claim '{name}', field '{field_name}': {why}")
+
+    for key in c:
+        if key not in CLAIM_FIELDS:
+            raise bad(key, f"unknown field (valid: {', '.join(sorted(CLAIM_FIELDS))})")
+    for key in ("id", "sentence", "source", "metric", "relation"):
+        if not isinstance(c.get(key), str) or not c[key].strip():
+            raise bad(key, "missing or not a non-empty string")
+    if name in seen:
+        raise bad("id", "used by an earlier claim")
+    seen.add(name)
+    relation = c["relation"]
+    if relation not in RELATIONS:
+        raise bad("relation", f"'{relation}' is not one of {', '.join(RELATIONS)}")
+    if c["metric"] not in METRICS:
+        raise bad("metric", f"'{c['metric']}' is not one of {', '.join(METRICS)}")
+    growth = relation.startswith("growth")
+    if growth:
+        ws = c.get("workloads")
+        if not isinstance(ws, list) or len(ws) < 2:
+            raise bad("workloads", "a growth claim needs a list of at least two workloads (one per size)")
+        sizes = c.get("sizes")
+        if not isinstance(sizes, list) or len(sizes) != len(ws) or not all(
+                isinstance(x, (int, float)) and not isinstance(x, bool) and x > 0 for x in sizes):
+            raise bad("sizes", "one positive size per workload")
+    else:
+        ws = [c.get("workload")]
+        if not isinstance(ws[0], str):
+            raise bad("workload", "missing or not a string")
+    for w in ws:
+        if w not in workloads:
+            raise bad("workloads" if growth else "workload", f"unknown workload '{w}' (valid: {', '.join(workloads)})")
+    for key in RELATIONS[relation]:
+        if key not in c:
+            raise bad(key, f"required by relation '{relation}'")
+    for key in ("a", "b"):
+        if key in c and c[key] not in allocators:
+            raise bad(key, f"unknown allocator '{c[key]}' (valid: {', '.join(allocators)})")
+    for key in ("bound", "tolerance", "exponent"):
+        if key in c and (not isinstance(c[key], (int, float)) or isinstance(c[key], bool)):
+            raise bad(key, "not a number")
+    if "bound" in c and c["bound"] <= 0 and relation.startswith("ratio"):
+        raise bad("bound", "a ratio bound must be positive")
+    for key in ("threads", "threads_b"):
+        if key in c and (not isinstance(c[key], int) or isinstance(c[key], bool) or c[key] < 1):
+            raise bad(key, "not a positive whole number")
+    if "note" in c and not isinstance(c["note"], str):
+        raise bad("note", "not a string")
+    threads = c.get("threads", 1)
+    return Claim(id=name, sentence=c["sentence"], source=c["source"], metric=c["metric"], relation=relation,
+                 workloads=tuple(ws), a=c["a"], b=c.get("b"), threads=threads, threads_b=c.get("threads_b", threads),
+                 bound=c.get("bound"), tolerance=c.get("tolerance"), sizes=tuple(c.get("sizes", ())),
+                 exponent=c.get("exponent"), note=c.get("note", ""))
+
+
+def load_claims_file(path: str, allocators: Sequence[str], workloads: Sequence[str]) -> ClaimsFile:
+    """Parses and validates; ClaimsError naming the claim and the field."""
+    try:
+        with open(path, "rb") as f:
+            doc = tomllib.load(f)
+    except OSError as e:
+        raise ClaimsError(f"{path}: {e.strerror}") from None
+    except tomllib.TOMLDecodeError as e:
+        raise ClaimsError(f"{path}: TOML syntax: {e}") from None
+    for key in ("title", "output"):
+        if key in doc and not isinstance(doc[key], str):
+            raise ClaimsError(f"{path}: '{key}' is not a string")
+    if "output" in doc and not doc["output"].replace("_", "").isalnum():
+        raise ClaimsError(f"{path}: 'output' is not a string of letters, digits and _")
+    entries = doc.get("claim")
+    if not isinstance(entries, list) or not entries:
+        raise ClaimsError(f"{path}: no [[claim]] tables")
+    seen: set[str] = set()
+    claims = tuple(_check_claim(path, i, c, seen, allocators, workloads) for i, c in enumerate(entries, start=1))
+    return ClaimsFile(claims, doc.get("title", "Claims checked"), doc.get("output", "claims"))
+
+
+def load_claims(path: str, allocators: Sequence[str], workloads: Sequence[str]) -> list[Claim]:
+    return list(load_claims_file(path, allocators, workloads).claims)
+
+
+def needed_cases(claims: Sequence[Claim]) -> tuple[list[tuple[str, str]], list[int]]:
+    """(workload, allocator) units and thread counts the claims read."""
+    units, threads = set(), set()
+    for c in claims:
+        for w in c.workloads:
+            units.add((w, c.a))
+            if c.b is not None:
+                units.add((w, c.b))
+        threads.update({c.threads, c.threads_b})
+    return sorted(units), sorted(threads)
+
+
+# --- statistics ---------------------------------------------------------------------------------
+
+def value_of(row: ResultRow, metric: str) -> float | None:
+    column = METRICS[metric][0]
+    if column == "p999/p50":
+        p50, p999 = row.latency_p50_ns, row.latency_p999_ns
+        return p999 / p50 if p50 and p999 is not None else None
+    return row.metric(column)
+
+
+def _case_rows(rows: Sequence[ResultRow], workload: str, allocator: str, threads: int) -> list[ResultRow]:
+    return [r for r in rows if r.ok and r.key == (workload, allocator, threads)]
+
+
+def samples(rows: Sequence[ResultRow], workload: str, allocator: str, threads: int, metric: str) -> list[float]:
+    """The metric's values over the ok repetitions of one case."""
+    values = (value_of(r, metric) for r in _case_rows(rows, workload, allocator, threads))
+    return [float(v) for v in values if v is not None and math.isfinite(v)]
+
+
+def paired_samples(rows: Sequence[ResultRow], workload: str, a: str, threads_a: int, b: str, threads_b: int,
+                   metric: str) -> tuple[list[float], list[float]] | None:
+    """The metric of A and of B as pairs measured in the same pass of a sweep (rows with the
+    same repetition number), or None where there are no such pairs: rows of a --one-run, a
+    repetition missing on one side or present twice, a value that is not positive."""
+    def by_repetition(allocator: str, threads: int) -> dict[int, float] | None:
+        out: dict[int, float] = {}
+        for r in _case_rows(rows, workload, allocator, threads):
+            value = value_of(r, metric)
+            if r.unit == UNPAIRED_UNIT or r.repetition in out or value is None or not value > 0:
+                return None
+            out[r.repetition] = value
+        return out
+    va, vb = by_repetition(a, threads_a), by_repetition(b, threads_b)
+    if not va or not vb or va.keys() != vb.keys():
+        return None
+    keys = sorted(va)
+    return [va[k] for k in keys], [vb[k] for k in keys]
+
+
+def interval_verdict(low: float, high: float, holds_above: bool, bound: float) -> str:
+    """REPRODUCED when the interval is wholly on the claimed side of bound."""
+    if holds_above:
+        return "REPRODUCED" if low >= bound else "NOT REPRODUCED" if high < bound else "INCONCLUSIVE"
+    return "REPRODUCED" if high <= bound else "NOT REPRODUCED" if low > bound else "INCONCLUSIVE"
+
+
+def _growth(claim: Claim, rows: Sequence[ResultRow]) -> Verdict:
+    series = [samples(rows, w, claim.a, claim.threads, claim.metric) for w in claim.workloads]
+    n = min(len(s) for s in series)
+    if n < 3:
+        return Verdict(claim.id, claim.relation, "INCONCLUSIVE", n=n, detail=f"only {n} repetitions at some size")
+    if any(min(s) <= 0 for s in series):
+        return Verdict(claim.id, claim.relation, "INCONCLUSIVE", n=n, detail="a non-positive value: no logarithm to fit")
+    value, low, high = stats.growth_interval(series, claim.sizes)
+    k = float(claim.exponent or 0)
+    at_least = claim.relation == "growth_at_least"
+    return Verdict(claim.id, claim.relation, interval_verdict(low, high, at_least, k), n=n, value=value, low=low,
+                   high=high, measured=f"exponent {value:.3f}", interval=f"[{low:.3f}, {high:.3f}]",
+                   expected=f"{'>=' if at_least else '<='} {claim.exponent}")
+
+
+def evaluate(claim: Claim, rows: Sequence[ResultRow]) -> Verdict:
+    if claim.relation.startswith("growth"):
+        return _growth(claim, rows)
+    w = claim.workloads[0]
+    a = samples(rows, w, claim.a, claim.threads, claim.metric)
+    b = samples(rows, w, claim.b, claim.threads_b, claim.metric) if claim.b is not None else None
+    n = min(len(a), len(b)) if b is not None else len(a)
+    if n < 3:
+        return Verdict(claim.id, claim.relation, "INCONCLUSIVE", n=n, detail=f"only {n} repetitions measured")
+    if claim.relation in ("at_most", "at_least") or b is None:
+        value, low, high = stats.median_interval(a)
+        at_least = claim.relation == "at_least"
+        return Verdict(claim.id, claim.relation, interval_verdict(low, high, at_least, float(claim.bound or 0)),
+                       n=n, value=value, low=low, high=high, measured=f"{value:.4g}",
+                       interval=f"[{low:.4g}, {high:.4g}]", expected=f"{'>=' if at_least else '<='} {claim.bound}")
+    if statistics.median(a) == 0 or statistics.median(b) == 0:
+        return Verdict(claim.id, claim.relation, "INCONCLUSIVE", n=n, detail="a median of 0: no ratio")
+    # The ratio reads "how many times better A is than B" (> 1: A better): lower-is-better
+    # metrics compare through the inverse ratio, so a bound reads the way the sentence does.
+    higher_better = METRICS[claim.metric][1]
+    pairs = paired_samples(rows, w, claim.a, claim.threads, claim.b or "", claim.threads_b, claim.metric)
+    if pairs is not None:
+        better, worse = pairs if higher_better else pairs[::-1]
+        value, low, high = stats.paired_ratio_interval(better, worse)
+    else:
+        better, worse = (a, b) if higher_better else (b, a)
+        value, low, high = stats.ratio_interval(better, worse)
+    measured: dict[str, Any] = {"value": value, "low": low, "high": high, "measured": f"{value:.3g}x",
+                "interval": f"[{low:.3g}, {high:.3g}]", "paired": pairs is not None}
+    if claim.relation in ("ratio_at_least", "ratio_at_most"):
+        at_least = claim.relation == "ratio_at_least"
+        verdict = interval_verdict(low, high, at_least, float(claim.bound or 0))
+        return Verdict(claim.id, claim.relation, verdict, n=n, expected=f"{'>=' if at_least else '<='} {claim.bound}x",
+                       **measured)
+    if claim.relation == "within":
+        t = float(claim.tolerance or 0)
+        verdict = ("REPRODUCED" if 1 - t <= low and high <= 1 + t
+                   else "NOT REPRODUCED" if high < 1 - t or low > 1 + t else "INCONCLUSIVE")
+        return Verdict(claim.id, claim.relation, verdict, n=n, expected=f"1 +/- {claim.tolerance}", **measured)
+    # greater / less: on the metric itself; A "greater" means a larger metric value.
+    alternative = claim.relation
+    p = stats.mann_whitney_p(a, b, alternative)
+    p_opposite = stats.mann_whitney_p(a, b, "less" if alternative == "greater" else "greater")
+    alpha = 1 - stats.CONFIDENCE
+    verdict = "REPRODUCED" if p < alpha else "NOT REPRODUCED" if p_opposite < alpha else "INCONCLUSIVE"
+    return Verdict(claim.id, claim.relation, verdict, n=n, p=p, detail=f"Mann-Whitney U one-sided p = {p:.3g}",
+                   expected=f"{claim.a} {'>' if alternative == 'greater' else '<'} {claim.b} ({claim.metric})",
+                   **measured)
+
+
+# --- output: one table model for the terminal, claims.md and the report ------------------------
+
+def verdict_table(checked: Sequence[dict[str, Any]], with_sentence: bool) -> Table:
+    """checked: claims.json entries (claim fields and verdict fields together)."""
+    header = ("claim",) + (("sentence and source",) if with_sentence else ()) + (
+        "measured", "95 % CI", "expected", "n", "verdict")
+    rows = []
+    for c in checked:
+        p = c.get("p")
+        test = f"Mann-Whitney U, p = {p:.2g}" if isinstance(p, (int, float)) else ""
+        slug = str(c["verdict"]).lower().replace(" ", "-")
+        verdict = Cell(str(c["verdict"]), note=test or str(c.get("detail") or ""), strong=True, css=f"verdict {slug}")
+        rows.append((f"`{c['id']}`" if with_sentence else str(c["id"]),)
+                    + ((Cell(str(c.get("sentence", "")), note=str(c.get("source", ""))),) if with_sentence else ())
+                    + (str(c.get("measured", "-")), str(c.get("interval", "-")), str(c.get("expected", "-")),
+                       str(c.get("n", 0)), verdict))
+    return Table(header, tuple(rows), numeric=(False,) * (1 + with_sentence) + (True, True, False, True, False))
+
+
+EXPLANATION = ("Ratios read \"how many times better A is than B\" on the claim's metric (throughput: higher; "
+               "times, latency, memory: lower). Intervals: {confidence} % percentile bootstrap over repetitions "
+               "(scipy.stats.bootstrap). A ratio is the median of the per-pass ratios A/B when both were measured in "
+               "the same passes of a sweep (a slow spell of the machine cancels), otherwise (a one-run, its "
+               "repetitions shuffled together) the ratio of the medians. \"greater\"/\"less\" claims use a one-sided "
+               "Mann-Whitney U test.")
+
+
+def claims_document(file: ClaimsFile, checked: Sequence[dict[str, Any]], source_file: str) -> Document:
+    try:
+        shown = os.path.relpath(source_file, ROOT)
+    except ValueError:
+        shown = source_file
+    bullets = tuple(f"**{c['id']}** ({c['verdict']}): \"{c['sentence']}\" — {c['source']}."
+                    + (f" {c['note']}" if c.get("note") else "") for c in checked)
+    return Document(file.title, blocks=(
+        Paragraph(f"From `{shown}`. " + EXPLANATION.format(confidence=int(stats.CONFIDENCE * 100))),
+        verdict_table(checked, with_sentence=False), Heading("The claims"), Bullets(bullets)))
+
+
+def checked_entries(claims: Sequence[Claim], verdicts: Sequence[Verdict]) -> list[dict[str, Any]]:
+    out = []
+    for c, v in zip(claims, verdicts):
+        entry = {"id": c.id, "sentence": c.sentence, "source": c.source, "metric": c.metric,
+                 "relation": c.relation, "note": c.note}
+        entry.update({k: val for k, val in asdict(v).items() if val is not None and val != ""})
+        out.append(entry)
+    return out
+
+
+# --- running the cases --------------------------------------------------------------------------
+
+def run_cases(claims: Sequence[Claim], args: argparse.Namespace) -> Path:
+    """Runs exactly the needed units through the sweep; returns the results folder."""
+    units, threads = needed_cases(claims)
+    with tempfile.TemporaryDirectory(prefix="alloclab-claims-") as scratch:
+        units_file, folder_file = Path(scratch) / "units.json", Path(scratch) / "folder"
+        results.write_json(units_file, [list(u) for u in units])
+        command = [sys.executable, "-m", "alloclab.sweep", "run", "--units", str(units_file),
+                   "--folder-file", str(folder_file), "--binary", args.binary,
+                   "--allocators", ",".join(sorted({a for _, a in units})),
+                   "--workloads", ",".join(sorted({w for w, _ in units})),
+                   "--threads", ",".join(map(str, threads)), "--repetitions", str(args.repetitions),
+                   "--min-time", str(args.min_time)] + (["--out", args.out] if args.out else []) + (
+                   ["--tiny"] if args.tiny else [])
+        subprocess.run(command, check=True, env={**os.environ, "PYTHONPATH": str(ROOT / "harness")})
+        return Path(folder_file.read_text().strip())
+
+
+def run_once(claims: Sequence[Claim], args: argparse.Namespace, registry: Registry) -> Path:
+    """Runs exactly the needed cases in ONE driver process; returns the results folder."""
+    units, threads = needed_cases(claims)
+    preloaded = sorted({a for _, a in units if registry.kind_of(a) == "preloaded"})
+    if preloaded:
+        raise ClaimsError(f"--one-run cannot measure preloaded peers ({', '.join(preloaded)}): "
+                          "they need a process of their own; drop --one-run")
+    folder = Path(args.out) if args.out else ROOT / "results" / results.new_run_name("-one-run")
+    try:
+        folder.mkdir(parents=True, exist_ok=False)
+    except OSError as e:
+        raise ClaimsError(f"cannot create output folder '{folder}': {e.strerror}") from None
+    by_workload: dict[str, set[str]] = {}
+    for w, a in units:
+        by_workload.setdefault(w, set()).add(a)
+    # Google Benchmark matches its own names: workload/allocator/repeats:N/real_time/threads:T.
+    pattern = "^(" + "|".join(f"{w}/({'|'.join(sorted(a))})" for w, a in sorted(by_workload.items())) + \
+        ")/(.*/)?threads:(" + "|".join(map(str, threads)) + ")$"
+    out = folder / "run.json"
+    command = [args.binary, "--allocators", ",".join(sorted({a for _, a in units})),
+               "--workloads", ",".join(sorted(by_workload)), "--threads", ",".join(map(str, threads)),
+               "--repetitions", str(args.repetitions), "--min-time", str(args.min_time),
+               "--benchmark_filter=" + pattern, "--benchmark_enable_random_interleaving=true", "--out", str(out)]
+    if args.tiny:
+        command.append("--tiny")
+    print("claims: " + " ".join(command), flush=True)
+    subprocess.run(command, check=True)
+    rows = results.renumber_repetitions(results.rows_from_driver_json(results.read_json(out), 0, UNPAIRED_UNIT))
+    results.write_csv(folder / "results.csv", rows)
+    results.write_atomically(folder / "command.txt", " ".join(command) + "\n")
+    results.write_json(folder / "registry.json", registry.to_json())
+    return folder
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="claims", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("file", nargs="?", default=str(ROOT / "harness" / "claims.toml"),
+                        help="claims file (default: harness/claims.toml)")
+    parser.add_argument("--from", dest="from_dir", metavar="DIR", help="use this results folder instead of running")
+    parser.add_argument("--one-run", action="store_true", dest="one_run",
+                        help="run every case in one driver process, repetitions interleaved (no preloaded peers)")
+    parser.add_argument("--strict", action="store_true", help="exit 1 when any claim is NOT REPRODUCED")
+    parser.add_argument("--repetitions", type=int, default=MIN_REPETITIONS,
+                        help=f"repetitions per case (at least {MIN_REPETITIONS})")
+    parser.add_argument("--min-time", type=float, default=0.03, dest="min_time", help="seconds per case")
+    parser.add_argument("--out", help="results folder to create (default: results/<UTC time>-<host>)")
+    parser.add_argument("--binary", default=str(DEFAULT_BINARY))
+    parser.add_argument("--tiny", action="store_true", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+
+    def fail(message: str, code: int = 2) -> int:
+        print(f"claims: {message}", file=sys.stderr)
+        return code
+
+    if args.from_dir and args.one_run:
+        return fail("--from DIR and --one-run exclude each other (one reuses results, the other runs)")
+    if args.repetitions < MIN_REPETITIONS and not args.tiny:
+        return fail(f"--repetitions {args.repetitions}: at least {MIN_REPETITIONS} are needed for the statistics")
+    driver_built = os.access(args.binary, os.X_OK)
+    try:
+        if args.from_dir:
+            run = results.read_run(args.from_dir, need_facts=False)
+            registry = ask_driver(args.binary) if driver_built else run.registry
+            allocators = registry.allocator_names() or sorted({r.allocator for r in run.rows})
+            workloads = registry.workload_names() or sorted({r.workload for r in run.rows})
+            file = load_claims_file(args.file, allocators, workloads)
+            folder = Path(args.from_dir)
+        else:
+            if not driver_built:
+                return fail(f"driver '{args.binary}' not found (build it: cmake --build --preset release)")
+            registry = ask_driver(args.binary)
+            file = load_claims_file(args.file, registry.allocator_names(), registry.workload_names())
+            folder = run_once(file.claims, args, registry) if args.one_run else run_cases(file.claims, args)
+            run = results.read_run(folder, need_facts=False)
+    except (ClaimsError, ResultsError, RegistryError) as e:
+        return fail(str(e))
+    except subprocess.CalledProcessError as e:
+        return fail(f"the sweep failed (exit {e.returncode})", 1)
+
+    verdicts = [evaluate(c, run.rows) for c in file.claims]
+    checked = checked_entries(file.claims, verdicts)
+    print(render_text(verdict_table(checked, with_sentence=False)))
+    for v in verdicts:
+        if v.detail and v.verdict == "INCONCLUSIVE":
+            print(f"  {v.id}: {v.detail}")
+    results.write_atomically(folder / f"{file.output}.md", render_markdown(claims_document(file, checked, args.file)))
+    results.write_json(folder / f"{file.output}.json", checked)
+    if os.environ.get("CLAIMS_FOLDER_FILE"):  # run_all.sh redraws the report with the verdicts
+        results.write_atomically(os.environ["CLAIMS_FOLDER_FILE"], f"{folder}\n")
+    counts = {v: sum(r.verdict == v for r in verdicts) for v in VERDICTS}
+    print(f"claims: {counts['REPRODUCED']} reproduced, {counts['NOT REPRODUCED']} not reproduced, "
+          f"{counts['INCONCLUSIVE']} inconclusive -> {folder / (file.output + '.md')}")
+    return 1 if args.strict and counts["NOT REPRODUCED"] else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,131 @@
+"""What the driver knows, as `alloclab --list --json` prints it: the one source of truth for
+allocator and workload names, kinds, traits and requirements, and for the thread-count grammar.
+
+No tool keeps its own table of names: the sweep, the claims and the charts read a Registry,
+either from the driver or from a run folder's registry.json (written by the sweep, so charts
+of an old run keep the names and kinds it was made with).
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from dataclasses import asdict, dataclass, fields
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[2]
+DEFAULT_BINARY = ROOT / "build" / "release" / "harness" / "alloclab"
+# Kinds in drawing and listing order.
+KINDS = ("library", "peer", "preloaded", "reference")
+
+
+class RegistryError(Exception):
+    """The driver could not be asked, or said no: the message is one line for the user."""
+
+
+@dataclass(frozen=True)
+class AllocatorInfo:
+    name: str
+    kind: str
+    description: str = ""
+    thread_safe: bool = True
+    supports_free: bool = True
+    measured_as: str = ""      # preloaded peers: the driver adapter they are measured through
+    library: str = ""          # preloaded peers: the shared object to preload
+    expect_in_path: str = ""   # preloaded peers: text the loaded library's path must contain
+
+
+@dataclass(frozen=True)
+class WorkloadInfo:
+    name: str
+    description: str = ""
+    operation: str = ""
+    needs_shared_instance: bool = False
+    needs_free: bool = False
+    needs_cross_thread_free: bool = False
+
+
+def _typed(where: str, entry: Any, cls: type[Any], required: tuple[str, ...]) -> Any:
+    if not isinstance(entry, dict):
+        raise RegistryError(f"{where}: an entry is not an object")
+    known = {f.name: f.type for f in fields(cls)}
+    for key in required:
+        if not isinstance(entry.get(key), str) or not entry[key]:
+            raise RegistryError(f"{where}: an entry has no '{key}'")
+    values = {k: v for k, v in entry.items() if k in known}
+    for k, v in values.items():
+        expected = known[k]
+        if (expected == "bool" and not isinstance(v, bool)) or (expected == "str" and not isinstance(v, str)):
+            raise RegistryError(f"{where}: '{entry.get('name')}' has a bad '{k}': {v!r}")
+    return cls(**values)
+
+
+@dataclass(frozen=True)
+class Registry:
+    allocators: tuple[AllocatorInfo, ...] = ()
+    workloads: tuple[WorkloadInfo, ...] = ()
+    threads: tuple[int, ...] = ()
+
+    @staticmethod
+    def from_json(doc: Any, where: str = "alloclab --list --json") -> Registry:
+        if not isinstance(doc, dict) or doc.get("schema") != 1:
+            raise RegistryError(f"{where}: not a registry (expected an object with \"schema\": 1)")
+        allocators = tuple(_typed(where, a, AllocatorInfo, ("name", "kind")) for a in doc.get("allocators", []))
+        for a in allocators:
+            if a.kind not in KINDS:
+                raise RegistryError(f"{where}: allocator '{a.name}' has kind '{a.kind}' (valid: {', '.join(KINDS)})")
+        workloads = tuple(_typed(where, w, WorkloadInfo, ("name",)) for w in doc.get("workloads", []))
+        threads = doc.get("threads", [])
+        if not isinstance(threads, list) or not all(isinstance(t, int) and t > 0 for t in threads):
+            raise RegistryError(f"{where}: 'threads' is not a list of positive counts")
+        return Registry(allocators, workloads, tuple(threads))
+
+    def to_json(self) -> dict[str, Any]:
+        return {"schema": 1, "allocators": [asdict(a) for a in self.allocators],
+                "workloads": [asdict(w) for w in self.workloads]}
+
+    def allocator(self, name: str) -> AllocatorInfo | None:
+        return next((a for a in self.allocators if a.name == name), None)
+
+    def allocator_names(self, *kinds: str) -> list[str]:
+        return [a.name for a in self.allocators if not kinds or a.kind in kinds]
+
+    def workload_names(self) -> list[str]:
+        return [w.name for w in self.workloads]
+
+    def kind_of(self, name: str) -> str:
+        a = self.allocator(name)
+        return a.kind if a else "other"
+
+    def index_in_kind(self, name: str) -> int:
+        """Position among the allocators of its kind, in registration order (-1: unknown)."""
+        kind = self.kind_of(name)
+        same = self.allocator_names(kind)
+        return same.index(name) if name in same else -1
+
+    def order(self, names: Any) -> list[str]:
+        """Names by kind (KINDS order), then registration order; unknown names last, sorted."""
+        wanted = set(names)
+        known = [n for kind in KINDS for n in self.allocator_names(kind) if n in wanted]
+        return known + sorted(wanted - set(known))
+
+
+def ask_driver(binary: str | Path = DEFAULT_BINARY, threads: str | None = None) -> Registry:
+    """The driver's registry; with `threads`, its expansion by the driver's grammar
+    (a bad spec: RegistryError with the driver's own one-line message)."""
+    command = [str(binary), "--list", "--json"] + (["--threads", threads] if threads is not None else [])
+    try:
+        done = subprocess.run(command, capture_output=True, text=True, timeout=60)
+    except OSError as e:
+        raise RegistryError(f"cannot run the driver '{binary}': {e.strerror} "
+                            "(build it: cmake --build --preset release)") from None
+    if done.returncode != 0:
+        lines = done.stderr.strip().splitlines()
+        message = lines[-1] if lines else f"exit {done.returncode}"
+        raise RegistryError(message.removeprefix("alloclab: "))
+    try:
+        return Registry.from_json(json.loads(done.stdout))
+    except json.JSONDecodeError as e:
+        raise RegistryError(f"'{binary} --list --json' printed no JSON ({e}): an old build? "
+                            "(cmake --build --preset release)") from None

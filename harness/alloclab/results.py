@@ -1,0 +1,392 @@
+"""Results on disk and in memory: the run folder, its rows, cases and facts.
+
+A run folder (results/<UTC time>-<host>/) holds:
+  raw/<unit>.json         the driver's JSON of one process (Google Benchmark format)
+  raw/<unit>.failed.json  a unit that crashed, hung or exited non-zero: why, stderr, command
+  results.csv             one row per case x repetition (COLUMNS below), merged from raw/
+  machine.json            machine and build facts, the command, the profile
+  command.txt             the exact command that made the run
+  registry.json           the driver's `--list --json`: names, kinds, requirements
+Files are written to a temporary name and renamed, so a reader sees a whole file or none.
+`read_run` is the one reader every tool uses: it validates every field and raises
+ResultsError naming the file, the line and the fault.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+import os
+import socket
+import tempfile
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field, fields, replace
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from alloclab.registry import Registry, RegistryError
+
+STATUSES = ("ok", "skipped", "failed")
+# Measured columns, in results.csv order. Documented in results/README.md.
+METRICS = (
+    "ns_per_op", "items_per_second", "bytes_per_second",
+    "latency_p50_ns", "latency_p99_ns", "latency_p999_ns", "latency_max_ns",
+    "peak_rss_bytes", "rss_at_start_bytes", "page_faults",
+    "overhead_ratio", "bytes_requested_at_peak", "bytes_reserved_at_peak",
+    "destroy_ns_per_tree",
+)
+COLUMNS = ("workload", "allocator", "threads", "repetition", "status", "reason",
+           *METRICS, "active_malloc", "unit")
+
+
+class ResultsError(Exception):
+    """A results folder or file that cannot be read: the message names the file and the fault."""
+
+
+@dataclass(frozen=True)
+class ResultRow:
+    """One case x repetition: a row of results.csv."""
+    workload: str
+    allocator: str
+    threads: int
+    repetition: int = 1
+    status: str = "ok"
+    reason: str = ""
+    unit: str = ""
+    active_malloc: str = ""
+    ns_per_op: float | None = None
+    items_per_second: float | None = None
+    bytes_per_second: float | None = None
+    latency_p50_ns: float | None = None
+    latency_p99_ns: float | None = None
+    latency_p999_ns: float | None = None
+    latency_max_ns: float | None = None
+    peak_rss_bytes: float | None = None
+    rss_at_start_bytes: float | None = None
+    page_faults: float | None = None
+    overhead_ratio: float | None = None
+    bytes_requested_at_peak: float | None = None
+    bytes_reserved_at_peak: float | None = None
+    destroy_ns_per_tree: float | None = None
+
+    @property
+    def key(self) -> tuple[str, str, int]:
+        return (self.workload, self.allocator, self.threads)
+
+    @property
+    def ok(self) -> bool:
+        return self.status == "ok"
+
+    def metric(self, name: str) -> float | None:
+        if name not in METRICS:
+            raise KeyError(name)
+        value: float | None = getattr(self, name)
+        return value
+
+    def csv_fields(self) -> dict[str, str]:
+        return {c: "" if getattr(self, c) is None else str(getattr(self, c)) for c in COLUMNS}
+
+
+assert tuple(f.name for f in fields(ResultRow)) == COLUMNS[:4] + ("status", "reason", "unit", "active_malloc") + METRICS
+
+
+@dataclass(frozen=True)
+class Case:
+    """Every row of one workload/allocator/threads, over its repetitions."""
+    workload: str
+    allocator: str
+    threads: int
+    rows: tuple[ResultRow, ...]
+
+    @property
+    def ok_rows(self) -> list[ResultRow]:
+        return [r for r in self.rows if r.ok]
+
+    def values(self, metric: str) -> list[float]:
+        """The metric over the ok repetitions (finite values only)."""
+        out = []
+        for r in self.ok_rows:
+            v = r.metric(metric)
+            if v is not None and math.isfinite(v):
+                out.append(v)
+        return out
+
+    @property
+    def state(self) -> str:
+        """ok | partial (some repetitions failed or were skipped) | skipped | failed."""
+        statuses = {r.status for r in self.rows}
+        if statuses == {"ok"}:
+            return "ok"
+        if "ok" in statuses:
+            return "partial"
+        return "failed" if "failed" in statuses else "skipped"
+
+
+def group_cases(rows: Iterable[ResultRow]) -> dict[tuple[str, str, int], Case]:
+    """{(workload, allocator, threads): Case}, in the order the rows first name them."""
+    grouped: dict[tuple[str, str, int], list[ResultRow]] = {}
+    for r in rows:
+        grouped.setdefault(r.key, []).append(r)
+    return {k: Case(*k, rows=tuple(v)) for k, v in grouped.items()}
+
+
+@dataclass(frozen=True)
+class Run:
+    """A results folder as read by read_run: rows, machine facts, command, registry."""
+    folder: Path
+    rows: tuple[ResultRow, ...]
+    facts: dict[str, Any] = field(default_factory=dict)
+    command: str = ""
+    registry: Registry = field(default_factory=Registry)
+
+    @property
+    def name(self) -> str:
+        return self.folder.resolve().name
+
+    def cases(self) -> dict[tuple[str, str, int], Case]:
+        return group_cases(self.rows)
+
+    def workloads(self) -> list[str]:
+        """Workloads in the sweep's order (machine.json), then any others in row order."""
+        present = list(dict.fromkeys(r.workload for r in self.rows))
+        listed = [w for w in self.facts.get("workloads") or [] if w in present]
+        return listed + [w for w in present if w not in listed]
+
+    def allocators(self) -> list[str]:
+        """Allocators in the registry's drawing order."""
+        return self.registry.order({r.allocator for r in self.rows})
+
+    def thread_counts(self) -> list[int]:
+        return sorted({r.threads for r in self.rows})
+
+    def hardware_threads(self) -> int | None:
+        return hardware_threads(self.facts)
+
+
+def hardware_threads(facts: dict[str, Any]) -> int | None:
+    """Hardware threads of the machine (machine.json's hardware_threads, else num_cpus), or None."""
+    for key in ("hardware_threads", "num_cpus"):
+        value = facts.get(key)
+        if value not in (None, ""):
+            try:
+                n = int(str(value).strip())
+            except ValueError:
+                continue
+            if n > 0:
+                return n
+    return None
+
+
+# ----------------------------------------------------------------------------- writing
+
+def new_run_name(suffix: str = "") -> str:
+    """A run folder's name: <UTC time>-<short host name><suffix>, as results/ lists them."""
+    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    return f"{stamp}-{socket.gethostname().split('.')[0]}{suffix}"
+
+
+def write_atomically(path: str | Path, text: str) -> None:
+    """Writes text to path through a temporary file in the same folder and a rename."""
+    path = Path(path)
+    fd, temp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.resolve().parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(text)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(temp, path)
+    except BaseException:
+        Path(temp).unlink(missing_ok=True)
+        raise
+
+
+def write_json(path: str | Path, value: Any) -> None:
+    write_atomically(path, json.dumps(value, indent=2) + "\n")
+
+
+def write_csv(path: str | Path, rows: Iterable[ResultRow]) -> None:
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=COLUMNS, lineterminator="\n")
+    writer.writeheader()
+    for row in rows:
+        writer.writerow(row.csv_fields())
+    write_atomically(path, buffer.getvalue())
+
+
+# ----------------------------------------------------------------------------- reading
+
+def read_json(path: str | Path) -> Any:
+    try:
+        with open(path, encoding="utf-8") as f:
+            return json.load(f)
+    except OSError as e:
+        raise ResultsError(f"{path}: {e.strerror}") from None
+    except (json.JSONDecodeError, UnicodeDecodeError) as e:
+        raise ResultsError(f"{path}: not valid JSON ({e})") from None
+
+
+def _number(where: str, name: str, text: str) -> float | None:
+    if text == "":
+        return None
+    try:
+        value = float(text)
+    except ValueError:
+        raise ResultsError(f"{where}: {name} {text!r} is not a number") from None
+    if not math.isfinite(value) or value < 0:
+        raise ResultsError(f"{where}: {name} {text!r} is not a finite non-negative number")
+    return value
+
+
+def _row(where: str, record: dict[str, str]) -> ResultRow:
+    if not record["workload"].strip() or not record["allocator"].strip():
+        raise ResultsError(f"{where}: empty workload or allocator")
+    try:
+        threads = int(record["threads"])
+    except ValueError:
+        raise ResultsError(f"{where}: threads {record['threads']!r} is not a whole number") from None
+    if threads < 1:
+        raise ResultsError(f"{where}: threads {threads} is not positive")
+    repetition_text = record["repetition"].strip()
+    if repetition_text and not repetition_text.isdigit():
+        raise ResultsError(f"{where}: repetition {record['repetition']!r} is not a whole number")
+    status = record["status"]
+    if status not in STATUSES:
+        raise ResultsError(f"{where}: status {status!r} is not one of {', '.join(STATUSES)}")
+    metrics = {m: _number(where, m, record[m]) for m in METRICS}
+    if status == "ok":
+        for m in ("items_per_second", "ns_per_op"):
+            if not metrics[m]:
+                raise ResultsError(f"{where}: status ok but {m} is {record[m] or 'empty'!r}")
+    return ResultRow(workload=record["workload"], allocator=record["allocator"], threads=threads,
+                     repetition=int(repetition_text or 1), status=status, reason=record["reason"],
+                     unit=record["unit"], active_malloc=record["active_malloc"], **metrics)
+
+
+def read_csv(path: str | Path) -> list[ResultRow]:
+    """Every row of a results.csv, each field checked; ResultsError on the first fault."""
+    try:
+        raw = Path(path).read_bytes()
+    except OSError as e:
+        raise ResultsError(f"{path}: {e.strerror}") from None
+    try:
+        text = raw.decode("utf-8-sig")  # a byte-order mark from a spreadsheet is not a fault
+    except UnicodeDecodeError as e:
+        raise ResultsError(f"{path}: not UTF-8 text (byte {e.start})") from None
+    if "\0" in text:
+        raise ResultsError(f"{path}: not a CSV file (it holds NUL bytes)")
+    try:
+        records = list(csv.reader(io.StringIO(text, newline="")))
+    except csv.Error as e:
+        raise ResultsError(f"{path}: not a valid CSV ({e})") from None
+    if not records or not any(records[0]):
+        raise ResultsError(f"{path}: empty file, expected a header with the columns {', '.join(COLUMNS[:6])}, ...")
+    header = records[0]
+    missing = [c for c in COLUMNS if c not in header]
+    if missing:
+        shown = ", ".join(missing[:6]) + (f" and {len(missing) - 6} more" if len(missing) > 6 else "")
+        raise ResultsError(f"{path}: not a results.csv: missing column{'s' if len(missing) > 1 else ''} {shown}")
+    if len(records) < 2:
+        raise ResultsError(f"{path}: no rows below the header")
+    rows = []
+    for line, record in enumerate(records[1:], start=2):
+        if not record:
+            continue
+        if len(record) != len(header):
+            raise ResultsError(f"{path}, line {line}: {len(record)} fields, the header has {len(header)}")
+        rows.append(_row(f"{path}, line {line}", dict(zip(header, record))))
+    return rows
+
+
+def _read_facts(path: Path) -> dict[str, Any]:
+    facts = read_json(path)
+    if not isinstance(facts, dict):
+        raise ResultsError(f"{path}: expected a JSON object, found {type(facts).__name__}")
+    for key in ("hardware_threads", "num_cpus"):
+        value = facts.get(key)
+        if value not in (None, ""):
+            try:
+                good = int(str(value).strip()) > 0
+            except ValueError:
+                good = False
+            if not good:
+                raise ResultsError(f"{path}: {key} {value!r} is not a positive whole number")
+    return facts
+
+
+def read_run(folder: str | Path, need_facts: bool = True) -> Run:
+    """A results folder, every file checked: ResultsError naming the file and the fault."""
+    folder = Path(folder)
+    if not folder.exists():
+        raise ResultsError(f"{folder}: no such folder")
+    if not folder.is_dir():
+        raise ResultsError(f"{folder}: not a folder")
+    csv_path = folder / "results.csv"
+    if not csv_path.is_file():
+        raise ResultsError(f"{csv_path}: missing (not a results folder?)")
+    rows = read_csv(csv_path)
+    machine = folder / "machine.json"
+    facts = _read_facts(machine) if need_facts or machine.exists() else {}
+    command_path = folder / "command.txt"
+    if command_path.exists():
+        try:
+            command = command_path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as e:
+            raise ResultsError(f"{command_path}: {getattr(e, 'strerror', None) or e}") from None
+    else:
+        command = str(facts.get("command") or "(not recorded)")
+    registry_path = folder / "registry.json"
+    try:
+        registry = Registry.from_json(read_json(registry_path), str(registry_path)) if registry_path.exists() \
+            else Registry()
+    except RegistryError as e:
+        raise ResultsError(str(e)) from None
+    return Run(folder=folder, rows=tuple(rows), facts=facts, command=command, registry=registry)
+
+
+# ----------------------------------------------------------------------------- the driver's JSON
+
+def split_name(name: str) -> tuple[str, str, int] | None:
+    """'small/malloc/threads:2' -> ('small', 'malloc', 2); None for other names."""
+    parts = name.split("/")
+    if len(parts) != 3 or not parts[2].startswith("threads:"):
+        return None
+    try:
+        return parts[0], parts[1], int(parts[2][len("threads:"):])
+    except ValueError:
+        return None
+
+
+def rows_from_driver_json(doc: dict[str, Any], repetition: int, unit: str) -> list[ResultRow]:
+    """One row per benchmark of a driver JSON (aggregates skipped: the CSV holds repetitions)."""
+    rows = []
+    active = str(doc.get("context", {}).get("active_malloc", ""))
+    for b in doc.get("benchmarks", []):
+        if b.get("run_type") == "aggregate":
+            continue
+        parsed = split_name(b.get("name", ""))
+        if parsed is None:
+            continue
+        base = ResultRow(*parsed, repetition=repetition, unit=unit, active_malloc=active)
+        if b.get("error_occurred"):
+            message = str(b.get("error_message", ""))
+            skipped = message.startswith("skipped: ")
+            rows.append(replace(base, status="skipped" if skipped else "failed",
+                                reason=message[len("skipped: "):] if skipped else message))
+        else:
+            rows.append(replace(base, **{m: float(b[m]) for m in METRICS if m in b}))
+    return rows
+
+
+def renumber_repetitions(rows: Sequence[ResultRow]) -> list[ResultRow]:
+    """Rows of one process with repetitions: each case's k-th row becomes repetition k
+    (from 0), in the order the driver reported them."""
+    seen: dict[tuple[str, str, int], int] = {}
+    out = []
+    for r in rows:
+        k = seen.get(r.key, 0)
+        seen[r.key] = k + 1
+        out.append(replace(r, repetition=k))
+    return out

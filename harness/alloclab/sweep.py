@@ -1,0 +1,410 @@
+"""alloclab sweep: every allocator (and every preloaded peer) x every workload, in processes.
+
+  python3 -m alloclab.sweep run   [options]            a sweep into a new results folder (or --resume one)
+  python3 -m alloclab.sweep merge OUT DIR [DIR ...]    merge folders of shards (--shard K/N) into OUT
+
+Each unit — one repetition of one workload on one allocator, all thread counts — runs in its
+own `alloclab` process, so a crash, a hang (killed at --timeout) or a non-zero exit is recorded
+as a failed unit with its stderr and the sweep goes on. Units are interleaved: each repetition
+visits the allocators in a rotated order, so drift of the machine favours none of them.
+Results are written atomically; --resume re-runs only the units with no result; --shard K/N
+runs every N-th unit, for spreading a sweep over machines. Names, kinds and the thread-count
+grammar come from the driver (`alloclab --list --json`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import selectors
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, NoReturn
+
+from alloclab import results
+from alloclab.registry import DEFAULT_BINARY, ROOT, AllocatorInfo, Registry, RegistryError, ask_driver
+from alloclab.results import ResultRow, ResultsError
+
+LIB_DIRS = (Path("/usr/lib/x86_64-linux-gnu"), Path("/usr/lib/aarch64-linux-gnu"), Path("/usr/lib"))
+PROFILES = {
+    # On 2 cores: threads 1..4, 3 repetitions; the whole job within 10 minutes with the build.
+    "default": {"threads_per_core": 2, "repetitions": 3, "min_time": 0.03},
+    # For papers: enough repetitions for a significance test, 4 x cores, longer cases.
+    "full": {"threads_per_core": 4, "repetitions": 9, "min_time": 0.3},
+}
+# The facts of a driver JSON's context that machine.json keeps.
+MACHINE_KEYS = ("host_name", "num_cpus", "mhz_per_cpu", "caches", "cpu_model", "hardware_threads",
+                "cpu_governor", "kernel", "aslr", "glibc_version", "tbb_version", "compiler", "cxx_flags",
+                "build_type", "git_commit", "git_dirty", "alloclab_version", "library_build_type")
+
+
+class UsageError(Exception):
+    """Bad input: one line for the user, exit 2, nothing written."""
+
+
+def fail(message: str) -> NoReturn:
+    print(f"sweep: {message}", file=sys.stderr)
+    sys.exit(2)
+
+
+def clock(seconds: float) -> str:
+    whole = int(round(seconds))
+    return f"{whole // 60}:{whole % 60:02d}"
+
+
+def parse_names(kind: str, text: str, valid: list[str]) -> list[str]:
+    if text == "all":
+        return list(valid)
+    names = list(dict.fromkeys(n for n in text.split(",") if n))
+    for n in names:
+        if n not in valid:
+            raise UsageError(f"unknown {kind} '{n}' (valid: {', '.join(valid)}, or all)")
+    return names
+
+
+def parse_shard(text: str) -> tuple[int, int]:
+    try:
+        k, n = (int(x) for x in text.split("/", 1))
+        if not 1 <= k <= n:
+            raise ValueError
+        return k, n
+    except ValueError:
+        raise UsageError(f"bad --shard '{text}' (valid: K/N with 1 <= K <= N, e.g. 2/4)") from None
+
+
+def preload_path(peer: AllocatorInfo) -> Path | None:
+    """Where the preloaded peer's library is installed, or None."""
+    return next((d / peer.library for d in LIB_DIRS if (d / peer.library).exists()), None)
+
+
+@dataclass(frozen=True)
+class Unit:
+    repetition: int
+    workload: str
+    allocator: str
+
+    @property
+    def name(self) -> str:
+        return f"r{self.repetition:02d}__{self.workload}__{self.allocator}"
+
+
+def plan_units(labels: list[str], workloads: list[str], repetitions: int) -> list[Unit]:
+    """Units in interleaved order: the allocators rotate with the repetition."""
+    units = []
+    for rep in range(1, repetitions + 1):
+        shift = (rep - 1) % len(labels)
+        order = labels[shift:] + labels[:shift]
+        units += [Unit(rep, w, a) for w in workloads for a in order]
+    return units
+
+
+def unit_done(raw_dir: Path, unit: Unit) -> bool:
+    """A unit is done when its result parses or its failure was recorded."""
+    if (raw_dir / f"{unit.name}.failed.json").exists():
+        return True
+    path = raw_dir / f"{unit.name}.json"
+    if not path.exists():
+        return False
+    try:
+        results.read_json(path)
+        return True
+    except ResultsError:
+        return False
+
+
+class Progress:
+    """One line per case: [done/total elapsed eta] text."""
+
+    def __init__(self, total: int) -> None:
+        self.total, self.done, self.start = total, 0, time.monotonic()
+
+    def line(self, text: str) -> None:
+        self.done += 1
+        elapsed = time.monotonic() - self.start
+        eta = elapsed / self.done * (self.total - self.done)
+        tail = "done" if self.done >= self.total else f"eta {clock(eta)}"
+        print(f"[{self.done}/{self.total} {clock(elapsed)} {tail}]".ljust(26) + text, flush=True)
+
+
+@dataclass(frozen=True)
+class Plan:
+    binary: Path
+    registry: Registry
+    threads: list[int]
+    min_time: float
+    seed: int
+    timeout: float
+    tiny: bool
+
+
+def run_unit(plan: Plan, raw_dir: Path, unit: Unit, progress: Progress) -> bool:
+    out = raw_dir / f"{unit.name}.json"
+    info = plan.registry.allocator(unit.allocator)
+    preloaded = info is not None and info.kind == "preloaded"
+    command = [str(plan.binary), "--workloads", unit.workload,
+               "--allocators", info.measured_as if info is not None and preloaded else unit.allocator,
+               "--threads", ",".join(map(str, plan.threads)), "--repetitions", "1",
+               "--min-time", str(plan.min_time), "--seed", str(plan.seed + unit.repetition), "--out", str(out)]
+    if plan.tiny:
+        command.append("--tiny")
+    env = dict(os.environ)
+    if info is not None and preloaded:
+        env["LD_PRELOAD"] = str(preload_path(info))
+        command += ["--malloc-label", unit.allocator, "--expect-malloc", info.expect_in_path]
+    started = time.monotonic()
+    deadline = started + plan.timeout
+    process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                               text=True, start_new_session=True)
+    assert process.stdout is not None and process.stderr is not None
+    printed = 0
+    try:
+        selector = selectors.DefaultSelector()
+        selector.register(process.stdout, selectors.EVENT_READ)
+        timed_out = False
+        while True:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                timed_out = True
+                break
+            if not selector.select(timeout=min(remaining, 1.0)):
+                if process.poll() is not None:
+                    break
+                continue
+            line = process.stdout.readline()
+            if not line:
+                break
+            # The driver's case lines: "[i/n ...]  workload/allocator/threads:N  figures"
+            if line.startswith("["):
+                progress.line(line.split("]", 1)[1].strip())
+                printed += 1
+        if timed_out:
+            os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
+        stderr_text = process.stderr.read()
+    finally:
+        process.stdout.close()
+        process.stderr.close()
+    code = process.returncode
+    if code == 0 and out.exists():
+        return True
+    why = (f"timed out after {plan.timeout:.0f} s" if time.monotonic() >= deadline
+           else f"exit {code}" + (f" (signal {-code})" if code < 0 else ""))
+    results.write_json(raw_dir / f"{unit.name}.failed.json", {
+        "unit": unit.name, "workload": unit.workload, "allocator": unit.allocator,
+        "repetition": unit.repetition, "threads": plan.threads, "status": "failed", "why": why,
+        "stderr": stderr_text[-4000:], "command": command, "ld_preload": env.get("LD_PRELOAD", "")})
+    last = stderr_text.strip().splitlines()[-1] if stderr_text.strip() else why
+    for _ in range(len(plan.threads) - printed):
+        progress.line(f"FAILED {unit.workload}/{unit.allocator} ({why}): {last}")
+    return False
+
+
+def merge_rows(raw_dirs: list[Path]) -> list[ResultRow]:
+    """Every case x repetition of the raw folders, failed units expanded to one row per case."""
+    rows: list[ResultRow] = []
+    for raw_dir in raw_dirs:
+        for path in sorted(raw_dir.glob("*.json")):
+            if path.name.startswith("."):
+                continue
+            failed = path.name.endswith(".failed.json")
+            unit = path.name.removesuffix(".failed.json" if failed else ".json")
+            try:
+                rep = int(unit.split("__")[0][1:])
+            except ValueError:
+                continue
+            doc = results.read_json(path)
+            if failed:
+                last = (str(doc.get("stderr", "")).strip().splitlines() or [""])[-1]
+                rows += [ResultRow(doc["workload"], doc["allocator"], int(t), repetition=rep, status="failed",
+                                   unit=unit, reason=f"{doc['why']}: {last}") for t in doc.get("threads", [])]
+            else:
+                rows += results.rows_from_driver_json(doc, rep, unit)
+    rows.sort(key=lambda r: (r.workload, r.allocator, r.threads, r.repetition))
+    return rows
+
+
+def machine_facts(raw_dir: Path, extra: dict[str, Any]) -> dict[str, Any]:
+    """The context of one raw result (build, libraries, CPU) plus the sweep's own facts."""
+    facts: dict[str, Any] = {}
+    for path in sorted(raw_dir.glob("*.json")):
+        if not path.name.endswith(".failed.json") and not path.name.startswith("."):
+            context = results.read_json(path).get("context", {})
+            facts = {k: context[k] for k in MACHINE_KEYS if k in context}
+            break
+    return {**facts, **extra}
+
+
+def finish_folder(folder: Path, raw_dirs: list[Path], extra: dict[str, Any]) -> dict[str, int]:
+    """results.csv and machine.json from raw/; -> rows per status."""
+    rows = merge_rows(raw_dirs)
+    results.write_csv(folder / "results.csv", rows)
+    results.write_json(folder / "machine.json", machine_facts(raw_dirs[0], extra))
+    return {s: sum(1 for r in rows if r.status == s) for s in results.STATUSES}
+
+
+def create_folder(folder: Path) -> None:
+    try:
+        (folder / "raw").mkdir(parents=True, exist_ok=False)
+    except FileExistsError:
+        raise UsageError(f"output folder '{folder}' exists already (use --resume to complete it)") from None
+    except OSError as e:
+        raise UsageError(f"cannot create output folder '{folder}': {e.strerror}") from None
+
+
+def check_run_arguments(args: argparse.Namespace) -> tuple[Plan, list[str], list[str]]:
+    """Everything checked before anything is written: -> plan, allocators, workloads."""
+    binary = Path(args.binary)
+    if not os.access(binary, os.X_OK):
+        raise UsageError(f"driver '{binary}' not found or not executable (build it: cmake --build --preset release)")
+    profile = PROFILES[args.profile]
+    cores = os.cpu_count() or 1
+    try:
+        registry = ask_driver(binary, args.threads or f"1..{profile['threads_per_core'] * cores}")
+    except RegistryError as e:
+        raise UsageError(str(e)) from None
+    labels = parse_names("allocator", args.allocators, registry.allocator_names())
+    workloads = parse_names("workload", args.workloads, registry.workload_names())
+    repetitions = profile["repetitions"] if args.repetitions is None else args.repetitions
+    min_time = profile["min_time"] if args.min_time is None else args.min_time
+    if repetitions < 1:
+        raise UsageError(f"bad --repetitions {repetitions} (valid: a positive count)")
+    if min_time <= 0:
+        raise UsageError(f"bad --min-time {min_time} (valid: a positive number of seconds)")
+    if args.timeout <= 0:
+        raise UsageError(f"bad --timeout {args.timeout} (valid: a positive number of seconds)")
+    for label in labels:
+        info = registry.allocator(label)
+        if info is not None and info.kind == "preloaded" and preload_path(info) is None:
+            raise UsageError(f"peer '{label}' needs {info.library} in {LIB_DIRS[0]} (install its Debian package)")
+    args.repetitions, args.min_time = repetitions, min_time
+    plan = Plan(binary, registry, list(registry.threads), min_time, args.seed, args.timeout, args.tiny)
+    return plan, labels, workloads
+
+
+def wanted_pairs(path: str) -> set[tuple[str, str]]:
+    """--units: a JSON list of [workload, allocator] pairs."""
+    try:
+        doc = json.loads(Path(path).read_text(encoding="utf-8"))
+        return {(str(w), str(a)) for w, a in doc}
+    except (OSError, ValueError, TypeError) as e:
+        raise UsageError(f"--units '{path}': {e}") from None
+
+
+def point_latest(results_dir: Path, folder: Path) -> None:
+    latest, temp = results_dir / "latest", results_dir / "latest.tmp"
+    temp.unlink(missing_ok=True)
+    temp.symlink_to(folder.name)
+    os.replace(temp, latest)
+
+
+def command_run(args: argparse.Namespace) -> int:
+    plan, labels, workloads = check_run_arguments(args)
+    shard = parse_shard(args.shard) if args.shard else (1, 1)
+    units = plan_units(labels, workloads, args.repetitions)
+    if args.units:
+        wanted = wanted_pairs(args.units)
+        units = [u for u in units if (u.workload, u.allocator) in wanted]
+    if args.resume:
+        folder = Path(args.resume)
+        if not (folder / "raw").is_dir():
+            raise UsageError(f"--resume '{folder}' is not a results folder (no raw/ in it)")
+    else:
+        folder = Path(args.out) if args.out else Path(args.results) / results.new_run_name()
+        create_folder(folder)
+    raw_dir = folder / "raw"
+    command_text = " ".join(sys.argv)
+    results.write_atomically(folder / "command.txt", command_text + "\n")
+    results.write_json(folder / "registry.json", plan.registry.to_json())
+
+    k, n = shard
+    mine = [u for i, u in enumerate(units) if i % n == k - 1]
+    todo = [u for u in mine if not unit_done(raw_dir, u)]
+    print(f"sweep: {len(labels)} allocators x {len(workloads)} workloads x threads "
+          f"{','.join(map(str, plan.threads))} x {args.repetitions} repetitions"
+          f"{f' (shard {k}/{n})' if n > 1 else ''}: {len(todo)} of {len(mine)} units to run -> {folder}",
+          flush=True)
+    progress = Progress(len(todo) * len(plan.threads))
+    failed = sum(not run_unit(plan, raw_dir, u, progress) for u in todo)
+
+    extra = {"command": command_text, "profile": args.profile, "threads": plan.threads,
+             "repetitions": args.repetitions, "min_time": args.min_time, "shard": f"{k}/{n}",
+             "finished_utc": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+             "allocators": labels, "workloads": workloads}
+    counts = finish_folder(folder, [raw_dir], extra)
+    if not args.out and not args.resume and n == 1:
+        point_latest(Path(args.results), folder)
+    print(f"sweep: {counts['ok']} cases measured, {counts['skipped']} skipped, {counts['failed']} failed "
+          f"({failed} failed units) -> {folder / 'results.csv'}", flush=True)
+    if args.folder_file:
+        results.write_atomically(args.folder_file, f"{folder}\n")
+    return 0
+
+
+def command_merge(args: argparse.Namespace) -> int:
+    sources = [Path(d) for d in args.dirs]
+    for d in sources:
+        if not (d / "raw").is_dir():
+            raise UsageError(f"'{d}' is not a results folder (no raw/ in it)")
+    out = Path(args.out)
+    (out / "raw").mkdir(parents=True, exist_ok=True)
+    # The merged folder holds copies of every raw file, so it stands on its own.
+    for d in sources:
+        for path in (d / "raw").glob("*.json"):
+            if path.name.startswith("."):
+                continue
+            target = out / "raw" / path.name
+            if target.exists():
+                raise UsageError(f"unit {path.name} appears in more than one folder (overlapping shards?)")
+            shutil.copy2(path, target)
+    registry = next((d / "registry.json" for d in sources if (d / "registry.json").exists()), None)
+    if registry is not None:
+        shutil.copy2(registry, out / "registry.json")
+    counts = finish_folder(out, [out / "raw"], {"command": " ".join(sys.argv), "merged_from": args.dirs})
+    print(f"sweep: merged {len(sources)} folders: {counts['ok']} measured, {counts['skipped']} skipped, "
+          f"{counts['failed']} failed -> {out}")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="sweep", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="command", required=True)
+    run = sub.add_parser("run", help="run a sweep")
+    run.add_argument("--profile", choices=sorted(PROFILES), default="default",
+                     help="default: threads to 2 x cores, 3 repetitions; full: threads to 4 x cores, 9 repetitions")
+    run.add_argument("--allocators", default="all",
+                     help="comma-separated names (`alloclab --list` shows them, preloaded peers included), or all")
+    run.add_argument("--workloads", default="all", help="comma-separated workload names, or all")
+    run.add_argument("--threads", help="thread counts: 4, 1,2,8 or 1..64 (default: from the profile)")
+    run.add_argument("--repetitions", type=int, help="repetitions of every case (default: from the profile)")
+    run.add_argument("--min-time", type=float, dest="min_time", help="seconds per case (default: from the profile)")
+    run.add_argument("--seed", type=int, default=42, help="base seed; repetition r uses seed + r")
+    run.add_argument("--timeout", type=float, default=300, help="seconds before a unit is killed as hung")
+    run.add_argument("--results", default=str(ROOT / "results"), help="folder of run folders")
+    run.add_argument("--out", help="run folder to create (default: results/<UTC time>-<host>)")
+    run.add_argument("--resume", metavar="DIR", help="complete an interrupted run folder")
+    run.add_argument("--shard", metavar="K/N", help="run every N-th unit, starting at the K-th")
+    run.add_argument("--binary", default=str(DEFAULT_BINARY))
+    run.add_argument("--tiny", action="store_true", help="tiny cases (tests)")
+    run.add_argument("--folder-file", help="write the run folder's path to this file (for scripts)")
+    run.add_argument("--units", help="JSON file of [workload, allocator] pairs: run only those (with "
+                     "--workloads/--allocators naming at least them)")
+    merge = sub.add_parser("merge", help="merge shard folders")
+    merge.add_argument("out", help="folder to create or complete")
+    merge.add_argument("dirs", nargs="+", help="results folders to merge")
+    args = parser.parse_args(argv)
+    try:
+        return command_run(args) if args.command == "run" else command_merge(args)
+    except (UsageError, ResultsError) as e:
+        fail(str(e))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
