@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import NoReturn
 
 from alloclab import results
+from alloclab.cli import Parser
 from alloclab.document import render_html, render_markdown
 from alloclab.registry import RegistryError
 from alloclab.results import ResultsError, Run
@@ -31,15 +32,25 @@ def fail(message: object) -> NoReturn:
     sys.exit(2)
 
 
-class Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> NoReturn:
-        fail(message)
+def check_baseline(runs: list[Run], baseline: str) -> None:
+    names = sorted({r.allocator for run in runs for r in run.rows})
+    if baseline not in names:
+        where = " or ".join(str(run.folder / "results.csv") for run in runs)
+        fail(f"--baseline {baseline!r}: no such allocator in {where} (allocators: {', '.join(names)})")
+
+
+def check_writable(out: Path, names: list[str]) -> None:
+    """What the tool will write is checked before anything is drawn."""
+    for name in names:
+        if (out / name).exists() and not (out / name).is_file():
+            fail(f"{out / name}: is a folder, not a file that can be written")
+    if (out / "charts").exists() and not (out / "charts").is_dir():
+        fail(f"{out / 'charts'}: is a file, not the charts folder")
 
 
 def one(run: Run, out: Path, baseline: str) -> None:
-    names = sorted({r.allocator for r in run.rows})
-    if baseline not in names:
-        fail(f"--baseline {baseline!r}: no such allocator in {run.folder / 'results.csv'} (allocators: {', '.join(names)})")
+    check_baseline([run], baseline)
+    check_writable(out, ["report.md", "report.html"])
     from plots import analysis, charts, report  # matplotlib is loaded only once the input is known to be good
     chart_list = charts.draw_all(run, out / "charts", baseline)
     _, page = report.write(run, chart_list, out, baseline)
@@ -69,17 +80,24 @@ def compare(runs: list[Run], out: Path) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = Parser(prog="plot", description="Charts and report of alloclab results folders.")
+    parser = Parser(prog="plot", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("dirs", nargs="+", metavar="DIR", help="results folder(s)")
-    parser.add_argument("--baseline", default="malloc", help="allocator the summary is relative to (default malloc)")
-    parser.add_argument("--out", help="output folder (default: DIR itself, or DIR_A/compare with several)")
+    parser.add_argument("--baseline", metavar="NAME",
+                        help="allocator the summary charts are relative to (default malloc; one folder only)")
+    parser.add_argument("--out", metavar="DIR",
+                        help="output folder (default: DIR itself, or DIR_A/compare with several)")
     args = parser.parse_args(argv)
     try:
         runs = [results.read_run(d) for d in args.dirs]  # every folder checked before anything is made
         if len(runs) == 1:
-            one(runs[0], Path(args.out or args.dirs[0]), args.baseline)
+            one(runs[0], Path(args.out or args.dirs[0]), args.baseline or "malloc")
         else:
+            if args.baseline is not None:
+                fail("--baseline applies to one folder's summary charts; a comparison has no baseline")
             out = Path(args.out or Path(args.dirs[0]) / "compare")
+            if out.exists() and not out.is_dir():
+                fail(f"--out {out}: is a file, not a folder")
+            check_writable(out, ["compare.md", "compare.html"])
             out.mkdir(parents=True, exist_ok=True)
             compare(runs, out)
     except (ResultsError, RegistryError) as e:

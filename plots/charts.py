@@ -15,7 +15,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from alloclab import stats
+from alloclab import results, stats
 from alloclab.results import Run
 from plots import analysis, style
 from plots.analysis import DAGGER
@@ -56,7 +56,7 @@ def save(fig: Figure, out_dir: Path, stem: str) -> None:
         try:
             fig.savefig(temp, format=ext, dpi=style.DPI, bbox_inches="tight", pad_inches=0.06,
                         metadata={"Date": None} if ext == "svg" else None)
-            temp.replace(out_dir / f"{stem}.{ext}")
+            results.publish(temp, out_dir / f"{stem}.{ext}")
         except BaseException:
             temp.unlink(missing_ok=True)
             raise

@@ -28,18 +28,21 @@ from __future__ import annotations
 
 import argparse
 import math
+import re
 import os
 import statistics
 import subprocess
 import sys
 import tempfile
 import tomllib
+import warnings
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
 from alloclab import results, stats
+from alloclab.cli import Parser, UsageError, positive, seconds
 from alloclab.document import Bullets, Cell, Document, Heading, Paragraph, Table, render_markdown, render_text
 from alloclab.registry import DEFAULT_BINARY, ROOT, Registry, RegistryError, ask_driver
 from alloclab.results import ResultRow, ResultsError
@@ -72,7 +75,10 @@ RELATIONS = {
 }
 CLAIM_FIELDS = {"id", "sentence", "source", "workload", "workloads", "metric", "relation", "a", "b",
                 "threads", "threads_b", "bound", "tolerance", "sizes", "exponent", "note"}
-VERDICTS = ("REPRODUCED", "NOT REPRODUCED", "INCONCLUSIVE")
+VERDICTS = results.VERDICTS
+# Files of a run folder a claims file's `output` must not replace.
+RESERVED_OUTPUTS = {"results", "machine", "command", "registry", "report", "compare", "run"}
+MAX_THREADS = 1024  # the driver's ceiling
 # Rows of a --one-run: Google Benchmark's random interleaving shuffles all repetitions of all
 # cases into one order, so the k-th repetition of A and of B did not run in one round.
 UNPAIRED_UNIT = "one-run"
@@ -139,6 +145,9 @@ def _check_claim(path: str, index: int, c: Any, seen: set[str], allocators: Sequ
     for key in c:
         if key not in CLAIM_FIELDS:
             raise bad(key, f"unknown field (valid: {', '.join(sorted(CLAIM_FIELDS))})")
+    for key in ("sentence", "source", "note"):
+        if isinstance(c.get(key), str) and len(c[key]) > 2000:
+            raise bad(key, "longer than 2000 characters")
     for key in ("id", "sentence", "source", "metric", "relation"):
         if not isinstance(c.get(key), str) or not c[key].strip():
             raise bad(key, "missing or not a non-empty string")
@@ -169,17 +178,26 @@ def _check_claim(path: str, index: int, c: Any, seen: set[str], allocators: Sequ
     for key in RELATIONS[relation]:
         if key not in c:
             raise bad(key, f"required by relation '{relation}'")
+    used = {"id", "sentence", "source", "metric", "relation", "note", "threads", *RELATIONS[relation],
+            "workloads" if growth else "workload"} | ({"threads_b"} if "b" in RELATIONS[relation] else set())
+    for key in c:
+        if key not in used:
+            raise bad(key, f"not used by relation '{relation}' (it reads {', '.join(sorted(used))})")
     for key in ("a", "b"):
         if key in c and c[key] not in allocators:
             raise bad(key, f"unknown allocator '{c[key]}' (valid: {', '.join(allocators)})")
     for key in ("bound", "tolerance", "exponent"):
-        if key in c and (not isinstance(c[key], (int, float)) or isinstance(c[key], bool)):
-            raise bad(key, "not a number")
-    if "bound" in c and c["bound"] <= 0 and relation.startswith("ratio"):
-        raise bad("bound", "a ratio bound must be positive")
+        if key in c and (not isinstance(c[key], (int, float)) or isinstance(c[key], bool) or not math.isfinite(c[key])):
+            raise bad(key, "not a finite number")
+    if "bound" in c and c["bound"] <= 0:
+        raise bad("bound", "must be positive (a ratio, a time, a size or a count)")
+    if "tolerance" in c and not 0 <= c["tolerance"] < 1:
+        raise bad("tolerance", "a fraction from 0 to below 1 (0.15 = within 15 %)")
+    if growth and len(set(c["sizes"])) < 2:
+        raise bad("sizes", "at least two different sizes are needed to fit a growth")
     for key in ("threads", "threads_b"):
-        if key in c and (not isinstance(c[key], int) or isinstance(c[key], bool) or c[key] < 1):
-            raise bad(key, "not a positive whole number")
+        if key in c and (not isinstance(c[key], int) or isinstance(c[key], bool) or not 1 <= c[key] <= MAX_THREADS):
+            raise bad(key, f"not a whole number from 1 to {MAX_THREADS}")
     if "note" in c and not isinstance(c["note"], str):
         raise bad("note", "not a string")
     threads = c.get("threads", 1)
@@ -198,11 +216,16 @@ def load_claims_file(path: str, allocators: Sequence[str], workloads: Sequence[s
         raise ClaimsError(f"{path}: {e.strerror}") from None
     except tomllib.TOMLDecodeError as e:
         raise ClaimsError(f"{path}: TOML syntax: {e}") from None
+    except UnicodeDecodeError:
+        raise ClaimsError(f"{path}: not a TOML file (not UTF-8 text)") from None
     for key in ("title", "output"):
         if key in doc and not isinstance(doc[key], str):
             raise ClaimsError(f"{path}: '{key}' is not a string")
-    if "output" in doc and not doc["output"].replace("_", "").isalnum():
-        raise ClaimsError(f"{path}: 'output' is not a string of letters, digits and _")
+    if "output" in doc and not re.fullmatch(r"[A-Za-z0-9_]{1,64}", doc["output"]):
+        raise ClaimsError(f"{path}: 'output' is not a name of ASCII letters, digits and _")
+    if doc.get("output") in RESERVED_OUTPUTS:
+        raise ClaimsError(f"{path}: 'output' \"{doc['output']}\" would replace a file of the run folder "
+                          f"(not one of {', '.join(sorted(RESERVED_OUTPUTS))})")
     entries = doc.get("claim")
     if not isinstance(entries, list) or not entries:
         raise ClaimsError(f"{path}: no [[claim]] tables")
@@ -339,6 +362,16 @@ def evaluate(claim: Claim, rows: Sequence[ResultRow]) -> Verdict:
                    **measured)
 
 
+def judge(claim: Claim, rows: Sequence[ResultRow]) -> Verdict:
+    """evaluate(), but statistics that numpy or scipy warn about judge nothing: INCONCLUSIVE."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        try:
+            return evaluate(claim, rows)
+        except (Warning, ArithmeticError, ValueError) as e:
+            return Verdict(claim.id, claim.relation, "INCONCLUSIVE", detail=f"the statistics could not be computed: {e}")
+
+
 # --- output: one table model for the terminal, claims.md and the report ------------------------
 
 def verdict_table(checked: Sequence[dict[str, Any]], with_sentence: bool) -> Table:
@@ -442,8 +475,7 @@ def run_once(claims: Sequence[Claim], args: argparse.Namespace, registry: Regist
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="claims", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = Parser(prog="claims", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("file", nargs="?", default=str(ROOT / "harness" / "claims.toml"),
                         help="claims file (default: harness/claims.toml)")
     parser.add_argument("--from", dest="from_dir", metavar="DIR", help="use this results folder instead of running")
@@ -454,7 +486,8 @@ def main(argv: list[str] | None = None) -> int:
                         help=f"repetitions per case (at least {MIN_REPETITIONS})")
     parser.add_argument("--min-time", type=float, default=0.03, dest="min_time", help="seconds per case")
     parser.add_argument("--out", help="results folder to create (default: results/<UTC time>-<host>)")
-    parser.add_argument("--binary", default=str(DEFAULT_BINARY))
+    parser.add_argument("--binary", default=str(DEFAULT_BINARY),
+                        help="the driver (default: build/release/harness/alloclab)")
     parser.add_argument("--tiny", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
 
@@ -466,6 +499,13 @@ def main(argv: list[str] | None = None) -> int:
         return fail("--from DIR and --one-run exclude each other (one reuses results, the other runs)")
     if args.repetitions < MIN_REPETITIONS and not args.tiny:
         return fail(f"--repetitions {args.repetitions}: at least {MIN_REPETITIONS} are needed for the statistics")
+    try:
+        positive("--repetitions", args.repetitions, 10_000)
+        seconds("--min-time", args.min_time, 3600)
+    except UsageError as e:
+        return fail(str(e))
+    if args.out and Path(args.out).exists():
+        return fail(f"output folder '{args.out}' exists already (choose a new one, or --from DIR to judge a run)")
     driver_built = os.access(args.binary, os.X_OK)
     try:
         if args.from_dir:
@@ -475,6 +515,9 @@ def main(argv: list[str] | None = None) -> int:
             workloads = registry.workload_names() or sorted({r.workload for r in run.rows})
             file = load_claims_file(args.file, allocators, workloads)
             folder = Path(args.from_dir)
+            targets = [folder / f"{file.output}.{ext}" for ext in ("md", "json")]
+            if not os.access(folder, os.W_OK) or any(t.exists() and not t.is_file() for t in targets):
+                return fail(f"cannot write {targets[0]} and {targets[1].name} into '{folder}'")
         else:
             if not driver_built:
                 return fail(f"driver '{args.binary}' not found (build it: cmake --build --preset release)")
@@ -487,14 +530,17 @@ def main(argv: list[str] | None = None) -> int:
     except subprocess.CalledProcessError as e:
         return fail(f"the sweep failed (exit {e.returncode})", 1)
 
-    verdicts = [evaluate(c, run.rows) for c in file.claims]
+    verdicts = [judge(c, run.rows) for c in file.claims]
     checked = checked_entries(file.claims, verdicts)
     print(render_text(verdict_table(checked, with_sentence=False)))
     for v in verdicts:
         if v.detail and v.verdict == "INCONCLUSIVE":
             print(f"  {v.id}: {v.detail}")
-    results.write_atomically(folder / f"{file.output}.md", render_markdown(claims_document(file, checked, args.file)))
-    results.write_json(folder / f"{file.output}.json", checked)
+    try:
+        results.write_atomically(folder / f"{file.output}.md", render_markdown(claims_document(file, checked, args.file)))
+        results.write_json(folder / f"{file.output}.json", checked)
+    except (OSError, ResultsError) as e:
+        return fail(f"cannot write the verdicts into '{folder}': {getattr(e, 'strerror', None) or e}")
     if os.environ.get("CLAIMS_FOLDER_FILE"):  # run_all.sh redraws the report with the verdicts
         results.write_atomically(os.environ["CLAIMS_FOLDER_FILE"], f"{folder}\n")
     counts = {v: sum(r.verdict == v for r in verdicts) for v in VERDICTS}

@@ -98,9 +98,22 @@ def _cell(c: CellLike) -> Cell:
 
 # ----------------------------------------------------------------------------- Markdown
 
+def md_text(text: str) -> str:
+    """Inline text for Markdown: raw HTML is not let through (outside `code` spans)."""
+    parts = str(text).split("`")
+    return "`".join(p if i % 2 else p.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+                    for i, p in enumerate(parts))
+
+
+def _fence(text: str) -> str:
+    """A code fence longer than any run of backticks in the text, so the text cannot close it."""
+    longest = max((len(m) for m in re.findall(r"`+", text)), default=0)
+    return "`" * max(3, longest + 1)
+
+
 def _md_cell(c: CellLike) -> str:
     c = _cell(c)
-    text = c.text + (f" · {c.note}" if c.note else "")
+    text = md_text(c.text) + (f" · {md_text(c.note)}" if c.note else "")
     if c.strong:
         text = f"**{text}**"
     return (text + (f" {c.mark}" if c.mark else "")).replace("|", "\\|").replace("\n", " ")
@@ -120,13 +133,14 @@ def _md_table(t: Table) -> list[str]:
 
 def _md_block(b: Block) -> list[str]:
     if isinstance(b, Heading):
-        return ["#" * b.level + " " + b.text, ""]
+        return ["#" * b.level + " " + md_text(b.text), ""]
     if isinstance(b, Paragraph):
-        return [b.text, ""]
+        return [md_text(b.text), ""]
     if isinstance(b, Bullets):
-        return [f"- {item}" for item in b.items] + [""]
+        return [f"- {md_text(item)}" for item in b.items] + [""]
     if isinstance(b, Code):
-        return ["```sh", b.text.strip(), "```", ""]
+        fence = _fence(b.text)
+        return [fence + "sh", b.text.strip(), fence, ""]
     if isinstance(b, KeyValues):
         return _md_table(Table(("", ""), tuple((k, v) for k, v in b.pairs)))
     if isinstance(b, Table):
@@ -137,13 +151,13 @@ def _md_block(b: Block) -> list[str]:
 
 
 def render_markdown(doc: Document) -> str:
-    lines = [f"# {doc.title}", ""]
+    lines = [f"# {md_text(doc.title)}", ""]
     if doc.subtitle:
-        lines += [doc.subtitle, ""]
+        lines += [md_text(doc.subtitle), ""]
     for b in doc.blocks:
         lines += _md_block(b)
     if doc.footer:
-        lines += [doc.footer, ""]
+        lines += [md_text(doc.footer), ""]
     return "\n".join(lines)
 
 

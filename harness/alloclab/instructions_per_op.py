@@ -25,7 +25,8 @@ from pathlib import Path
 from alloclab import results
 from alloclab.registry import DEFAULT_BINARY, RegistryError, ask_driver
 from alloclab.results import ResultsError
-from alloclab.sweep import UsageError, parse_names
+from alloclab.cli import Parser, UsageError
+from alloclab.sweep import parse_names
 
 
 def measure(binary: str, workload: str, allocator: str, scratch: Path) -> tuple[int, float]:
@@ -43,11 +44,12 @@ def measure(binary: str, workload: str, allocator: str, scratch: Path) -> tuple[
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="instructions_per_op", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--workloads", default="small,mixed")
+    parser = Parser(prog="instructions_per_op", description=__doc__,
+                    formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--workloads", default="small,mixed", help="comma-separated names (default small,mixed)")
     parser.add_argument("--allocators", default="all", help="comma-separated names, or all (not preloaded peers)")
-    parser.add_argument("--binary", default=str(DEFAULT_BINARY))
+    parser.add_argument("--binary", default=str(DEFAULT_BINARY),
+                        help="the driver (default: build/release/harness/alloclab)")
     args = parser.parse_args(argv)
     try:
         if shutil.which("valgrind") is None:

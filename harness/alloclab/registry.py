@@ -9,6 +9,7 @@ of an old run keep the names and kinds it was made with).
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
@@ -18,6 +19,7 @@ ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_BINARY = ROOT / "build" / "release" / "harness" / "alloclab"
 # Kinds in drawing and listing order.
 KINDS = ("library", "peer", "preloaded", "reference")
+NAME = re.compile(r"[A-Za-z0-9_.+-]{1,64}")
 
 
 class RegistryError(Exception):
@@ -51,12 +53,15 @@ def _typed(where: str, entry: Any, cls: type[Any], required: tuple[str, ...]) ->
         raise RegistryError(f"{where}: an entry is not an object")
     known = {f.name: f.type for f in fields(cls)}
     for key in required:
-        if not isinstance(entry.get(key), str) or not entry[key]:
+        if key not in entry:
             raise RegistryError(f"{where}: an entry has no '{key}'")
+        if not isinstance(entry[key], str) or not NAME.fullmatch(entry[key]):
+            raise RegistryError(f"{where}: an entry's '{key}' is not a name (letters, digits, _ . + -, at most 64)")
     values = {k: v for k, v in entry.items() if k in known}
     for k, v in values.items():
         expected = known[k]
-        if (expected == "bool" and not isinstance(v, bool)) or (expected == "str" and not isinstance(v, str)):
+        if (expected == "bool" and not isinstance(v, bool)) or (expected == "str" and not isinstance(v, str)) or \
+                (isinstance(v, str) and len(v) > 2000):
             raise RegistryError(f"{where}: '{entry.get('name')}' has a bad '{k}': {v!r}")
     return cls(**values)
 
@@ -69,15 +74,22 @@ class Registry:
 
     @staticmethod
     def from_json(doc: Any, where: str = "alloclab --list --json") -> Registry:
-        if not isinstance(doc, dict) or doc.get("schema") != 1:
+        if not isinstance(doc, dict) or type(doc.get("schema")) is not int or doc["schema"] != 1:
             raise RegistryError(f"{where}: not a registry (expected an object with \"schema\": 1)")
+        for key in ("allocators", "workloads", "threads"):
+            if not isinstance(doc.get(key, []), list):
+                raise RegistryError(f"{where}: '{key}' is not a list")
         allocators = tuple(_typed(where, a, AllocatorInfo, ("name", "kind")) for a in doc.get("allocators", []))
         for a in allocators:
             if a.kind not in KINDS:
                 raise RegistryError(f"{where}: allocator '{a.name}' has kind '{a.kind}' (valid: {', '.join(KINDS)})")
         workloads = tuple(_typed(where, w, WorkloadInfo, ("name",)) for w in doc.get("workloads", []))
+        for kind, names in (("allocator", [a.name for a in allocators]), ("workload", [w.name for w in workloads])):
+            twice = sorted({n for n in names if names.count(n) > 1})
+            if twice:
+                raise RegistryError(f"{where}: {kind} '{twice[0]}' is listed more than once")
         threads = doc.get("threads", [])
-        if not isinstance(threads, list) or not all(isinstance(t, int) and t > 0 for t in threads):
+        if not all(type(t) is int and t > 0 for t in threads):
             raise RegistryError(f"{where}: 'threads' is not a list of positive counts")
         return Registry(allocators, workloads, tuple(threads))
 

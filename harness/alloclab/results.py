@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import csv
 import io
+import re
+import stat
 import json
 import math
 import os
@@ -27,9 +29,13 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from alloclab.registry import Registry, RegistryError
+from alloclab.registry import NAME, Registry, RegistryError
 
 STATUSES = ("ok", "skipped", "failed")
+MAX_THREADS = 1 << 20
+# A measured value above this is a broken file, not a measurement (and no axis can draw it).
+MAX_VALUE = 1e30
+MAX_TEXT = 2000
 # Measured columns, in results.csv order. Documented in results/README.md.
 METRICS = (
     "ns_per_op", "items_per_second", "bytes_per_second",
@@ -141,6 +147,7 @@ class Run:
     facts: dict[str, Any] = field(default_factory=dict)
     command: str = ""
     registry: Registry = field(default_factory=Registry)
+    claims: tuple[dict[str, Any], ...] = ()  # claims.json: the verdicts checked on this run
 
     @property
     def name(self) -> str:
@@ -188,16 +195,31 @@ def new_run_name(suffix: str = "") -> str:
     return f"{stamp}-{socket.gethostname().split('.')[0]}{suffix}"
 
 
+def _umask() -> int:
+    current = os.umask(0o022)
+    os.umask(current)
+    return current
+
+
+def publish(temp: str | Path, path: str | Path) -> None:
+    """Renames a finished temporary file over path, with the mode a plain open() would give
+    (mkstemp makes files readable by their owner only)."""
+    os.chmod(temp, 0o666 & ~_umask())
+    os.replace(temp, path)
+
+
 def write_atomically(path: str | Path, text: str) -> None:
     """Writes text to path through a temporary file in the same folder and a rename."""
     path = Path(path)
+    if path.is_dir():
+        raise ResultsError(f"{path}: is a folder, not a file that can be written")
     fd, temp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.resolve().parent)
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as f:
             f.write(text)
             f.flush()
             os.fsync(f.fileno())
-        os.replace(temp, path)
+        publish(temp, path)
     except BaseException:
         Path(temp).unlink(missing_ok=True)
         raise
@@ -218,13 +240,33 @@ def write_csv(path: str | Path, rows: Iterable[ResultRow]) -> None:
 
 # ----------------------------------------------------------------------------- reading
 
-def read_json(path: str | Path) -> Any:
+def _regular_file(path: str | Path) -> None:
+    """Refuses what is not a plain file (a folder, a device, a pipe) before it is read."""
     try:
-        with open(path, encoding="utf-8") as f:
-            return json.load(f)
+        mode = os.stat(path).st_mode
     except OSError as e:
         raise ResultsError(f"{path}: {e.strerror}") from None
-    except (json.JSONDecodeError, UnicodeDecodeError) as e:
+    if not stat.S_ISREG(mode):
+        raise ResultsError(f"{path}: not a regular file")
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON number")
+
+
+def read_json(path: str | Path) -> Any:
+    """A JSON file, strictly: no NaN or Infinity, text that is UTF-8 throughout."""
+    _regular_file(path)
+    try:
+        with open(path, encoding="utf-8") as f:
+            doc = json.load(f, parse_constant=_no_constant)
+        json.dumps(doc, ensure_ascii=False).encode("utf-8")  # lone surrogates from \ud800 escapes
+        return doc
+    except OSError as e:
+        raise ResultsError(f"{path}: {e.strerror}") from None
+    except RecursionError:
+        raise ResultsError(f"{path}: not valid JSON (nested too deeply)") from None
+    except (ValueError, UnicodeError) as e:
         raise ResultsError(f"{path}: not valid JSON ({e})") from None
 
 
@@ -235,23 +277,29 @@ def _number(where: str, name: str, text: str) -> float | None:
         value = float(text)
     except ValueError:
         raise ResultsError(f"{where}: {name} {text!r} is not a number") from None
-    if not math.isfinite(value) or value < 0:
-        raise ResultsError(f"{where}: {name} {text!r} is not a finite non-negative number")
+    if not math.isfinite(value) or value < 0 or value > MAX_VALUE:
+        raise ResultsError(f"{where}: {name} {text!r} is not a finite non-negative number (up to {MAX_VALUE:g})")
     return value
+
+
+def _count(where: str, name: str, text: str, limit: int) -> int:
+    if not re.fullmatch(r"[0-9]{1,9}", text.strip()) or int(text) > limit:
+        raise ResultsError(f"{where}: {name} {text!r} is not a whole number from 0 to {limit}")
+    return int(text)
 
 
 def _row(where: str, record: dict[str, str]) -> ResultRow:
     if not record["workload"].strip() or not record["allocator"].strip():
         raise ResultsError(f"{where}: empty workload or allocator")
-    try:
-        threads = int(record["threads"])
-    except ValueError:
-        raise ResultsError(f"{where}: threads {record['threads']!r} is not a whole number") from None
+    for key in ("workload", "allocator"):
+        if not NAME.fullmatch(record[key]):
+            raise ResultsError(f"{where}: {key} {record[key][:80]!r} is not a name (letters, digits, _ . + -, "
+                               "at most 64)")
+    threads = _count(where, "threads", record["threads"], MAX_THREADS)
     if threads < 1:
         raise ResultsError(f"{where}: threads {threads} is not positive")
     repetition_text = record["repetition"].strip()
-    if repetition_text and not repetition_text.isdigit():
-        raise ResultsError(f"{where}: repetition {record['repetition']!r} is not a whole number")
+    repetition = _count(where, "repetition", repetition_text, 10 ** 6) if repetition_text else 1
     status = record["status"]
     if status not in STATUSES:
         raise ResultsError(f"{where}: status {status!r} is not one of {', '.join(STATUSES)}")
@@ -261,12 +309,13 @@ def _row(where: str, record: dict[str, str]) -> ResultRow:
             if not metrics[m]:
                 raise ResultsError(f"{where}: status ok but {m} is {record[m] or 'empty'!r}")
     return ResultRow(workload=record["workload"], allocator=record["allocator"], threads=threads,
-                     repetition=int(repetition_text or 1), status=status, reason=record["reason"],
+                     repetition=repetition, status=status, reason=record["reason"][:MAX_TEXT],
                      unit=record["unit"], active_malloc=record["active_malloc"], **metrics)
 
 
 def read_csv(path: str | Path) -> list[ResultRow]:
     """Every row of a results.csv, each field checked; ResultsError on the first fault."""
+    _regular_file(path)
     try:
         raw = Path(path).read_bytes()
     except OSError as e:
@@ -284,6 +333,9 @@ def read_csv(path: str | Path) -> list[ResultRow]:
     if not records or not any(records[0]):
         raise ResultsError(f"{path}: empty file, expected a header with the columns {', '.join(COLUMNS[:6])}, ...")
     header = records[0]
+    twice = sorted({c for c in header if header.count(c) > 1})
+    if twice:
+        raise ResultsError(f"{path}: column {twice[0]!r} appears more than once in the header")
     missing = [c for c in COLUMNS if c not in header]
     if missing:
         shown = ", ".join(missing[:6]) + (f" and {len(missing) - 6} more" if len(missing) > 6 else "")
@@ -300,20 +352,62 @@ def read_csv(path: str | Path) -> list[ResultRow]:
     return rows
 
 
+def _plain(value: Any, depth: int = 0) -> bool:
+    """A fact the report can show: text, a number, a flag, or lists and objects of those."""
+    if value is None or isinstance(value, bool):
+        return True
+    if isinstance(value, str):
+        return len(value) <= MAX_TEXT
+    if isinstance(value, (int, float)):
+        return math.isfinite(value) and abs(value) < 1e15
+    if depth < 2 and isinstance(value, list):
+        return all(_plain(v, depth + 1) for v in value)
+    if depth < 2 and isinstance(value, dict):
+        return all(_plain(v, depth + 1) for v in value.values())
+    return False
+
+
 def _read_facts(path: Path) -> dict[str, Any]:
     facts = read_json(path)
     if not isinstance(facts, dict):
         raise ResultsError(f"{path}: expected a JSON object, found {type(facts).__name__}")
+    for key, value in facts.items():
+        if not _plain(value):
+            raise ResultsError(f"{path}: '{key}' is not plain text, a number or a short list of them")
     for key in ("hardware_threads", "num_cpus"):
         value = facts.get(key)
         if value not in (None, ""):
-            try:
-                good = int(str(value).strip()) > 0
-            except ValueError:
-                good = False
-            if not good:
+            text = str(value).strip()
+            if isinstance(value, bool) or not re.fullmatch(r"[0-9]{1,7}", text) or int(text) == 0:
                 raise ResultsError(f"{path}: {key} {value!r} is not a positive whole number")
+    for key in ("workloads", "allocators", "threads"):
+        value = facts.get(key)
+        if value is not None and (not isinstance(value, list) or
+                                  not all(isinstance(v, int if key == "threads" else str) for v in value)):
+            raise ResultsError(f"{path}: '{key}' is not a list of {'counts' if key == 'threads' else 'names'}")
+    caches = facts.get("caches")
+    if caches is not None and (not isinstance(caches, list) or not all(
+            isinstance(c, dict) and all(isinstance(c.get(k, 0), int) and not isinstance(c.get(k, 0), bool)
+                                        for k in ("level", "size", "num_sharing"))
+            and isinstance(c.get("type", ""), str) for c in caches)):
+        raise ResultsError(f"{path}: 'caches' is not a list of {{level, type, size, num_sharing}} objects")
     return facts
+
+
+VERDICTS = ("REPRODUCED", "NOT REPRODUCED", "INCONCLUSIVE")
+
+
+def _read_claims(path: Path) -> tuple[dict[str, Any], ...]:
+    """claims.json as the claims tool writes it: a list of objects with an id and a verdict."""
+    doc = read_json(path)
+    if not isinstance(doc, list) or not all(isinstance(c, dict) for c in doc):
+        raise ResultsError(f"{path}: expected a list of checked claims (objects)")
+    for c in doc:
+        if not isinstance(c.get("id"), str) or c.get("verdict") not in VERDICTS:
+            raise ResultsError(f"{path}: a claim without an id or with a verdict not one of {', '.join(VERDICTS)}")
+        if not all(_plain(v, 2) for v in c.values()):
+            raise ResultsError(f"{path}: claim '{c['id'][:80]}' holds a value that is not text or a number")
+    return tuple(doc)
 
 
 def read_run(folder: str | Path, need_facts: bool = True) -> Run:
@@ -331,6 +425,7 @@ def read_run(folder: str | Path, need_facts: bool = True) -> Run:
     facts = _read_facts(machine) if need_facts or machine.exists() else {}
     command_path = folder / "command.txt"
     if command_path.exists():
+        _regular_file(command_path)
         try:
             command = command_path.read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError) as e:
@@ -343,7 +438,10 @@ def read_run(folder: str | Path, need_facts: bool = True) -> Run:
             else Registry()
     except RegistryError as e:
         raise ResultsError(str(e)) from None
-    return Run(folder=folder, rows=tuple(rows), facts=facts, command=command, registry=registry)
+    claims_path = folder / "claims.json"
+    claims = _read_claims(claims_path) if claims_path.exists() else ()
+    return Run(folder=folder, rows=tuple(rows), facts=facts, command=command[:100_000], registry=registry,
+               claims=claims)
 
 
 # ----------------------------------------------------------------------------- the driver's JSON

@@ -15,7 +15,6 @@ grammar come from the driver (`alloclab --list --json`).
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import selectors
 import shutil
@@ -29,6 +28,7 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 from alloclab import results
+from alloclab.cli import Parser, UsageError, positive, seconds
 from alloclab.registry import DEFAULT_BINARY, ROOT, AllocatorInfo, Registry, RegistryError, ask_driver
 from alloclab.results import ResultRow, ResultsError
 
@@ -43,10 +43,6 @@ PROFILES = {
 MACHINE_KEYS = ("host_name", "num_cpus", "mhz_per_cpu", "caches", "cpu_model", "hardware_threads",
                 "cpu_governor", "kernel", "aslr", "glibc_version", "tbb_version", "compiler", "cxx_flags",
                 "build_type", "git_commit", "git_dirty", "alloclab_version", "library_build_type")
-
-
-class UsageError(Exception):
-    """Bad input: one line for the user, exit 2, nothing written."""
 
 
 def fail(message: str) -> NoReturn:
@@ -65,7 +61,9 @@ def parse_names(kind: str, text: str, valid: list[str]) -> list[str]:
     names = list(dict.fromkeys(n for n in text.split(",") if n))
     for n in names:
         if n not in valid:
-            raise UsageError(f"unknown {kind} '{n}' (valid: {', '.join(valid)}, or all)")
+            raise UsageError(f"unknown {kind} '{n[:80]}' (valid: {', '.join(valid)}, or all)")
+    if not names:
+        raise UsageError(f"no {kind} named in '{text}' (valid: {', '.join(valid)}, or all)")
     return names
 
 
@@ -220,12 +218,16 @@ def merge_rows(raw_dirs: list[Path]) -> list[ResultRow]:
             except ValueError:
                 continue
             doc = results.read_json(path)
-            if failed:
-                last = (str(doc.get("stderr", "")).strip().splitlines() or [""])[-1]
-                rows += [ResultRow(doc["workload"], doc["allocator"], int(t), repetition=rep, status="failed",
-                                   unit=unit, reason=f"{doc['why']}: {last}") for t in doc.get("threads", [])]
-            else:
-                rows += results.rows_from_driver_json(doc, rep, unit)
+            try:
+                if failed:
+                    last = (str(doc.get("stderr", "")).strip().splitlines() or [""])[-1]
+                    rows += [ResultRow(str(doc["workload"]), str(doc["allocator"]), int(t), repetition=rep,
+                                       status="failed", unit=unit, reason=f"{doc['why']}: {last}")
+                             for t in doc.get("threads", [])]
+                else:
+                    rows += results.rows_from_driver_json(doc, rep, unit)
+            except (AttributeError, KeyError, TypeError, ValueError) as e:
+                raise ResultsError(f"{path}: not a {'failure record' if failed else 'driver result'} ({e})") from None
     rows.sort(key=lambda r: (r.workload, r.allocator, r.threads, r.repetition))
     return rows
 
@@ -250,8 +252,10 @@ def finish_folder(folder: Path, raw_dirs: list[Path], extra: dict[str, Any]) -> 
 
 
 def create_folder(folder: Path) -> None:
+    """A new run folder with raw/ in it; an existing folder is never written into."""
     try:
-        (folder / "raw").mkdir(parents=True, exist_ok=False)
+        folder.mkdir(parents=True, exist_ok=False)
+        (folder / "raw").mkdir()
     except FileExistsError:
         raise UsageError(f"output folder '{folder}' exists already (use --resume to complete it)") from None
     except OSError as e:
@@ -266,19 +270,23 @@ def check_run_arguments(args: argparse.Namespace) -> tuple[Plan, list[str], list
     profile = PROFILES[args.profile]
     cores = os.cpu_count() or 1
     try:
-        registry = ask_driver(binary, args.threads or f"1..{profile['threads_per_core'] * cores}")
+        registry = ask_driver(binary, args.threads if args.threads is not None
+                              else f"1..{profile['threads_per_core'] * cores}")
     except RegistryError as e:
         raise UsageError(str(e)) from None
     labels = parse_names("allocator", args.allocators, registry.allocator_names())
     workloads = parse_names("workload", args.workloads, registry.workload_names())
     repetitions = profile["repetitions"] if args.repetitions is None else args.repetitions
     min_time = profile["min_time"] if args.min_time is None else args.min_time
-    if repetitions < 1:
-        raise UsageError(f"bad --repetitions {repetitions} (valid: a positive count)")
-    if min_time <= 0:
-        raise UsageError(f"bad --min-time {min_time} (valid: a positive number of seconds)")
-    if args.timeout <= 0:
-        raise UsageError(f"bad --timeout {args.timeout} (valid: a positive number of seconds)")
+    positive("--repetitions", repetitions, 10_000)
+    seconds("--min-time", min_time, 3600)
+    seconds("--timeout", args.timeout)
+    if not 0 <= args.seed < 2 ** 63:
+        raise UsageError(f"bad --seed {args.seed} (valid: a whole number from 0 to 2^63 - 1)")
+    if args.resume and args.out:
+        raise UsageError("give --out DIR (a new run) or --resume DIR (complete one), not both")
+    if args.folder_file and (Path(args.folder_file).is_dir() or not Path(args.folder_file).resolve().parent.is_dir()):
+        raise UsageError(f"--folder-file '{args.folder_file}' is not a file in an existing folder")
     for label in labels:
         info = registry.allocator(label)
         if info is not None and info.kind == "preloaded" and preload_path(info) is None:
@@ -291,10 +299,13 @@ def check_run_arguments(args: argparse.Namespace) -> tuple[Plan, list[str], list
 def wanted_pairs(path: str) -> set[tuple[str, str]]:
     """--units: a JSON list of [workload, allocator] pairs."""
     try:
-        doc = json.loads(Path(path).read_text(encoding="utf-8"))
-        return {(str(w), str(a)) for w, a in doc}
-    except (OSError, ValueError, TypeError) as e:
-        raise UsageError(f"--units '{path}': {e}") from None
+        doc = results.read_json(path)
+    except ResultsError as e:
+        raise UsageError(f"--units {e}") from None
+    if not isinstance(doc, list) or not doc or not all(
+            isinstance(p, list) and len(p) == 2 and all(isinstance(x, str) for x in p) for p in doc):
+        raise UsageError(f"--units '{path}': expected a non-empty JSON list of [workload, allocator] pairs of names")
+    return {(w, a) for w, a in doc}
 
 
 def point_latest(results_dir: Path, folder: Path) -> None:
@@ -310,6 +321,9 @@ def command_run(args: argparse.Namespace) -> int:
     units = plan_units(labels, workloads, args.repetitions)
     if args.units:
         wanted = wanted_pairs(args.units)
+        outside = sorted(wanted - {(u.workload, u.allocator) for u in units})
+        if outside:
+            raise UsageError(f"--units names {'/'.join(outside[0])}, which --workloads/--allocators do not select")
         units = [u for u in units if (u.workload, u.allocator) in wanted]
     if args.resume:
         folder = Path(args.resume)
@@ -352,20 +366,36 @@ def command_merge(args: argparse.Namespace) -> int:
     for d in sources:
         if not (d / "raw").is_dir():
             raise UsageError(f"'{d}' is not a results folder (no raw/ in it)")
-    out = Path(args.out)
-    (out / "raw").mkdir(parents=True, exist_ok=True)
-    # The merged folder holds copies of every raw file, so it stands on its own.
+    if len({d.resolve() for d in sources}) < len(sources):
+        raise UsageError("a folder is given twice")
+    # Every input is read and checked before the output folder is made.
+    seen: dict[str, Path] = {}
     for d in sources:
         for path in (d / "raw").glob("*.json"):
             if path.name.startswith("."):
                 continue
-            target = out / "raw" / path.name
-            if target.exists():
-                raise UsageError(f"unit {path.name} appears in more than one folder (overlapping shards?)")
-            shutil.copy2(path, target)
-    registry = next((d / "registry.json" for d in sources if (d / "registry.json").exists()), None)
-    if registry is not None:
-        shutil.copy2(registry, out / "registry.json")
+            if path.name in seen:
+                raise UsageError(f"unit {path.name} is in both '{seen[path.name].parent.parent}' and '{d}' "
+                                 "(overlapping shards?)")
+            seen[path.name] = path
+    for r in merge_rows([d / "raw" for d in sources]):
+        bad = [m for m in results.METRICS if (v := r.metric(m)) is not None and not 0 <= v <= results.MAX_VALUE]
+        if bad:
+            raise UsageError(f"raw/{r.unit}.json: {r.workload}/{r.allocator}/threads:{r.threads} has {bad[0]} "
+                             f"{r.metric(bad[0])}, not a measurement")
+    registries = [d / "registry.json" for d in sources if (d / "registry.json").exists()]
+    for path in registries:
+        try:
+            Registry.from_json(results.read_json(path), str(path))
+        except RegistryError as e:
+            raise UsageError(str(e)) from None
+    out = Path(args.out)
+    create_folder(out)
+    # The merged folder holds copies of every raw file, so it stands on its own.
+    for name, path in seen.items():
+        shutil.copy2(path, out / "raw" / name)
+    if registries:
+        shutil.copy2(registries[0], out / "registry.json")
     counts = finish_folder(out, [out / "raw"], {"command": " ".join(sys.argv), "merged_from": args.dirs})
     print(f"sweep: merged {len(sources)} folders: {counts['ok']} measured, {counts['skipped']} skipped, "
           f"{counts['failed']} failed -> {out}")
@@ -373,8 +403,7 @@ def command_merge(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="sweep", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = Parser(prog="sweep", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True)
     run = sub.add_parser("run", help="run a sweep")
     run.add_argument("--profile", choices=sorted(PROFILES), default="default",
@@ -385,20 +414,22 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument("--threads", help="thread counts: 4, 1,2,8 or 1..64 (default: from the profile)")
     run.add_argument("--repetitions", type=int, help="repetitions of every case (default: from the profile)")
     run.add_argument("--min-time", type=float, dest="min_time", help="seconds per case (default: from the profile)")
-    run.add_argument("--seed", type=int, default=42, help="base seed; repetition r uses seed + r")
-    run.add_argument("--timeout", type=float, default=300, help="seconds before a unit is killed as hung")
-    run.add_argument("--results", default=str(ROOT / "results"), help="folder of run folders")
+    run.add_argument("--seed", type=int, default=42, help="base seed; repetition r uses seed + r (default 42)")
+    run.add_argument("--timeout", type=float, default=300,
+                     help="seconds before a unit is killed as hung (default 300)")
+    run.add_argument("--results", default=str(ROOT / "results"), help="folder of run folders (default: results/)")
     run.add_argument("--out", help="run folder to create (default: results/<UTC time>-<host>)")
     run.add_argument("--resume", metavar="DIR", help="complete an interrupted run folder")
     run.add_argument("--shard", metavar="K/N", help="run every N-th unit, starting at the K-th")
-    run.add_argument("--binary", default=str(DEFAULT_BINARY))
+    run.add_argument("--binary", default=str(DEFAULT_BINARY),
+                     help="the driver (default: build/release/harness/alloclab)")
     run.add_argument("--tiny", action="store_true", help="tiny cases (tests)")
     run.add_argument("--folder-file", help="write the run folder's path to this file (for scripts)")
     run.add_argument("--units", help="JSON file of [workload, allocator] pairs: run only those (with "
                      "--workloads/--allocators naming at least them)")
     merge = sub.add_parser("merge", help="merge shard folders")
-    merge.add_argument("out", help="folder to create or complete")
-    merge.add_argument("dirs", nargs="+", help="results folders to merge")
+    merge.add_argument("out", metavar="OUT", help="the merged run folder to create (it must not exist)")
+    merge.add_argument("dirs", metavar="DIR", nargs="+", help="results folders to merge (shards of one sweep)")
     args = parser.parse_args(argv)
     try:
         return command_run(args) if args.command == "run" else command_merge(args)

@@ -655,6 +655,46 @@ class MainTest(TempDirTest):
         self.assertFalse(os.path.exists(os.path.join(self.folder, "claims.md")))
         self.assertFalse(os.path.exists(os.path.join(self.folder, "claims.json")))
 
+    def test_hostile_claims_files_exit_2_and_write_nothing(self):
+        base = self.claims_ok[0]
+        for text, needle in (
+                ('output = "machine"\n' + toml_text(base), "would replace a file"),
+                ('output = "ｆｕｌｌ"\n' + toml_text(base), "ASCII"),
+                (toml_text(base).replace("bound = 5.0", "bound = nan"),
+                 "not a finite number"),
+                (toml_text(claim_fields(id="x", workload="small", a="chained_arena", b="malloc",
+                                        metric="overhead_ratio", relation="at_most", bound=1.1)), "not used by"),
+                (toml_text(claim_fields(id="x", workload="small", a="chained_arena", b="malloc",
+                                        metric="throughput", relation="within", tolerance=-0.5)), "fraction"),
+                (toml_text(dict(base, threads=99999999999)), "from 1 to 1024")):
+            with self.subTest(needle=needle):
+                code, out, err = self.main(self.write("hostile.toml", text), "--from", self.folder)
+                self.assertEqual(code, 2, err)
+                self.assertEqual(len(err.splitlines()), 1, err)
+                self.assertIn(needle, err)
+                self.assertFalse(os.path.exists(os.path.join(self.folder, "claims.md")))
+        with self.assertRaises(claims.ClaimsError) as caught:
+            self.load(claim_fields(id="x", workloads=["ast_1k", "ast_16k"], a="chained_arena", sizes=[5, 5],
+                                   metric="ns_per_op", relation="growth_at_most", exponent=0.1))
+        self.assertIn("two different sizes", str(caught.exception))
+        with open(os.path.join(self.tmp, "binary.toml"), "wb") as f:
+            f.write(b"\xff\xfe\x00garbage")
+        code, _, err = self.main(os.path.join(self.tmp, "binary.toml"), "--from", self.folder)
+        self.assertEqual((code, len(err.splitlines())), (2, 1), err)
+        self.assertIn("not UTF-8", err)
+
+    def test_bad_options_are_one_line(self):
+        path = self.write("tiny.toml", toml_text(*self.claims_ok))
+        for args, needle in ((["--repetitions", "abc"], "invalid int value"),
+                             (["--min-time", "nan", "--from", self.folder], "bad --min-time nan"),
+                             (["--repetitions", "-1", "--tiny"], "bad --repetitions -1")):
+            with self.subTest(args=args):
+                with self.assertRaises(SystemExit) if "abc" in args else contextlib.nullcontext():
+                    code, _, err = self.main(path, *args)
+                if "abc" not in args:
+                    self.assertEqual(code, 2, err)
+                    self.assertIn(needle, err)
+
     def test_toml_syntax_error_exit_2(self):
         path = self.write("broken.toml", "[[claim]\n")
         code, _, err = self.main(path, "--from", self.folder)

@@ -12,7 +12,7 @@ import unittest
 import numpy as np
 
 from alloclab import results, stats
-from alloclab.document import Cell, Details, Document, Heading, Paragraph, Table, render_html, render_markdown, \
+from alloclab.document import Cell, Code, Details, Document, Heading, Paragraph, Table, render_html, render_markdown, \
     render_text
 from alloclab.registry import Registry, RegistryError
 from alloclab.results import ResultRow, ResultsError
@@ -120,11 +120,17 @@ class DocumentTest(unittest.TestCase):
 
     def test_markdown(self):
         md = render_markdown(self.DOC)
-        self.assertIn("# T <1>", md)
+        self.assertIn("# T &lt;1&gt;", md)  # no raw HTML passes into Markdown
+        self.assertIn("a **b** `c<d>` | e", md)
         self.assertIn("| x\\|y | **1.0 · n** ★ |", md)
         self.assertIn("| --- | ---: |", md)
         self.assertIn("| a | g 1 | g 2 |", md)
         self.assertIn("inside", md)
+
+    def test_a_code_block_cannot_be_closed_by_its_text(self):
+        md = render_markdown(Document("t", blocks=(Code("run\n```\n<script>x</script>\n````"),)))
+        self.assertIn("`````sh\nrun", md)
+        self.assertTrue(md.rstrip().endswith("`````"))
 
     def test_html_escapes_and_marks_up(self):
         page = render_html(self.DOC)

@@ -323,7 +323,8 @@ class BadInput(unittest.TestCase):
         for name in names:
             self.assertIn(name, lines[0])
         if os.path.isdir(self.folder):
-            left = set(os.listdir(self.folder)) - {"results.csv", "machine.json", "command.txt", "registry.json"}
+            left = set(os.listdir(self.folder)) - {"results.csv", "machine.json", "command.txt", "registry.json",
+                                                   "claims.json"}
             self.assertEqual(left, set(), "files written for bad input")
         return lines[0]
 
@@ -370,6 +371,62 @@ class BadInput(unittest.TestCase):
         self.assertEqual(len(proc.stderr.splitlines()), 1)
         self.assertIn("machine.json", proc.stderr)
         self.assertFalse(os.path.exists(os.path.join(self.folder, "report.html")))
+
+    def write(self, name, text):
+        with open(os.path.join(self.folder, name), "w", encoding="utf-8") as f:
+            f.write(text)
+
+    def test_hostile_machine_json(self):
+        with open(os.path.join(self.folder, "machine.json"), encoding="utf-8") as f:
+            facts = json.load(f)
+        for key, value, needle in (("caches", ["L1"], "'caches'"), ("caches", [{"size": "32K"}], "'caches'"),
+                                   ("workloads", 5, "'workloads'"), ("threads", {"a": 1}, "'threads'"),
+                                   ("cpu_model", "x" * 100000, "'cpu_model'"), ("hardware_threads", "²", "hardware")):
+            with self.subTest(key=key):
+                self.write("machine.json", json.dumps(dict(facts, **{key: value})))
+                self.assert_refused("machine.json", needle)
+        for text, needle in (('{"cpu_model": "\\ud800"}', "not valid JSON"), ("[" * 100000, "nested too deeply"),
+                             ('{"n": ' + "9" * 5000 + "}", "not valid JSON"), ('{"x": NaN}', "NaN")):
+            with self.subTest(text=text[:20]):
+                self.write("machine.json", text)
+                self.assert_refused("machine.json", needle)
+
+    def test_hostile_results_csv(self):
+        with open(os.path.join(self.folder, "results.csv"), encoding="utf-8") as f:
+            lines = f.read().splitlines()
+        header = lines[0].split(",")
+        for column, value, needle in (("threads", "99999999999999999999999", "threads"), ("repetition", "²", "repetition"),
+                                      ("items_per_second", "1e308", "items_per_second"),
+                                      ("workload", "w" * 5000, "not a name")):
+            with self.subTest(column=column):
+                cells = lines[1].split(",")
+                cells[header.index(column)] = value
+                self.rewrite_csv("\n".join([lines[0], ",".join(cells)] + lines[2:]) + "\n")
+                self.assert_refused("results.csv", "line 2", needle)
+        self.rewrite_csv("\n".join([lines[0] + ",threads"] + [line + ",999" for line in lines[1:]]) + "\n")
+        self.assert_refused("results.csv", "more than once")
+
+    def test_hostile_claims_json_and_special_files(self):
+        for text in ('{"id": "x"}', '["x"]', '[{"id": "x", "verdict": "MAYBE"}]', '[{"id": "x", "verdict": '
+                     '"REPRODUCED", "measured": {"deep": [1]}}]'):
+            with self.subTest(text=text):
+                self.write("claims.json", text)
+                self.assert_refused("claims.json")
+        os.unlink(os.path.join(self.folder, "claims.json"))
+        os.symlink("/dev/zero", os.path.join(self.folder, "command.txt.zero"))
+        os.replace(os.path.join(self.folder, "command.txt.zero"), os.path.join(self.folder, "command.txt"))
+        self.assert_refused("command.txt", "not a regular file")
+
+    def test_files_are_readable_by_others(self):
+        proc = run_plot(self.folder)
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        for name in ("report.md", "report.html", os.path.join("charts", "throughput_small.png")):
+            self.assertEqual(os.stat(os.path.join(self.folder, name)).st_mode & 0o044, 0o044, name)
+
+    def test_baseline_in_a_comparison_is_refused(self):
+        other = copy_sample(self.tmp, "other")
+        self.assert_refused("--baseline", args=[self.folder, other, "--baseline", "malloc"])
+        self.assertFalse(os.path.exists(os.path.join(self.folder, "compare")))
 
     def test_malformed_registry(self):
         for text, needle in (("{", "not valid JSON"), ('{"schema": 7}', "not a registry"),

@@ -132,6 +132,45 @@ class SweepTest(unittest.TestCase):
             self.assertEqual(len(result.stderr.strip().splitlines()), 1, result.stderr)
             self.assertIn(needle, result.stderr)
 
+    def test_an_existing_folder_is_never_written_into(self):
+        folder = os.path.join(self.tmp, "not-a-run")
+        os.makedirs(folder)
+        with open(os.path.join(folder, "results.csv"), "w") as f:
+            f.write("precious\n")
+        result = sweep("run", *SELECTION, "--binary", BINARY, "--out", folder)
+        self.assertEqual(result.returncode, 2)
+        self.assertIn("exists already", result.stderr)
+        self.assertEqual(os.listdir(folder), ["results.csv"])
+
+    def test_merge_checks_every_input_before_it_writes(self):
+        shard = os.path.join(self.tmp, "merge-shard")
+        self.assertEqual(sweep("run", *SELECTION, "--binary", BINARY, "--shard", "1/2", "--out", shard).returncode, 0)
+        hostile = os.path.join(self.tmp, "merge-hostile")
+        shutil.copytree(shard, hostile)
+        victim = sorted(n for n in os.listdir(os.path.join(hostile, "raw")) if not n.endswith(".failed.json"))[0]
+        cases = ((["merge", shard, shard], "exists already"),                         # OUT is a source
+                 (["merge", "NEW", shard, shard], "given twice"),
+                 (["merge", "NEW", shard, self.reference], "overlapping shards"),
+                 (["merge", "NEW", shard, os.path.join(self.tmp, "nowhere")], "not a results folder"))
+        for args, needle in cases:
+            out = os.path.join(self.tmp, "merged-new")
+            result = sweep(*[out if a == "NEW" else a for a in args])
+            self.assertEqual(result.returncode, 2, (args, result.stderr))
+            self.assertEqual(len(result.stderr.strip().splitlines()), 1, result.stderr)
+            self.assertIn(needle, result.stderr)
+            self.assertFalse(os.path.exists(out), args)
+        for text in ("[1, 2]", '{"benchmarks": [{"name": "small/malloc/threads:1", "items_per_second": "fast"}]}',
+                     '{"context": "x", "benchmarks": []}', '{"benchmarks": [{"name": "small/malloc/threads:1", '
+                     '"items_per_second": 1, "ns_per_op": -1}]}', "NaN"):
+            with open(os.path.join(hostile, "raw", victim), "w") as f:
+                f.write(text)
+            out = os.path.join(self.tmp, "merged-hostile")
+            result = sweep("merge", out, hostile)
+            self.assertEqual(result.returncode, 2, (text, result.stderr))
+            self.assertEqual(len(result.stderr.strip().splitlines()), 1, result.stderr)
+            self.assertIn(victim, result.stderr)
+            self.assertFalse(os.path.exists(out), text)
+
     def test_bad_input_is_one_line_and_exit_2(self):
         for args, needle in ((["--allocators", "nope"], "unknown allocator 'nope'"),
                              (["--workloads", "small,nope"], "unknown workload 'nope'"),
@@ -140,7 +179,27 @@ class SweepTest(unittest.TestCase):
                              (["--threads", "two"], "bad --threads 'two'"),
                              (["--shard", "3/2"], "bad --shard '3/2'"),
                              (["--repetitions", "0"], "bad --repetitions 0"),
-                             (["--min-time", "-1"], "bad --min-time -1")):
+                             (["--min-time", "-1"], "bad --min-time -1"),
+                             (["--min-time", "inf"], "bad --min-time inf"),
+                             (["--timeout", "nan"], "bad --timeout nan"),
+                             (["--allocators", ","], "no allocator named"),
+                             (["--workloads", ""], "no workload named"),
+                             (["--threads", ""], "bad --threads ''"),
+                             (["--seed", "-5"], "bad --seed -5"),
+                             (["--repetitions", "abc"], "invalid int value"),
+                             (["--profile", "x"], "invalid choice"),
+                             (["--resume", "somewhere"], "not both"),
+                             (["--folder-file", "/tmp"], "--folder-file"),
+                             (["--units", "/nonexistent.json"], "--units"),
+                             (["--units", "UNITS:{}"], "pairs"),
+                             (["--units", "UNITS:[]"], "pairs"),
+                             (["--units", 'UNITS:[["small", 3]]'], "pairs"),
+                             (["--units", 'UNITS:[["frame", "nosuch"]]'], "do not select")):
+            if args[0] == "--units" and args[1].startswith("UNITS:"):
+                path = os.path.join(self.tmp, "units.json")
+                with open(path, "w") as f:
+                    f.write(args[1][len("UNITS:"):])
+                args = ["--units", path]
             result = sweep("run", *args, "--binary", BINARY, "--out", os.path.join(self.tmp, "never"))
             self.assertEqual(result.returncode, 2, args)
             self.assertEqual(len(result.stderr.strip().splitlines()), 1, result.stderr)
