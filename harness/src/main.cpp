@@ -3,6 +3,8 @@
 
 #include <CLI/CLI.hpp>
 #include <cerrno>
+#include <charconv>
+#include <cstdint>
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
@@ -145,7 +147,7 @@ int main(int argc, char** argv) {
   int repetitions = 1;
   double min_time = 0;
   long long iterations = 0;
-  unsigned long long seed = 42;
+  std::string seed_text = "42";
   bool tiny = false, no_latency = false;
   app.footer(
       "\nExamples:\n"
@@ -172,7 +174,7 @@ int main(int argc, char** argv) {
   app.add_option("--min-time", min_time, "Minimum seconds per case (default: Google Benchmark's)");
   app.add_option("--iterations", iterations,
                  "Exactly N rounds per case, no time-based estimation (for profilers: callgrind, perf)");
-  app.add_option("--seed", seed, "Seed of the workloads' random streams")->capture_default_str();
+  app.add_option("--seed", seed_text, "Seed of the workloads' random streams (0 to 2^64 - 1)")->capture_default_str();
   app.add_option("--out", out, "Write the results as JSON to this file (atomically)");
   app.add_flag("--tiny", tiny, "Tiny rounds and structures (smoke tests)");
   app.add_flag("--no-latency", no_latency, "Skip the untimed latency-sampling pass");
@@ -216,7 +218,17 @@ int main(int argc, char** argv) {
   sel.workloads = parse_names("workload", workloads, workload_names);
   sel.threads = parse_thread_spec(threads);  // exits 2 with a message on a bad value
   if (repetitions < 1) usage_error("--repetitions must be a positive count, got " + std::to_string(repetitions));
-  if (min_time < 0) usage_error("--min-time must not be negative, got " + std::to_string(min_time));
+  if (!(min_time >= 0 && min_time <= 86400))  // NaN fails too
+    usage_error("bad --min-time " + std::to_string(min_time) + " (valid: seconds from 0 to 86400)");
+  // Parsed here, not by CLI11: "-5" would wrap to a huge seed without a word.
+  std::uint64_t seed = 0;
+  {
+    const char* first = seed_text.data();
+    const char* last = first + seed_text.size();
+    const auto [end, ec] = std::from_chars(first, last, seed);
+    if (seed_text.empty() || ec != std::errc() || end != last)
+      usage_error("bad --seed '" + seed_text + "' (valid: a whole number from 0 to 2^64 - 1)");
+  }
   if (iterations < 0) usage_error("--iterations must not be negative, got " + std::to_string(iterations));
   if (iterations > 0 && min_time > 0) usage_error("--iterations and --min-time exclude each other (a fixed count, or a time)");
   sel.repetitions = repetitions;
