@@ -8,8 +8,8 @@
 //
 // Fast path cost: align, two compares, the bump (and two counter adds with Counting::on), no
 // atomics, no call: a few instructions more than the bump_limit reference, and fewer than
-// std::pmr::monotonic_buffer_resource, which pays a virtual call (harness/tools/
-// instructions_per_op.py counts them; README, Results). Bytes reserved are derived from the
+// std::pmr::monotonic_buffer_resource, which pays a virtual call (counted per
+// operation in the README, Results). Bytes reserved are derived from the
 // cursor when stats() is read. Not thread-safe: one arena per thread, or use
 // thread_local_arena.
 #pragma once

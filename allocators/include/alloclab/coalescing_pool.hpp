@@ -12,8 +12,8 @@
 // ordered by that mutex (visible to TSan as a happens-before edge).
 //
 // Fast path cost: an uncontended lock + unlock, a bin lookup, an unlink and possibly a split
-// (harness/tools/instructions_per_op.py counts it per `mixed` operation against the harness
-// alone and glibc malloc; README, Results). The mutex per call is the floor that keeps it
+// (counted per `mixed` operation against the harness alone and glibc malloc in the README,
+// Results). The mutex per call is the floor that keeps it
 // behind malloc's lock-free tcache at 1 thread and serialises it at 2; thread_cached_pool.hpp
 // puts per-thread caches in front of this pool to remove it.
 //

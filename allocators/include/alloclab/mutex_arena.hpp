@@ -5,8 +5,8 @@
 // arena, and the baseline the lock-free and thread-local arenas are measured against.
 //
 // Fast path cost: an uncontended lock + unlock (two atomic read-modify-writes) around a few
-// instructions of bump arithmetic; the lock pair dominates (harness/tools/instructions_per_op.py
-// counts it against bump_limit; README, Results). Under contention every request serialises on
+// instructions of bump arithmetic; the lock pair dominates (counted against
+// bump_limit in the README, Results). Under contention every request serialises on
 // the lock's cache line, and waiters may sleep in the kernel.
 #pragma once
 

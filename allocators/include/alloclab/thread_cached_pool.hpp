@@ -16,8 +16,8 @@
 //
 // Fast path cost: two %fs-relative loads of the one-entry cache, the id compare, the class
 // index, the list head, two stores (head and count): per `mixed` operation fewer instructions
-// than glibc malloc and far fewer than the bare coalescing_pool (harness/tools/
-// instructions_per_op.py counts them; README, Results). Where frees come in bursts larger than
+// than glibc malloc and far fewer than the bare coalescing_pool (counted per
+// operation in the README, Results). Where frees come in bursts larger than
 // the cache (`small` frees a whole round at once) the batches go back to the pool under its
 // lock and the advantage shrinks.
 //

@@ -27,8 +27,8 @@
 // Fast path cost: the id compare against the one-entry cache, the request checks (folded
 // where the size's range is known), the cursor/end loads, align, bound check, one store of the
 // cursor — all at fixed %fs-relative addresses, as in a bare thread-local bump: a few
-// instructions more than the bump_limit reference (harness/tools/instructions_per_op.py counts
-// them; README, Results).
+// instructions more than the bump_limit reference (counted per operation in the README,
+// Results).
 //
 // Statistics: bytes reserved is derived from the cursors when stats() is read, so it costs the
 // fast path nothing. The per-request counters (allocations, bytes requested) are two more

@@ -14,7 +14,7 @@
 // thread (each round reads it from a random start), the random number generator is not on the
 // path; an arena's objects are not recorded, since its release never reads them. The loop of
 // `null` loads the size, checks it, writes one byte, counts and branches: a small fraction of
-// bump_limit's cost (harness/tools/instructions_per_op.py counts both; README, Results).
+// bump_limit's cost (both counted per operation in the README, Results).
 #pragma once
 
 #include <cstddef>
