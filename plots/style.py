@@ -5,8 +5,9 @@ An allocator's style is keyed by its kind (library, peer, preloaded, reference: 
 driver's registry) and its position among the allocators of that kind, so a new allocator
 registered in the driver gets a style of its own with no edit here. Colours come from
 colour-blind-safe palettes (Okabe & Ito 2008; Paul Tol's "muted" scheme; references are greys
-told apart by their dashes). Within a kind, the k-th allocator takes colour k mod n and a
-marker shifted by k div n, so no two of the first n x m share colour and marker. A name the
+told apart by their dashes). Within a kind of n colours and m markers, the k-th allocator takes
+colour k mod n and marker (k mod n + k div n) mod m: the first n have colours of their own,
+and no two of the first n x m share colour and marker. A name the
 registry does not know gets a fallback chosen by a hash of the name: deterministic across runs
 and machines (never Python's salted hash()).
 """
@@ -25,8 +26,9 @@ OI_ORANGE, OI_SKY, OI_GREEN, OI_BLUE, OI_VERMILLION, OI_PURPLE = (
 # Paul Tol, muted
 TOL_INDIGO, TOL_GREEN, TOL_TEAL, TOL_SAND, TOL_ROSE, TOL_WINE, TOL_PURPLE, TOL_OLIVE = (
     "#332288", "#117733", "#44AA99", "#DDCC77", "#CC6677", "#882255", "#AA4499", "#999933")
-# ColorBrewer Dark2's gold: a sixth library colour far from every other one here.
-DARK_GOLD = "#A6761D"
+# Further library colours, far from every other one here: ColorBrewer Dark2's gold, Paul Tol's
+# vibrant magenta, a brown.
+DARK_GOLD, MAGENTA, BROWN = "#A6761D", "#EE3377", "#8C564B"
 # References: greys
 REF_GREY, REF_BLACK, REF_DARK = "#888888", "#222222", "#555555"
 
@@ -41,7 +43,7 @@ class KindStyle:
 
 
 KINDS = {
-    "library": KindStyle((OI_ORANGE, OI_SKY, OI_GREEN, OI_PURPLE, OI_VERMILLION, DARK_GOLD),
+    "library": KindStyle((OI_ORANGE, OI_SKY, OI_GREEN, OI_PURPLE, OI_VERMILLION, DARK_GOLD, MAGENTA, BROWN),
                          ("o", "s", "^", "D", "v", "8")),
     "peer": KindStyle((OI_BLUE, TOL_WINE, TOL_SAND, TOL_GREEN, TOL_TEAL), ("P", "X", "<", ">", "h")),
     "preloaded": KindStyle((TOL_PURPLE, TOL_INDIGO, TOL_ROSE, TOL_OLIVE), ("p", "*", "d", "H"), hollow=True),
@@ -119,11 +121,10 @@ class Styles:
             return Look(k.colours[_hash(name, len(k.colours))], k.markers[_hash(name + "/marker", len(k.markers))])
         i = self.registry.index_in_kind(name)
         n = len(k.colours)
-        colour, shift = k.colours[i % n], i // n
+        colour, step = k.colours[i % n], i % n + i // n  # each wrap of the colours shifts the markers by one
         if k.dashes:
-            return Look(colour, "", dashes=k.dashes[(i + shift) % len(k.dashes)],
-                        hatch=k.hatches[(i + shift) % len(k.hatches)])
-        return Look(colour, k.markers[(i + shift) % len(k.markers)], hollow=k.hollow)
+            return Look(colour, "", dashes=k.dashes[step % len(k.dashes)], hatch=k.hatches[step % len(k.hatches)])
+        return Look(colour, k.markers[step % len(k.markers)], hollow=k.hollow)
 
     def colour(self, name: str) -> str:
         return self.look(name).colour

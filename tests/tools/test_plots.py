@@ -291,9 +291,12 @@ class Style(unittest.TestCase):
         self.assertEqual(registry.order(["zeta", "malloc", "null", "mutex_arena"]), ["mutex_arena", "malloc", "null", "zeta"])
         # a kind's palette exhausted: colour and marker still never repeat together
         from alloclab.registry import AllocatorInfo, Registry
-        many = Registry(tuple(AllocatorInfo(f"a{i}", "library") for i in range(30)))
-        looks = [style.Styles(many).look(f"a{i}") for i in range(30)]
-        self.assertEqual(len({(l.colour, l.marker) for l in looks}), 30)
+        kind = style.KINDS["library"]
+        count = len(kind.colours) * len(kind.markers)
+        many = Registry(tuple(AllocatorInfo(f"a{i}", "library") for i in range(count)))
+        looks = [style.Styles(many).look(f"a{i}") for i in range(count)]
+        self.assertEqual(len({(l.colour, l.marker) for l in looks}), count)
+        self.assertEqual(len({l.colour for l in looks[:len(kind.colours)]}), len(kind.colours))
 
     def test_footer(self):
         text = style.footer_text({"cpu_model": "AMD EPYC", "hardware_threads": "2", "kernel": "Linux 6",
