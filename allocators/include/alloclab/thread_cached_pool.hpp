@@ -2,8 +2,9 @@
 //
 // Why a second pool: coalescing_pool takes its mutex on every allocate and deallocate. An
 // uncontended lock/unlock pair alone costs about as much as a whole glibc malloc/free (whose
-// tcache takes no lock), and with two threads the pool's one mutex serialises them. That is the design's floor, so the variant that reaches the targets
-// is this one, layered on the unchanged pool (as glibc puts its tcache in front of its arenas):
+// tcache takes no lock), and with two threads the pool's one mutex serialises them. That is
+// the design's floor, so the variant that reaches the targets is this one, layered on the
+// unchanged pool (as glibc puts its tcache in front of its arenas):
 //
 //   thread cache (per thread, per pool)  --miss / overflow, one lock per batch-->  CoalescingPool
 //
