@@ -101,8 +101,7 @@ def _cell(c: CellLike) -> Cell:
 def md_text(text: str) -> str:
     """Inline text for Markdown: raw HTML is not let through (outside `code` spans)."""
     parts = str(text).split("`")
-    return "`".join(p if i % 2 else p.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-                    for i, p in enumerate(parts))
+    return "`".join(p if i % 2 else p.replace("<", "&lt;") for i, p in enumerate(parts))
 
 
 def _fence(text: str) -> str:
