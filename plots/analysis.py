@@ -245,6 +245,7 @@ def caveats(run: Run, noisy: list[dict[str, Any]], judged: int) -> list[str]:
         out.append(f"{len(noisy)} of {judged} cases are noisy (throughput CV > {NOISE_CV:.0%} over repetitions); "
                    "see the last section. Differences smaller than their spread are not findings.")
     if not run.registry.allocators:
-        out.append("The run folder has no registry.json (a run made before it existed): allocators are drawn in "
-                   "fallback colours and order.")
+        out.append("The run folder has no registry.json (a run made before it existed) and no driver is built to "
+                   "ask: allocators are drawn in fallback colours and order, and no reference is known to leave "
+                   "out of the winners.")
     return out

@@ -159,11 +159,6 @@ def _draw_throughput(ax: Axes, styles: style.Styles, series: dict[str, dict[str,
     _thread_axis(ax, threads)
 
 
-REFERENCE_NOTES = {"bump_limit": "dashed black: bump_limit (thread-private pointer bump, the speed of light)",
-                   "bump_cold": "dash-dot grey: bump_cold (the same bump over fresh pages)",
-                   "null": "dotted grey: null (the harness's own cost)"}
-
-
 def throughput_chart(run: Run, out_dir: Path, workload: str) -> Chart | None:
     threads, hw, styles = run.thread_counts(), run.hardware_threads(), style.Styles(run.registry)
     series, missing, partial = analysis.throughput_series(run.cases(), workload, run.allocators(), threads)
@@ -180,7 +175,8 @@ def throughput_chart(run: Run, out_dir: Path, workload: str) -> Chart | None:
     ax.set_title(title)
     _legend_outside(ax)
     reps = max(max(p["n"]) for p in series.values())
-    shown = [text for name, text in REFERENCE_NOTES.items() if name in series]
+    shown = [f"{styles.in_words(a)}: {a} ({info.description})" for a in run.registry.allocator_names("reference")
+             if a in series and (info := run.registry.allocator(a)) is not None]
     notes = [f"Points: median of up to {int(reps)} repetitions; bars: min\u2013max."
              + (" References: " + "; ".join(shown) + "." if shown else ""),
              f"{DAGGER} some repetitions or thread counts failed or were skipped; drawn from the successful ones."
@@ -510,7 +506,7 @@ def compare_relative_chart(run_a: Run, run_b: Run, out_dir: Path, index: int = 2
 
 def compare_throughput_chart(runs: list[tuple[str, Run]], out_dir: Path, workload: str) -> Chart | None:
     """runs: [(label, run)]. One panel per folder, side by side, same y scale."""
-    registry = runs[0][1].registry
+    registry = runs[0][1].registry.merged(*(run.registry for _, run in runs[1:]))
     styles = style.Styles(registry)
     allocators = registry.order({r.allocator for _, run in runs for r in run.rows})
     panels: list[dict[str, Any]] = []

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from alloclab import results
-from alloclab.claims import verdict_table
+from alloclab.verdicts import verdict_table
 from alloclab.document import (Block, Bullets, Cell, Code, Details, Document, Figure, Heading, KeyValues, Paragraph,
                                Table, render_html, render_markdown, render_text)
 from alloclab.results import Run
@@ -214,6 +214,7 @@ def noise_blocks(run: Run, noisy: list[dict[str, Any]], judged: int) -> list[Blo
                                   css=f"cv-{level}" if level else ""))
         rows.append(tuple(cells))
     matrix = Table(("allocator", *[str(t) for _ in workloads for t in threads]), tuple(rows), css="noise",
+                   numeric=(False,) + (True,) * (len(workloads) * len(threads)),
                    groups=tuple((w, len(threads)) for w in workloads))
     listing = Table(("case", "CV", "repetitions", "median", "min – max"), tuple(
         (f"{c['workload']}/{c['allocator']}/threads:{c['threads']}", f"{c['cv']:.1%}", str(c["n"]),

@@ -40,6 +40,8 @@ class KindStyle:
     hollow: bool = False                      # preloaded peers: open markers
     dashes: tuple[Any, ...] = ()              # references: dashed lines, no marker
     hatches: tuple[str, ...] = ()             # references: hatched white bars
+    colour_words: tuple[str, ...] = ()        # references: the look in words, for a chart's notes
+    dash_words: tuple[str, ...] = ()
 
 
 KINDS = {
@@ -49,7 +51,9 @@ KINDS = {
     "preloaded": KindStyle((TOL_PURPLE, TOL_INDIGO, TOL_ROSE, TOL_OLIVE), ("p", "*", "d", "H"), hollow=True),
     "reference": KindStyle((REF_GREY, REF_BLACK, REF_DARK), ("",),
                            dashes=((0, (1, 1.5)), (0, (5, 2)), (0, (5, 1.5, 1, 1.5)), (0, (3, 1, 1, 1, 1, 1))),
-                           hatches=("....", "////", "\\\\\\\\", "xxxx")),
+                           hatches=("....", "////", "\\\\\\\\", "xxxx"),
+                           colour_words=("grey", "black", "dark grey"),
+                           dash_words=("dotted", "dashed", "dash-dot", "dash-dot-dot")),
     # Names the registry does not know: Paul Tol's "light" scheme, by a hash of the name.
     "other": KindStyle(("#77AADD", "#EE8866", "#EEDD88", "#FFAABB", "#99DDFF", "#44BB99", "#BBCC33", "#AAAA00"),
                        ("o", "s", "^", "D", "v", "P", "X", "p")),
@@ -125,6 +129,15 @@ class Styles:
         if k.dashes:
             return Look(colour, "", dashes=k.dashes[step % len(k.dashes)], hatch=k.hatches[step % len(k.hatches)])
         return Look(colour, k.markers[step % len(k.markers)], hollow=k.hollow)
+
+    def in_words(self, name: str) -> str:
+        """A reference's line as a reader sees it ("dashed black"); empty for other kinds."""
+        k = KINDS[self.kind(name)]
+        if not k.dashes:
+            return ""
+        i = self.registry.index_in_kind(name)
+        n = len(k.colours)
+        return f"{k.dash_words[(i % n + i // n) % len(k.dashes)]} {k.colour_words[i % n]}"
 
     def colour(self, name: str) -> str:
         return self.look(name).colour

@@ -41,11 +41,15 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+from scipy import stats as sps
+
 from alloclab import results, stats
 from alloclab.cli import Parser, UsageError, positive, seconds
-from alloclab.document import Bullets, Cell, Document, Heading, Paragraph, Table, render_markdown, render_text
+from alloclab.document import Bullets, Document, Heading, Paragraph, render_markdown, render_text
 from alloclab.registry import DEFAULT_BINARY, ROOT, Registry, RegistryError, ask_driver
 from alloclab.results import ResultRow, ResultsError
+from alloclab.verdicts import verdict_table
 
 MIN_REPETITIONS = 9
 
@@ -78,7 +82,7 @@ CLAIM_FIELDS = {"id", "sentence", "source", "workload", "workloads", "metric", "
 VERDICTS = results.VERDICTS
 # Files of a run folder a claims file's `output` must not replace.
 RESERVED_OUTPUTS = {"results", "machine", "command", "registry", "report", "compare", "run"}
-MAX_THREADS = 1024  # the driver's ceiling
+
 # Rows of a --one-run: Google Benchmark's random interleaving shuffles all repetitions of all
 # cases into one order, so the k-th repetition of A and of B did not run in one round.
 UNPAIRED_UNIT = "one-run"
@@ -195,9 +199,9 @@ def _check_claim(path: str, index: int, c: Any, seen: set[str], allocators: Sequ
         raise bad("tolerance", "a fraction from 0 to below 1 (0.15 = within 15 %)")
     if growth and len(set(c["sizes"])) < 2:
         raise bad("sizes", "at least two different sizes are needed to fit a growth")
-    for key in ("threads", "threads_b"):
-        if key in c and (not isinstance(c[key], int) or isinstance(c[key], bool) or not 1 <= c[key] <= MAX_THREADS):
-            raise bad(key, f"not a whole number from 1 to {MAX_THREADS}")
+    for key in ("threads", "threads_b"):  # the driver's ceiling is checked when the cases run
+        if key in c and (not isinstance(c[key], int) or isinstance(c[key], bool) or c[key] < 1):
+            raise bad(key, "not a positive whole number")
     if "note" in c and not isinstance(c["note"], str):
         raise bad("note", "not a string")
     threads = c.get("threads", 1)
@@ -363,9 +367,11 @@ def evaluate(claim: Claim, rows: Sequence[ResultRow]) -> Verdict:
 
 
 def judge(claim: Claim, rows: Sequence[ResultRow]) -> Verdict:
-    """evaluate(), but statistics that numpy or scipy warn about judge nothing: INCONCLUSIVE."""
+    """evaluate(), but statistics that numpy or scipy warn about as numerically unsound (a
+    degenerate sample, a fit of equal sizes) judge nothing: INCONCLUSIVE."""
     with warnings.catch_warnings():
-        warnings.simplefilter("error")
+        for category in (RuntimeWarning, np.RankWarning, sps.DegenerateDataWarning):
+            warnings.simplefilter("error", category)
         try:
             return evaluate(claim, rows)
         except (Warning, ArithmeticError, ValueError) as e:
@@ -373,23 +379,6 @@ def judge(claim: Claim, rows: Sequence[ResultRow]) -> Verdict:
 
 
 # --- output: one table model for the terminal, claims.md and the report ------------------------
-
-def verdict_table(checked: Sequence[dict[str, Any]], with_sentence: bool) -> Table:
-    """checked: claims.json entries (claim fields and verdict fields together)."""
-    header = ("claim",) + (("sentence and source",) if with_sentence else ()) + (
-        "measured", "95 % CI", "expected", "n", "verdict")
-    rows = []
-    for c in checked:
-        p = c.get("p")
-        test = f"Mann-Whitney U, p = {p:.2g}" if isinstance(p, (int, float)) else ""
-        slug = str(c["verdict"]).lower().replace(" ", "-")
-        verdict = Cell(str(c["verdict"]), note=test or str(c.get("detail") or ""), strong=True, css=f"verdict {slug}")
-        rows.append((f"`{c['id']}`" if with_sentence else str(c["id"]),)
-                    + ((Cell(str(c.get("sentence", "")), note=str(c.get("source", ""))),) if with_sentence else ())
-                    + (str(c.get("measured", "-")), str(c.get("interval", "-")), str(c.get("expected", "-")),
-                       str(c.get("n", 0)), verdict))
-    return Table(header, tuple(rows), numeric=(False,) * (1 + with_sentence) + (True, True, False, True, False))
-
 
 EXPLANATION = ("Ratios read \"how many times better A is than B\" on the claim's metric (throughput: higher; "
                "times, latency, memory: lower). Intervals: {confidence} % percentile bootstrap over repetitions "
@@ -523,6 +512,7 @@ def main(argv: list[str] | None = None) -> int:
                 return fail(f"driver '{args.binary}' not found (build it: cmake --build --preset release)")
             registry = ask_driver(args.binary)
             file = load_claims_file(args.file, registry.allocator_names(), registry.workload_names())
+            ask_driver(args.binary, ",".join(map(str, needed_cases(file.claims)[1])))  # thread counts it runs
             folder = run_once(file.claims, args, registry) if args.one_run else run_cases(file.claims, args)
             run = results.read_run(folder, need_facts=False)
     except (ClaimsError, ResultsError, RegistryError) as e:

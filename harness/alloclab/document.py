@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import html
 import re
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Union
 
@@ -259,6 +258,3 @@ def render_text(t: Table, title: str = "") -> str:
                      .rstrip())
     return "\n".join(lines)
 
-
-def join_sentences(parts: Sequence[str]) -> str:
-    return " ".join(p for p in parts if p)

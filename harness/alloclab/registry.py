@@ -97,6 +97,15 @@ class Registry:
         return {"schema": 1, "allocators": [asdict(a) for a in self.allocators],
                 "workloads": [asdict(w) for w in self.workloads]}
 
+    def merged(self, *others: Registry) -> Registry:
+        """This registry and what the others add (a comparison of runs made by different builds)."""
+        allocators, workloads = list(self.allocators), list(self.workloads)
+        for other in others:
+            allocators += [a for a in other.allocators if self.allocator(a.name) is None
+                           and a.name not in {x.name for x in allocators}]
+            workloads += [w for w in other.workloads if w.name not in {x.name for x in workloads}]
+        return Registry(tuple(allocators), tuple(workloads), self.threads)
+
     def allocator(self, name: str) -> AllocatorInfo | None:
         return next((a for a in self.allocators if a.name == name), None)
 

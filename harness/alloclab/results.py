@@ -29,7 +29,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from alloclab.registry import NAME, Registry, RegistryError
+from alloclab.registry import DEFAULT_BINARY, NAME, Registry, RegistryError, ask_driver
 
 STATUSES = ("ok", "skipped", "failed")
 MAX_THREADS = 1 << 20
@@ -159,7 +159,7 @@ class Run:
     def workloads(self) -> list[str]:
         """Workloads in the sweep's order (machine.json), then any others in row order."""
         present = list(dict.fromkeys(r.workload for r in self.rows))
-        listed = [w for w in self.facts.get("workloads") or [] if w in present]
+        listed = [w for w in self.facts.get("workloads") or self.registry.workload_names() if w in present]
         return listed + [w for w in present if w not in listed]
 
     def allocators(self) -> list[str]:
@@ -410,6 +410,17 @@ def _read_claims(path: Path) -> tuple[dict[str, Any], ...]:
     return tuple(doc)
 
 
+def legacy_registry() -> Registry:
+    """For a folder made before runs recorded registry.json: the built driver's registry (the
+    names have not changed), or an empty one (the report then says it lacks kinds)."""
+    if os.access(DEFAULT_BINARY, os.X_OK):
+        try:
+            return ask_driver(DEFAULT_BINARY)
+        except RegistryError:
+            pass
+    return Registry()
+
+
 def read_run(folder: str | Path, need_facts: bool = True) -> Run:
     """A results folder, every file checked: ResultsError naming the file and the fault."""
     folder = Path(folder)
@@ -435,7 +446,7 @@ def read_run(folder: str | Path, need_facts: bool = True) -> Run:
     registry_path = folder / "registry.json"
     try:
         registry = Registry.from_json(read_json(registry_path), str(registry_path)) if registry_path.exists() \
-            else Registry()
+            else legacy_registry()
     except RegistryError as e:
         raise ResultsError(str(e)) from None
     claims_path = folder / "claims.json"

@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import os
 import selectors
+import shlex
 import shutil
 import signal
 import subprocess
@@ -281,8 +282,8 @@ def check_run_arguments(args: argparse.Namespace) -> tuple[Plan, list[str], list
     positive("--repetitions", repetitions, 10_000)
     seconds("--min-time", min_time, 3600)
     seconds("--timeout", args.timeout)
-    if not 0 <= args.seed < 2 ** 63:
-        raise UsageError(f"bad --seed {args.seed} (valid: a whole number from 0 to 2^63 - 1)")
+    if not 0 <= args.seed <= 2 ** 64 - 1 - repetitions:  # repetition r runs with seed + r
+        raise UsageError(f"bad --seed {args.seed} (valid: a whole number from 0 to 2^64 - 1 - repetitions)")
     if args.resume and args.out:
         raise UsageError("give --out DIR (a new run) or --resume DIR (complete one), not both")
     if args.folder_file and (Path(args.folder_file).is_dir() or not Path(args.folder_file).resolve().parent.is_dir()):
@@ -333,7 +334,7 @@ def command_run(args: argparse.Namespace) -> int:
         folder = Path(args.out) if args.out else Path(args.results) / results.new_run_name()
         create_folder(folder)
     raw_dir = folder / "raw"
-    command_text = " ".join(sys.argv)
+    command_text = "python3 -m alloclab.sweep " + shlex.join(sys.argv[1:])
     results.write_atomically(folder / "command.txt", command_text + "\n")
     results.write_json(folder / "registry.json", plan.registry.to_json())
 
@@ -384,11 +385,15 @@ def command_merge(args: argparse.Namespace) -> int:
             raise UsageError(f"raw/{r.unit}.json: {r.workload}/{r.allocator}/threads:{r.threads} has {bad[0]} "
                              f"{r.metric(bad[0])}, not a measurement")
     registries = [d / "registry.json" for d in sources if (d / "registry.json").exists()]
+    parsed = []
     for path in registries:
         try:
-            Registry.from_json(results.read_json(path), str(path))
+            parsed.append(Registry.from_json(results.read_json(path), str(path)))
         except RegistryError as e:
             raise UsageError(str(e)) from None
+    if any(r != parsed[0] for r in parsed[1:]):
+        differing = registries[next(i for i, r in enumerate(parsed) if r != parsed[0])]
+        raise UsageError(f"{differing} differs from {registries[0]}: the shards were run by different drivers")
     out = Path(args.out)
     create_folder(out)
     # The merged folder holds copies of every raw file, so it stands on its own.
@@ -396,7 +401,8 @@ def command_merge(args: argparse.Namespace) -> int:
         shutil.copy2(path, out / "raw" / name)
     if registries:
         shutil.copy2(registries[0], out / "registry.json")
-    counts = finish_folder(out, [out / "raw"], {"command": " ".join(sys.argv), "merged_from": args.dirs})
+    counts = finish_folder(out, [out / "raw"], {"command": "python3 -m alloclab.sweep " + shlex.join(sys.argv[1:]),
+                                                 "merged_from": args.dirs})
     print(f"sweep: merged {len(sources)} folders: {counts['ok']} measured, {counts['skipped']} skipped, "
           f"{counts['failed']} failed -> {out}")
     return 0

@@ -8,9 +8,10 @@
 //      is thread-safe, one per thread otherwise — the workload and every thread's state;
 //   2. the timed loop: each iteration is one round of the workload (Google Benchmark's
 //      start barrier orders step 1 before any thread's first round);
-//   3. untimed: the workload releases what is live; then, when enabled, a latency pass runs a
-//      few more rounds with every allocate() timed (LatencyProbe); then the allocator's stats,
-//      peak RSS and page faults are read and thread 0 publishes the counters.
+//   3. untimed: the workload releases what is live; thread 0 reads the timed rounds' page
+//      faults, peak RSS and failed allocations; then, when enabled, a latency pass runs a few
+//      more rounds with every allocate() timed (LatencyProbe); then thread 0 publishes the
+//      counters.
 #pragma once
 
 #include <benchmark/benchmark.h>

@@ -281,6 +281,32 @@ class Style(unittest.TestCase):
         solid = [l.colour for n, l in looks.items() if registry.kind_of(n) != "reference"]
         self.assertEqual(len(set(solid)), len(solid))
 
+    def test_a_folder_from_before_registry_json_asks_the_driver(self):
+        if not os.access(BINARY, os.X_OK):
+            self.skipTest(f"driver not built: {BINARY}")
+        tmp = tempfile.mkdtemp(prefix="alloclab-legacy-")
+        self.addCleanup(shutil.rmtree, tmp, True)
+        folder = copy_sample(tmp)
+        os.unlink(os.path.join(folder, "registry.json"))
+        from alloclab import registry as registry_module
+        saved = results.DEFAULT_BINARY
+        results.DEFAULT_BINARY = Path(BINARY)
+        try:
+            run = results.read_run(folder)
+        finally:
+            results.DEFAULT_BINARY = saved
+        self.assertEqual(run.registry.kind_of("null"), "reference")
+        self.assertEqual(run.registry, registry_module.ask_driver(BINARY))
+        winners = analysis.summary_table(run, 1)["winner"]
+        self.assertNotIn("null", winners.values())
+        self.assertNotIn("bump_limit", winners.values())
+
+    def test_references_are_described_from_their_look(self):
+        styles = style.Styles(results.read_run(SAMPLE).registry)
+        self.assertEqual(styles.in_words("bump_limit"), "dashed black")
+        self.assertEqual(styles.in_words("null"), "dotted grey")
+        self.assertEqual(styles.in_words("malloc"), "")
+
     def test_styles_follow_kind_and_registration_order(self):
         (registry,) = [results.read_run(SAMPLE).registry]
         styles = style.Styles(registry)

@@ -26,24 +26,30 @@ using test::fill_pattern;
 using test::make_bounded;
 
 // The library's allocators (alloclab::LibraryAllocators), each as registered and, where the
-// registered type leaves per-request counting off, also counted (Counting::on): the two share a
-// name, so the counted one is named with a "_counting" suffix.
+// type offers the choice (with_counting), also with per-request counting the other way: the
+// driver measures the uncounted variant, the statistics need the counted one. A variant shares
+// its registered type's name, so it is named with a "_counting" or "_uncounted" suffix.
 template <class A>
-struct CountedVariant {
+struct OtherCountingVariant {
   using type = void;
 };
 template <class A>
   requires requires { typename A::template with_counting<Counting::on>; }
-struct CountedVariant<A> {
-  using type = typename A::template with_counting<Counting::on>;
+struct OtherCountingVariant<A> {
+  using counted = typename A::template with_counting<Counting::on>;
+  using type = std::conditional_t<std::is_same_v<A, counted>,
+                                  typename A::template with_counting<Counting::off>, counted>;
 };
+
+template <class A>
+constexpr bool is_counted_variant = requires { typename A::template with_counting<Counting::on>; } &&
+                                    std::is_same_v<A, typename OtherCountingVariant<A>::counted>;
 
 template <class A>
 using ContractEntries =
     std::conditional_t<std::is_same_v<A, ThreadCachedPool>, TypeList<>,
-                       std::conditional_t<std::is_void_v<typename CountedVariant<A>::type> ||
-                                              std::is_same_v<typename CountedVariant<A>::type, A>,
-                                          TypeList<A>, TypeList<A, typename CountedVariant<A>::type>>>;
+                       std::conditional_t<std::is_void_v<typename OtherCountingVariant<A>::type>,
+                                          TypeList<A>, TypeList<A, typename OtherCountingVariant<A>::type>>>;
 // ThreadCachedPool has its own tests (thread_cached_pool_test.cpp): blocks parked in a thread's
 // cache make the pool's exact-capacity expectations below hold only after trim().
 
@@ -66,21 +72,21 @@ constexpr bool registered_in(TypeList<Registered...>) {
   return (std::is_same_v<A, Registered> || ...);
 }
 
-// Readable, unique test names: the registered type's name, "_counting" for a counted variant.
+// Readable, unique test names: the registered type's name, a suffix for the other variant.
 struct AllocatorName {
   template <class A>
   static std::string GetName(int /*index*/) {
     if constexpr (registered_in<A>(LibraryAllocators{})) {
       return std::string(allocator_traits<A>::name);
     } else {
-      return std::string(allocator_traits<A>::name) + "_counting";
+      return std::string(allocator_traits<A>::name) + (is_counted_variant<A> ? "_counting" : "_uncounted");
     }
   }
 };
 
 // Growable arenas take their block on the first request (capacity 0 before it).
 template <class A>
-constexpr bool is_growable = Growable<A>;
+constexpr bool is_growable = Growable<A>;  // NOLINT: read as a sentence in the tests below
 
 template <class A>
 constexpr bool frees = allocator_traits<A>::supports_free;
