@@ -5,7 +5,7 @@
 // its kind is the ONE list it is registered in:
 //   reference   References below (reference_allocators.hpp)
 //   library     alloclab::LibraryAllocators (allocators/include/alloclab/alloclab.hpp), measured
-//               through MeasuredVariant: Counting::off where the type has a Counting parameter
+//               through measured_variant_t: Counting::off where the type has a Counting parameter
 //   peer        Peers below (peer_allocators.hpp)
 //   preloaded   preloaded_peers below: measured by the sweep through the `malloc` adapter with
 //               the library preloaded, so not runnable as --allocators of the driver itself.
@@ -34,16 +34,7 @@ using Peers = TypeList<MallocAllocator, TbbMallocAllocator, PmrMonotonic, PmrUns
 // the type offers the choice (with_counting), the fastest each design gets; their
 // overhead_ratio is then not reported.
 template <class A>
-struct MeasuredVariant {
-  using type = A;
-};
-template <class A>
-  requires requires { typename A::template with_counting<Counting::off>; }
-struct MeasuredVariant<A> {
-  using type = typename A::template with_counting<Counting::off>;
-};
-template <class A>
-using measured_variant_t = typename MeasuredVariant<A>::type;
+using measured_variant_t = with_counting_t<A, Counting::off>;
 
 template <class List>
 struct MeasuredVariants;

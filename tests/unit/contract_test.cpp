@@ -30,26 +30,17 @@ using test::make_bounded;
 // driver measures the uncounted variant, the statistics need the counted one. A variant shares
 // its registered type's name, so it is named with a "_counting" or "_uncounted" suffix.
 template <class A>
-struct OtherCountingVariant {
-  using type = void;
-};
-template <class A>
-  requires requires { typename A::template with_counting<Counting::on>; }
-struct OtherCountingVariant<A> {
-  using counted = typename A::template with_counting<Counting::on>;
-  using type = std::conditional_t<std::is_same_v<A, counted>,
-                                  typename A::template with_counting<Counting::off>, counted>;
-};
+using OtherCountingVariant = std::conditional_t<std::is_same_v<A, with_counting_t<A, Counting::on>>,
+                                                with_counting_t<A, Counting::off>, with_counting_t<A, Counting::on>>;
 
 template <class A>
-constexpr bool is_counted_variant = requires { typename A::template with_counting<Counting::on>; } &&
-                                    std::is_same_v<A, typename OtherCountingVariant<A>::counted>;
+constexpr bool is_counted_variant = std::is_same_v<A, with_counting_t<A, Counting::on>>;
 
 template <class A>
 using ContractEntries =
     std::conditional_t<std::is_same_v<A, ThreadCachedPool>, TypeList<>,
-                       std::conditional_t<std::is_void_v<typename OtherCountingVariant<A>::type>,
-                                          TypeList<A>, TypeList<A, typename OtherCountingVariant<A>::type>>>;
+                       std::conditional_t<std::is_same_v<OtherCountingVariant<A>, A>, TypeList<A>,
+                                          TypeList<A, OtherCountingVariant<A>>>>;
 // ThreadCachedPool has its own tests (thread_cached_pool_test.cpp): blocks parked in a thread's
 // cache make the pool's exact-capacity expectations below hold only after trim().
 

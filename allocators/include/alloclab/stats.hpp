@@ -52,4 +52,18 @@ struct AllocatorStats {
 // nothing: used for allocators whose only way to count would be a shared atomic per request.
 enum class Counting : bool { off = false, on = true };
 
+// A with per-request counting C where A offers the choice (a member template with_counting),
+// A itself where it does not.
+template <class A, Counting C>
+struct WithCounting {
+  using type = A;
+};
+template <class A, Counting C>
+  requires requires { typename A::template with_counting<C>; }
+struct WithCounting<A, C> {
+  using type = typename A::template with_counting<C>;
+};
+template <class A, Counting C>
+using with_counting_t = typename WithCounting<A, C>::type;
+
 }  // namespace alloclab
