@@ -25,6 +25,7 @@ import socket
 import tempfile
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, fields, replace
+from functools import cached_property
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -153,8 +154,13 @@ class Run:
     def name(self) -> str:
         return self.folder.resolve().name
 
-    def cases(self) -> dict[tuple[str, str, int], Case]:
+    @cached_property
+    def _cases(self) -> dict[tuple[str, str, int], Case]:
         return group_cases(self.rows)
+
+    def cases(self) -> dict[tuple[str, str, int], Case]:
+        """The rows grouped by case, once per run (every chart and table asks)."""
+        return self._cases
 
     def workloads(self) -> list[str]:
         """Workloads in the sweep's order (machine.json), then any others in row order."""
@@ -438,7 +444,7 @@ def read_run(folder: str | Path, need_facts: bool = True) -> Run:
     if command_path.exists():
         _regular_file(command_path)
         try:
-            command = command_path.read_text(encoding="utf-8")
+            command = command_path.read_text(encoding="utf-8").strip() or "(not recorded)"
         except (OSError, UnicodeDecodeError) as e:
             raise ResultsError(f"{command_path}: {getattr(e, 'strerror', None) or e}") from None
     else:
