@@ -246,7 +246,7 @@ def write_csv(path: str | Path, rows: Iterable[ResultRow]) -> None:
 
 # ----------------------------------------------------------------------------- reading
 
-def _regular_file(path: str | Path) -> None:
+def regular_file(path: str | Path) -> None:
     """Refuses what is not a plain file (a folder, a device, a pipe) before it is read."""
     try:
         mode = os.stat(path).st_mode
@@ -262,7 +262,7 @@ def _no_constant(name: str) -> Any:
 
 def read_json(path: str | Path) -> Any:
     """A JSON file, strictly: no NaN or Infinity, text that is UTF-8 throughout."""
-    _regular_file(path)
+    regular_file(path)
     try:
         with open(path, encoding="utf-8") as f:
             doc = json.load(f, parse_constant=_no_constant)
@@ -276,7 +276,7 @@ def read_json(path: str | Path) -> Any:
         raise ResultsError(f"{path}: not valid JSON ({e})") from None
 
 
-def _number(where: str, name: str, text: str) -> float | None:
+def parse_number(where: str, name: str, text: str) -> float | None:
     if text == "":
         return None
     try:
@@ -288,7 +288,7 @@ def _number(where: str, name: str, text: str) -> float | None:
     return value
 
 
-def _count(where: str, name: str, text: str, limit: int) -> int:
+def parse_count(where: str, name: str, text: str, limit: int) -> int:
     if not re.fullmatch(r"[0-9]{1,9}", text.strip()) or int(text) > limit:
         raise ResultsError(f"{where}: {name} {text!r} is not a whole number from 0 to {limit}")
     return int(text)
@@ -301,15 +301,15 @@ def _row(where: str, record: dict[str, str]) -> ResultRow:
         if not NAME.fullmatch(record[key]):
             raise ResultsError(f"{where}: {key} {record[key][:80]!r} is not a name (letters, digits, _ . + -, "
                                "at most 64)")
-    threads = _count(where, "threads", record["threads"], MAX_THREADS)
+    threads = parse_count(where, "threads", record["threads"], MAX_THREADS)
     if threads < 1:
         raise ResultsError(f"{where}: threads {threads} is not positive")
     repetition_text = record["repetition"].strip()
-    repetition = _count(where, "repetition", repetition_text, 10 ** 6) if repetition_text else 1
+    repetition = parse_count(where, "repetition", repetition_text, 10 ** 6) if repetition_text else 1
     status = record["status"]
     if status not in STATUSES:
         raise ResultsError(f"{where}: status {status!r} is not one of {', '.join(STATUSES)}")
-    metrics = {m: _number(where, m, record[m]) for m in METRICS}
+    metrics = {m: parse_number(where, m, record[m]) for m in METRICS}
     if status == "ok":
         for m in ("items_per_second", "ns_per_op"):
             if not metrics[m]:
@@ -319,9 +319,10 @@ def _row(where: str, record: dict[str, str]) -> ResultRow:
                      unit=record["unit"], active_malloc=record["active_malloc"], **metrics)
 
 
-def read_csv(path: str | Path) -> list[ResultRow]:
-    """Every row of a results.csv, each field checked; ResultsError on the first fault."""
-    _regular_file(path)
+def read_records(path: str | Path, columns: Sequence[str], kind: str = "results.csv") -> list[tuple[str, dict[str, str]]]:
+    """The rows of a CSV file with (at least) `columns`, as (where, {column: text}); ResultsError
+    on a file that is not text, not CSV, or lacks a column."""
+    regular_file(path)
     try:
         raw = Path(path).read_bytes()
     except OSError as e:
@@ -337,25 +338,30 @@ def read_csv(path: str | Path) -> list[ResultRow]:
     except csv.Error as e:
         raise ResultsError(f"{path}: not a valid CSV ({e})") from None
     if not records or not any(records[0]):
-        raise ResultsError(f"{path}: empty file, expected a header with the columns {', '.join(COLUMNS[:6])}, ...")
+        raise ResultsError(f"{path}: empty file, expected a header with the columns {', '.join(columns[:6])}, ...")
     header = records[0]
     twice = sorted({c for c in header if header.count(c) > 1})
     if twice:
         raise ResultsError(f"{path}: column {twice[0]!r} appears more than once in the header")
-    missing = [c for c in COLUMNS if c not in header]
+    missing = [c for c in columns if c not in header]
     if missing:
         shown = ", ".join(missing[:6]) + (f" and {len(missing) - 6} more" if len(missing) > 6 else "")
-        raise ResultsError(f"{path}: not a results.csv: missing column{'s' if len(missing) > 1 else ''} {shown}")
+        raise ResultsError(f"{path}: not a {kind}: missing column{'s' if len(missing) > 1 else ''} {shown}")
     if len(records) < 2:
         raise ResultsError(f"{path}: no rows below the header")
-    rows = []
+    out = []
     for line, record in enumerate(records[1:], start=2):
         if not record:
             continue
         if len(record) != len(header):
             raise ResultsError(f"{path}, line {line}: {len(record)} fields, the header has {len(header)}")
-        rows.append(_row(f"{path}, line {line}", dict(zip(header, record))))
-    return rows
+        out.append((f"{path}, line {line}", dict(zip(header, record))))
+    return out
+
+
+def read_csv(path: str | Path) -> list[ResultRow]:
+    """Every row of a results.csv, each field checked; ResultsError on the first fault."""
+    return [_row(where, record) for where, record in read_records(path, COLUMNS)]
 
 
 def _plain(value: Any, depth: int = 0) -> bool:
@@ -442,7 +448,7 @@ def read_run(folder: str | Path, need_facts: bool = True) -> Run:
     facts = _read_facts(machine) if need_facts or machine.exists() else {}
     command_path = folder / "command.txt"
     if command_path.exists():
-        _regular_file(command_path)
+        regular_file(command_path)
         try:
             command = command_path.read_text(encoding="utf-8").strip() or "(not recorded)"
         except (OSError, UnicodeDecodeError) as e:

@@ -6,6 +6,7 @@ data gives the same interval on every run and the tests are deterministic.
   ratio_interval(a, b)           median(a) / median(b), the two samples resampled apart
   paired_ratio_interval(a, b)    median of a[i] / b[i], pairs resampled together
   growth_interval(series, sizes) k in metric ~ N^k: slope of log(median) on log(N) (np.polyfit)
+  geomean_ratio_interval(cases)  geometric mean over cases of each case's median per-pass ratio
 """
 
 from __future__ import annotations
@@ -104,6 +105,19 @@ def growth_interval(series: Sequence[Sequence[float]], sizes: Sequence[float], s
     low, high = _bootstrap(arrays, slope, False, seed)
     point = float(growth_exponent([float(np.median(s)) for s in arrays], sizes))
     return point, low, high
+
+
+def geomean_ratio_interval(cases: Sequence[tuple[Sequence[float], Sequence[float]]], seed: int = SEED) -> Interval:
+    """exp(mean over cases of log(median of a[i] / b[i])): "x times faster across programs".
+    Each case is (a, b) measured in the same passes; the cases are resampled apart, each
+    one's passes with replacement."""
+    logs = tuple(np.log(np.asarray(a, dtype=float) / np.asarray(b, dtype=float)) for a, b in cases)
+
+    def geomean(*samples: np.ndarray, axis: int = -1) -> np.ndarray:
+        return np.exp(np.mean(np.stack([np.median(s, axis=axis) for s in samples]), axis=0))
+
+    low, high = _bootstrap(logs, geomean, False, seed)
+    return float(np.exp(np.mean([np.median(x) for x in logs]))), low, high
 
 
 def mann_whitney_p(a: Sequence[float], b: Sequence[float], alternative: str) -> float:

@@ -1,0 +1,146 @@
+"""Allocators that replace malloc in a whole process: Debian's peers and any library a user
+names (`--preload LABEL=/path/to/lib.so`), for the in-process sweep and the programs suite.
+
+A preload counts only when it took effect: the programs runner checks every process of a
+run through liballoclab_probe.so (which reports the file that defines the process's malloc),
+the sweep through the driver's --expect-malloc. `check_takes_effect` runs the same probe once
+before anything is written, so a library that ld.so ignores ("cannot be preloaded") or that
+defines no malloc is refused with one line, not measured as glibc under another name.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from alloclab.cli import UsageError
+from alloclab.registry import NAME, ROOT, AllocatorInfo
+
+LIB_DIRS = (Path("/usr/lib/x86_64-linux-gnu"), Path("/usr/lib/aarch64-linux-gnu"), Path("/usr/lib"))
+DEFAULT_PROBE = ROOT / "build" / "release" / "harness" / "liballoclab_probe.so"
+SYSTEM = "glibc"  # the programs suite's name for the system allocator (no preload)
+ELF_MAGIC = b"\x7fELF"
+ET_DYN = 3
+
+
+@dataclass(frozen=True)
+class Preload:
+    """One allocator a process can run under. library None: the system allocator."""
+    name: str
+    kind: str                 # registry kind: "peer" for the system allocator, else "preloaded"
+    description: str
+    library: Path | None
+
+    def info(self) -> AllocatorInfo:
+        """As the registry lists it (registry.json, styles, the sweep's plan)."""
+        if self.library is None:
+            return AllocatorInfo(self.name, self.kind, self.description)
+        return AllocatorInfo(self.name, self.kind, self.description, measured_as="malloc",
+                             library=str(self.library), expect_in_path=self.library.name)
+
+    def ld_preload(self, probe: Path | None = None) -> str:
+        """LD_PRELOAD's value: the allocator first (its malloc wins), then the probe."""
+        return " ".join(str(p) for p in (self.library, probe) if p is not None)
+
+    def owns(self, malloc_file: str) -> bool:
+        """Whether a process whose malloc is defined in `malloc_file` runs this allocator."""
+        if self.library is None:
+            return Path(malloc_file).name.startswith("libc.so")
+        return os.path.realpath(malloc_file) == os.path.realpath(self.library)
+
+
+def installed_library(info: AllocatorInfo) -> Path | None:
+    """Where a registry peer's library is: its absolute path (a user's), or Debian's folders."""
+    if not info.library:
+        return None
+    given = Path(info.library)
+    if given.is_absolute():
+        return given if given.exists() else None
+    return next((d / given for d in LIB_DIRS if (d / given).exists()), None)
+
+
+def shared_library(path: Path) -> str | None:
+    """None when `path` is an ELF shared object; else why not."""
+    try:
+        with open(path, "rb") as f:
+            header = f.read(18)
+    except IsADirectoryError:
+        return "is a folder"
+    except OSError as e:
+        return e.strerror or "cannot be read"
+    if len(header) < 18 or header[:4] != ELF_MAGIC:
+        return "is not an ELF file"
+    e_type = int.from_bytes(header[16:18], "little" if header[5] == 1 else "big")
+    if e_type != ET_DYN:
+        return "is an ELF file but not a shared library"
+    return None
+
+
+def parse_preload(text: str, taken: set[str]) -> Preload:
+    """One --preload LABEL=/path/to/lib.so: the label a new name, the path a shared library."""
+    label, sep, path_text = text.partition("=")
+    if not sep or not label or not path_text:
+        raise UsageError(f"bad --preload '{text[:200]}' (valid: LABEL=/path/to/lib.so, e.g. mine=./libmine.so)")
+    if not NAME.fullmatch(label):
+        raise UsageError(f"bad --preload label '{label[:80]}' (valid: letters, digits, _ . + -, at most 64)")
+    if label in taken:
+        raise UsageError(f"--preload label '{label}' is taken (taken: {', '.join(sorted(taken))}); pick another")
+    path = Path(path_text).expanduser()
+    if not path.exists():
+        raise UsageError(f"--preload {label}: '{path_text[:200]}' does not exist (give the path of a shared library)")
+    why = shared_library(path)
+    if why is not None:
+        raise UsageError(f"--preload {label}: '{path_text[:200]}' {why} (give the path of a shared library, *.so)")
+    return Preload(label, "preloaded", f"user library {path.resolve().name}, preloaded", path.resolve())
+
+
+def parse_preloads(texts: list[str], taken: set[str]) -> list[Preload]:
+    out: list[Preload] = []
+    for text in texts:
+        p = parse_preload(text, taken | {q.name for q in out})
+        out.append(p)
+    return out
+
+
+def read_probe(path: Path) -> list[tuple[int, str, str]]:
+    """The probe's lines: (pid, file defining malloc, executable)."""
+    try:
+        text = path.read_text(encoding="utf-8", errors="replace")
+    except FileNotFoundError:
+        return []
+    lines = []
+    for line in text.splitlines():
+        parts = line.split("\t")
+        if len(parts) == 3 and parts[0].isdigit():
+            lines.append((int(parts[0]), parts[1], parts[2]))
+    return lines
+
+
+def probe_verdict(allocator: Preload, lines: list[tuple[int, str, str]]) -> str | None:
+    """None when every probed process ran `allocator`; else one line saying which did not."""
+    if not lines:
+        return (f"no process reported its malloc (LD_PRELOAD={allocator.ld_preload() or '(none)'}): "
+                "the probe did not load, so the allocator cannot be verified")
+    for pid, malloc_file, exe in lines:
+        if not allocator.owns(malloc_file):
+            expected = allocator.library or "glibc's libc.so.6"
+            return f"{Path(exe).name} (pid {pid}) calls the malloc of {malloc_file}, not {expected}: the preload did not take effect"
+    return None
+
+
+def check_takes_effect(allocator: Preload, probe: Path) -> None:
+    """Runs /bin/true under the allocator and the probe: UsageError unless its malloc is the allocator's."""
+    if not probe.exists():
+        raise UsageError(f"the malloc probe '{probe}' is not built (cmake --build --preset release)")
+    with tempfile.TemporaryDirectory(prefix="alloclab-probe-") as folder:
+        report = Path(folder) / "probe.txt"
+        env = {**os.environ, "LD_PRELOAD": allocator.ld_preload(probe), "ALLOCLAB_PROBE_FILE": str(report)}
+        done = subprocess.run(["/bin/true"], env=env, capture_output=True, text=True, timeout=60)
+        verdict = probe_verdict(allocator, read_probe(report))
+    if verdict is not None or done.returncode != 0:
+        said = (done.stderr.strip().splitlines() or [""])[-1]
+        raise UsageError(f"allocator '{allocator.name}' does not take effect: "
+                         f"{said.strip() or verdict or f'exit {done.returncode}'}")

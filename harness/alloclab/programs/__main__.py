@@ -1,0 +1,468 @@
+"""alloclab programs: real programs from Debian's packages, each run as its own process under
+glibc and every preloaded allocator, with their time, CPU, page faults and memory over time.
+
+  python3 -m alloclab.programs run   [options]            a suite run into a new results folder
+  python3 -m alloclab.programs merge OUT DIR [DIR ...]    merge the folders of a sharded run
+  python3 -m alloclab.programs list                       the programs and the allocators
+
+Each run (one program, one allocator, one thread count, one repetition) is a process of the
+program with the allocator preloaded and liballoclab_probe.so beside it: every process of the
+run reports which library its malloc comes from, and a run whose malloc is not the
+allocator's is failed ("the preload did not take effect"), as is a run that crashes, hangs
+(killed at --timeout), exits non-zero or gives a wrong answer. Runs are interleaved: each
+repetition visits the allocators in a rotated order. Inputs are generated once per folder,
+deterministically from --scale and --seed. Results are written atomically; --resume re-runs
+only the runs with no record; --shard K/N runs every N-th run.
+
+Measured per run: wall time, user and system CPU, peak RSS and page faults (wait4), the RSS
+of the program and its children every --sample-ms, and a server's requests per second.
+Exit status: 0 done (failed runs are results, listed), 2 bad input (nothing written).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import shlex
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, NoReturn
+
+from alloclab import results
+from alloclab.cli import Parser, UsageError, positive, seconds
+from alloclab.preload import (DEFAULT_PROBE, SYSTEM, Preload, check_takes_effect, installed_library,
+                              parse_preloads, probe_verdict, read_probe)
+from alloclab.programs import records, summary
+from alloclab.programs.catalog import Invocation, Program
+from alloclab.programs.launch import launch
+from alloclab.programs.records import Plan, ProgramInfo, ProgramRow
+from alloclab.programs.suite import PROGRAMS
+from alloclab.registry import DEFAULT_BINARY, ROOT, RegistryError, ask_driver
+from alloclab.results import ResultsError
+
+PROFILES = {
+    # About 1-5 s per run on 2 cores; 5 interleaved repetitions.
+    "default": {"scale": 1.0, "repetitions": 5},
+    # The main job's taste of the suite: small inputs, 3 repetitions (intervals still drawn).
+    "quick": {"scale": 0.2, "repetitions": 3},
+}
+
+
+def fail(message: str) -> NoReturn:
+    print(f"programs: {message}", file=sys.stderr)
+    sys.exit(2)
+
+
+def clock(s: float) -> str:
+    whole = int(round(s))
+    return f"{whole // 60}:{whole % 60:02d}"
+
+
+def names(kind: str, text: str, valid: list[str]) -> list[str]:
+    if text == "all":
+        return list(valid)
+    chosen = list(dict.fromkeys(n for n in text.split(",") if n))
+    for n in chosen:
+        if n not in valid:
+            raise UsageError(f"unknown {kind} '{n[:80]}' (valid: {', '.join(valid)}, or all)")
+    if not chosen:
+        raise UsageError(f"no {kind} named in '{text}' (valid: {', '.join(valid)}, or all)")
+    return chosen
+
+
+def catalog_allocators(binary: Path, threads: str) -> tuple[list[Preload], list[int]]:
+    """glibc and the driver's preloaded peers (installed or not), and the --threads expansion."""
+    try:
+        registry = ask_driver(binary, threads)
+    except RegistryError as e:
+        raise UsageError(str(e)) from None
+    peers = [Preload(SYSTEM, "peer", "the system allocator (glibc ptmalloc2), nothing preloaded", None)]
+    for info in registry.allocators:
+        if info.kind == "preloaded":
+            library = installed_library(info)
+            peers.append(Preload(info.name, info.kind, info.description,
+                                 library if library is not None else Path(info.library)))
+    return peers, list(registry.threads)
+
+
+def package_versions(packages: tuple[str, ...]) -> dict[str, str]:
+    out = {}
+    for p in packages:
+        done = subprocess.run(["dpkg-query", "-W", "-f=${Version}", p], capture_output=True, text=True)
+        out[p] = done.stdout.strip() if done.returncode == 0 else "not installed"
+    return out
+
+
+@dataclass(frozen=True)
+class Unit:
+    repetition: int
+    program: str
+    allocator: str
+    threads: int
+
+    @property
+    def name(self) -> str:
+        return records.unit_name(self.repetition, self.program, self.allocator, self.threads)
+
+
+def plan_units(programs: list[Program], allocators: list[str], threads: list[int], repetitions: int) -> list[Unit]:
+    """Interleaved: each repetition visits every case, the allocators in a rotated order."""
+    units = []
+    for rep in range(1, repetitions + 1):
+        shift = (rep - 1) % len(allocators)
+        order = allocators[shift:] + allocators[:shift]
+        for p in programs:
+            for t in (threads if p.threaded else [1]):
+                units += [Unit(rep, p.name, a, t) for a in order]
+    return units
+
+
+def unit_done(raw: Path, unit: Unit) -> bool:
+    path = raw / f"{unit.name}.json"
+    try:
+        return path.exists() and isinstance(results.read_json(path), dict)
+    except ResultsError:
+        return False
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@dataclass(frozen=True)
+class Runner:
+    folder: Path
+    programs: dict[str, Program]
+    allocators: dict[str, Preload]
+    probe: Path
+    launcher: Path
+    timeout: float
+    interval: float
+
+    @property
+    def base(self) -> Path:
+        return self.folder / "programs"
+
+    def run(self, unit: Unit) -> ProgramRow:
+        program, allocator = self.programs[unit.program], self.allocators[unit.allocator]
+        work = self.base / "work" / unit.name
+        shutil.rmtree(work, ignore_errors=True)
+        work.mkdir(parents=True)
+        invocation = Invocation(self.base / "inputs" / program.name, work, unit.threads,
+                                free_port() if program.server else 0)
+        command = program.command(invocation)
+        probe_file = work / ".probe"
+        env = dict(os.environ, ALLOCLAB_PROBE_FILE=str(probe_file))
+        preload = allocator.ld_preload(self.probe)
+        drive = (lambda deadline: program.drive(invocation, deadline)) if program.server else None
+        out = launch(self.launcher, command, work, env, preload, self.timeout, drive, self.interval)
+        probed = read_probe(probe_file)
+        reason = ""
+        if out.timed_out:
+            reason = f"timed out after {self.timeout:g} s"
+        elif out.drive_error:
+            reason = f"client: {out.drive_error}"
+        elif out.returncode != 0:
+            code = out.returncode or 0
+            last = (out.stderr.strip().splitlines() or [""])[-1][:300]
+            reason = f"exit {code}" + (f" (signal {signal.Signals(-code).name})" if code < 0 else "") + \
+                (f": {last}" if last else "")
+        else:
+            reason = probe_verdict(allocator, probed) or ""
+            if not reason:
+                try:
+                    reason = program.check(invocation, out.stdout, out.drive) or ""
+                except Exception as e:  # a check that breaks on odd output still fails the run, named
+                    reason = f"output check could not run: {type(e).__name__}: {e}"
+                if reason:
+                    reason = f"wrong output: {reason}"
+        ok = not reason
+        row = ProgramRow(unit.program, unit.allocator, unit.threads, unit.repetition,
+                         "ok" if ok else "failed", reason[:results.MAX_TEXT],
+                         wall_s=round(out.wall_s, 6), user_s=round(out.user_s, 6), sys_s=round(out.sys_s, 6),
+                         peak_rss_bytes=float(out.peak_rss_bytes), minor_faults=float(out.minor_faults),
+                         major_faults=float(out.major_faults),
+                         requests_per_s=out.drive.requests_per_s if out.drive and ok else None, unit=unit.name)
+        record: dict[str, Any] = {**row.csv_fields(), **{k: getattr(row, k) for k in records.COLUMNS},
+                                  "schema": 1, "command": command, "cwd": "programs/work/<unit>",
+                                  "ld_preload": preload, "exit": out.returncode,
+                                  "probe": [list(p) for p in probed], "stderr_tail": out.stderr[-4000:],
+                                  "sample_interval_s": self.interval, "timeline": [list(p) for p in out.timeline]}
+        results.write_json(self.base / "raw" / f"{unit.name}.json", record)
+        shutil.rmtree(work, ignore_errors=True)
+        return row
+
+
+def prepare_inputs(base: Path, programs: list[Program], scale: float, seed: int) -> None:
+    """Each program's inputs, once per folder (a folder marked done is kept on --resume)."""
+    for p in programs:
+        folder = base / "inputs" / p.name
+        stamp = folder / ".prepared"
+        wanted = f"scale={scale!r} seed={seed}\n"
+        if stamp.exists() and stamp.read_text() == wanted:
+            continue
+        shutil.rmtree(folder, ignore_errors=True)
+        folder.mkdir(parents=True)
+        started = time.monotonic()
+        p.prepare(folder, scale, seed)
+        results.write_atomically(stamp, wanted)
+        print(f"programs: inputs of {p.name} prepared in {time.monotonic() - started:.1f} s", flush=True)
+
+
+def machine_facts() -> dict[str, Any]:
+    uname = platform.uname()
+    model = ""
+    try:
+        model = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
+                      if line.startswith("model name")), "")
+    except OSError:
+        pass
+    return {"host_name": uname.node, "num_cpus": os.cpu_count() or 1, "cpu_model": model,
+            "kernel": f"{uname.system} {uname.release}", "glibc_version": platform.libc_ver()[1]}
+
+
+def finish(folder: Path, plan: Plan) -> list[ProgramRow]:
+    rows = []
+    for path in sorted((folder / "programs" / "raw").glob("*.json")):
+        if path.name.startswith("."):
+            continue
+        rows.append(records.row_from_raw(results.read_json(path), str(path)))
+    rows.sort(key=lambda r: ([p.name for p in plan.programs].index(r.program) if plan.program(r.program) else 99,
+                             r.program, r.threads, r.allocator, r.repetition))
+    records.write_csv(folder / "programs.csv", rows)
+    if not (folder / "machine.json").exists():
+        results.write_json(folder / "machine.json", machine_facts())
+    return rows
+
+
+def print_summary(folder: Path) -> None:
+    run = records.read_programs(folder)
+    if summary.BASELINE not in run.allocators():
+        return
+    header, rows = summary.table(run)
+    widths = [max(len(r[i]) for r in [header] + rows) for i in range(len(header))]
+    print("\nwall time relative to glibc: median of per-pass ratios [95 % interval]; < 1 is faster")
+    for r in [header] + rows:
+        print("  " + "  ".join(c.ljust(w) for c, w in zip(r, widths)))
+
+
+def command_run(args: argparse.Namespace) -> int:
+    profile = PROFILES[args.profile]
+    binary, probe = Path(args.binary), Path(args.probe)
+    if not os.access(probe.parent / "alloclab_launch", os.X_OK):
+        raise UsageError(f"alloclab_launch is not built beside '{probe}' (cmake --build --preset release)")
+    cores = os.cpu_count() or 1
+    peers, threads = catalog_allocators(binary, args.threads or f"1,{2 * cores}")
+    by_name = {p.name: p for p in PROGRAMS}
+    chosen = [by_name[n] for n in names("program", args.programs, list(by_name))]
+    user = parse_preloads(args.preload or [], {p.name for p in peers})
+    labels = names("allocator", args.allocators, [p.name for p in peers]) + [u.name for u in user]
+    allocators = {p.name: p for p in peers + user}
+    if SYSTEM not in labels and args.allocators != "all":
+        print(f"programs: note: without {SYSTEM} the report has no baseline for its ratios", file=sys.stderr)
+    scale = profile["scale"] if args.scale is None else args.scale
+    repetitions = profile["repetitions"] if args.repetitions is None else args.repetitions
+    if not (0 < scale <= 1000):  # NaN fails too
+        raise UsageError(f"bad --scale {scale} (valid: a number above 0, up to 1000; 1 is the default size)")
+    positive("--repetitions", repetitions, 1000)
+    seconds("--timeout", args.timeout)
+    if not (1 <= args.sample_ms <= 10_000):
+        raise UsageError(f"bad --sample-ms {args.sample_ms} (valid: 1 to 10000 milliseconds)")
+    for p in chosen:
+        gone = p.missing()
+        if gone:
+            raise UsageError(f"program '{p.name}' needs {', '.join(gone)}, not installed (Debian package"
+                             f"{'s' if len(p.packages) > 1 else ''} {', '.join(p.packages)}; ./run_all.sh programs installs them)")
+    for label in labels:
+        a = allocators[label]
+        if a.library is not None and not a.library.exists():
+            raise UsageError(f"allocator '{label}' needs {a.library.name}, not installed (its Debian package; "
+                             f"./run_all.sh programs installs it)")
+        check_takes_effect(a, probe)
+    shard = (1, 1)
+    if args.shard:
+        try:
+            k, n = (int(x) for x in args.shard.split("/", 1))
+            if not 1 <= k <= n:
+                raise ValueError
+            shard = (k, n)
+        except ValueError:
+            raise UsageError(f"bad --shard '{args.shard}' (valid: K/N with 1 <= K <= N, e.g. 2/4)") from None
+    if args.resume and args.out:
+        raise UsageError("give --out DIR (a new run) or --resume DIR (complete one), not both")
+
+    plan = Plan(tuple(ProgramInfo(p.name, p.description, p.origin, p.not_tested, p.threaded, p.server,
+                                  package_versions(p.packages)) for p in chosen),
+                tuple(allocators[label].info() for label in labels), tuple(threads), scale, args.seed,
+                repetitions, args.timeout)
+    if args.resume:
+        folder = Path(args.resume)
+        plan_path = folder / "programs" / "plan.json"
+        if not plan_path.is_file():
+            raise UsageError(f"--resume '{folder}' holds no programs run (no programs/plan.json)")
+        old = Plan.from_json(results.read_json(plan_path), str(plan_path))
+        # The folder's own plan decides what runs, so a resume finishes exactly that run.
+        plan = old
+        for info in old.allocators:
+            if info.name not in allocators:
+                raise UsageError(f"--resume: the run used allocator '{info.name}' ({info.library}); "
+                                 f"give the same --preload {info.name}=PATH again")
+        missing = [p.name for p in old.programs if p.name not in by_name]
+        if missing:
+            raise UsageError(f"--resume: the run used program '{missing[0]}', which this version does not have")
+        chosen = [by_name[p.name] for p in old.programs]
+        labels = [a.name for a in old.allocators]
+    else:
+        folder = Path(args.out) if args.out else Path(args.results) / results.new_run_name("-programs")
+        if folder.exists() and not ((folder / "results.csv").is_file() and not (folder / "programs").exists()):
+            raise UsageError(f"output folder '{folder}' exists already (--out takes a new folder, or a sweep's "
+                             "folder without programs; --resume DIR completes a run)")
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            (folder / "programs" / "raw").mkdir(parents=True)
+        except OSError as e:
+            raise UsageError(f"cannot create output folder '{folder}': {e.strerror}") from None
+        results.write_json(folder / "programs" / "plan.json", plan.to_json())
+    base = folder / "programs"
+    command_text = "python3 -m alloclab.programs " + shlex.join(sys.argv[1:] if args.argv is None else args.argv)
+    results.write_atomically(base / "command.txt", command_text + "\n")
+
+    runner = Runner(folder, {p.name: p for p in chosen}, allocators, probe, probe.parent / "alloclab_launch", plan.timeout, args.sample_ms / 1000)
+    units = plan_units(chosen, labels, list(plan.threads), plan.repetitions)
+    k, n = shard
+    mine = [u for i, u in enumerate(units) if i % n == k - 1]
+    todo = [u for u in mine if not unit_done(base / "raw", u)]
+    print(f"programs: {len(chosen)} programs x {len(labels)} allocators x {plan.repetitions} repetitions, "
+          f"scale {plan.scale:g}, threaded programs at {','.join(map(str, plan.threads))} threads"
+          f"{f' (shard {k}/{n})' if n > 1 else ''}: {len(todo)} of {len(mine)} runs to do -> {folder}", flush=True)
+    prepare_inputs(base, chosen, plan.scale, plan.seed)
+    started, failed = time.monotonic(), 0
+    for i, unit in enumerate(todo, start=1):
+        row = runner.run(unit)
+        failed += not row.ok
+        elapsed = time.monotonic() - started
+        eta = "done" if i == len(todo) else f"eta {clock(elapsed / i * (len(todo) - i))}"
+        figures = (f"{row.wall_s:.3f} s  peak RSS {(row.peak_rss_bytes or 0) / 2**20:.1f} MiB"
+                   + (f"  {row.requests_per_s:,.0f} req/s" if row.requests_per_s else "")) if row.ok \
+            else f"FAILED: {row.reason}"
+        print(f"[{i}/{len(todo)} {clock(elapsed)} {eta}]".ljust(26)
+              + f"{unit.program}/{unit.allocator}/threads:{unit.threads} r{unit.repetition}  {figures}", flush=True)
+    shutil.rmtree(base / "work", ignore_errors=True)
+    rows = finish(folder, plan)
+    ok = sum(r.ok for r in rows)
+    print(f"programs: {ok} runs ok, {len(rows) - ok} failed ({failed} of them in this session) -> "
+          f"{folder / 'programs.csv'}", flush=True)
+    print_summary(folder)
+    if args.folder_file:
+        results.write_atomically(args.folder_file, f"{folder}\n")
+    return 0
+
+
+def command_merge(args: argparse.Namespace) -> int:
+    sources = [Path(d) for d in args.dirs]
+    plans = []
+    for d in sources:
+        path = d / "programs" / "plan.json"
+        if not path.is_file():
+            raise UsageError(f"'{d}' holds no programs run (no programs/plan.json)")
+        plans.append(Plan.from_json(results.read_json(path), str(path)))
+    if len({d.resolve() for d in sources}) < len(sources):
+        raise UsageError("a folder is given twice")
+    differing = next((d for d, p in zip(sources, plans) if p.to_json() != plans[0].to_json()), None)
+    if differing is not None:
+        raise UsageError(f"'{differing}' ran a different plan from '{sources[0]}' (programs, allocators, scale, "
+                         "seed, threads or repetitions differ): not shards of one run")
+    seen: dict[str, Path] = {}
+    for d in sources:
+        for path in sorted((d / "programs" / "raw").glob("*.json")):
+            if path.name.startswith("."):
+                continue
+            if path.name in seen:
+                raise UsageError(f"run {path.stem} is in both '{seen[path.name].parents[2]}' and '{d}' (overlapping shards?)")
+            records.row_from_raw(results.read_json(path), str(path))
+            seen[path.name] = path
+    out = Path(args.out)
+    if out.exists():
+        raise UsageError(f"output folder '{out}' exists already (merge writes a new folder)")
+    try:
+        (out / "programs" / "raw").mkdir(parents=True)
+    except OSError as e:
+        raise UsageError(f"cannot create output folder '{out}': {e.strerror}") from None
+    for name, path in seen.items():
+        shutil.copy2(path, out / "programs" / "raw" / name)
+    shutil.copy2(sources[0] / "programs" / "plan.json", out / "programs" / "plan.json")
+    results.write_atomically(out / "programs" / "command.txt",
+                             "python3 -m alloclab.programs " + shlex.join(sys.argv[1:]) + "\n")
+    rows = finish(out, plans[0])
+    print(f"programs: merged {len(sources)} folders: {sum(r.ok for r in rows)} runs ok, "
+          f"{sum(not r.ok for r in rows)} failed -> {out}")
+    return 0
+
+
+def command_list(args: argparse.Namespace) -> int:
+    peers, _ = catalog_allocators(Path(args.binary), "1")
+    print("programs (name: what it stresses; [threaded] runs at every --threads count):")
+    for p in PROGRAMS:
+        gone = p.missing()
+        print(f"  {p.name:<12} {p.description}{'  [threaded]' if p.threaded else ''}"
+              f"{f'  (missing: {chr(44).join(gone)})' if gone else ''}")
+    print("\nallocators (add any other with --preload LABEL=/path/to/lib.so):")
+    for a in peers:
+        where = "nothing preloaded" if a.library is None else str(a.library) + ("" if a.library.exists() else " (not installed)")
+        print(f"  {a.name:<16} {where}")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = Parser(prog="programs", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="command", required=True)
+    run = sub.add_parser("run", help="run the suite", description=__doc__,
+                         formatter_class=argparse.RawDescriptionHelpFormatter)
+    run.add_argument("--profile", choices=sorted(PROFILES), default="default",
+                     help="default: scale 1 (about 1-5 s per run), 5 repetitions; quick: scale 0.2, 3 repetitions")
+    run.add_argument("--programs", default="all", help="comma-separated program names (list shows them), or all")
+    run.add_argument("--allocators", default="all",
+                     help=f"comma-separated: {SYSTEM} and the preloaded peers (list shows them), or all")
+    run.add_argument("--preload", action="append", metavar="LABEL=PATH",
+                     help="also run under this shared library as malloc (repeatable), e.g. mine=/opt/libmine.so")
+    run.add_argument("--threads", help="thread counts of the threaded programs: 4, 1,8 or 1..64 (default 1 and 2 x cores)")
+    run.add_argument("--scale", type=float, help="input size: 1 is about 1-5 s per run on 2 cores (default: profile)")
+    run.add_argument("--repetitions", type=int, help="interleaved repetitions (default: profile)")
+    run.add_argument("--seed", type=int, default=42, help="seed of the generated inputs (default 42)")
+    run.add_argument("--timeout", type=float, default=300, help="seconds before a run is killed as hung (default 300)")
+    run.add_argument("--sample-ms", type=int, default=10, help="RSS sampling period in ms (default 10)")
+    run.add_argument("--results", default=str(ROOT / "results"), help="folder of run folders (default: results/)")
+    run.add_argument("--out", help="folder to create (or a sweep's folder to add the programs to)")
+    run.add_argument("--resume", metavar="DIR", help="complete an interrupted run folder")
+    run.add_argument("--shard", metavar="K/N", help="run every N-th run, starting at the K-th")
+    run.add_argument("--binary", default=str(DEFAULT_BINARY), help="the alloclab driver (asked for the peers)")
+    run.add_argument("--probe", default=str(DEFAULT_PROBE), help="liballoclab_probe.so, with alloclab_launch beside it (default: the release build's)")
+    run.add_argument("--folder-file", help="write the run folder's path to this file (for scripts)")
+    merge = sub.add_parser("merge", help="merge shard folders")
+    merge.add_argument("out", metavar="OUT", help="the merged folder to create")
+    merge.add_argument("dirs", metavar="DIR", nargs="+", help="folders of the shards")
+    listing = sub.add_parser("list", help="list the programs and the allocators")
+    listing.add_argument("--binary", default=str(DEFAULT_BINARY), help="the alloclab driver")
+    args = parser.parse_args(argv)
+    args.argv = argv
+    # A SIGTERM unwinds like an exception, so the running program's tree is killed (launch's finally).
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    try:
+        if args.command == "run":
+            return command_run(args)
+        return command_merge(args) if args.command == "merge" else command_list(args)
+    except (UsageError, ResultsError) as e:
+        fail(str(e))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

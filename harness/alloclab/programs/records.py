@@ -1,0 +1,246 @@
+"""The programs suite on disk: programs.csv, programs/plan.json and programs/raw/.
+
+In a results folder (alone, or beside a sweep's results.csv):
+  programs.csv                one row per program x allocator x threads x repetition (COLUMNS)
+  programs/plan.json          what was run: programs (with the Debian package versions),
+                              allocators (with their libraries), scale, seed, threads, repetitions
+  programs/raw/<unit>.json    one run: the row's fields, RSS over time, the probe's report,
+                              the command, the tail of stderr
+  programs/inputs/<program>/  the generated inputs (deterministic from scale and seed)
+Columns are documented in results/README.md. Files are written atomically (results.write_*).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, fields
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+from alloclab import results
+from alloclab.registry import KINDS, NAME, AllocatorInfo, Registry
+from alloclab.results import ResultsError
+
+PLAN_SCHEMA = 1
+METRICS = ("wall_s", "user_s", "sys_s", "peak_rss_bytes", "minor_faults", "major_faults", "requests_per_s")
+COLUMNS = ("program", "allocator", "threads", "repetition", "status", "reason", *METRICS, "unit")
+# metric -> (label, unit, higher is better)
+METRIC_INFO = {
+    "wall_s": ("wall time", "s", False),
+    "cpu_s": ("CPU time (user + system)", "s", False),
+    "peak_rss_bytes": ("peak RSS", "bytes", False),
+    "requests_per_s": ("requests per second", "1/s", True),
+}
+
+
+@dataclass(frozen=True)
+class ProgramRow:
+    program: str
+    allocator: str
+    threads: int
+    repetition: int
+    status: str = "ok"
+    reason: str = ""
+    wall_s: float | None = None
+    user_s: float | None = None
+    sys_s: float | None = None
+    peak_rss_bytes: float | None = None
+    minor_faults: float | None = None
+    major_faults: float | None = None
+    requests_per_s: float | None = None
+    unit: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return self.status == "ok"
+
+    @property
+    def key(self) -> tuple[str, str, int]:
+        return (self.program, self.allocator, self.threads)
+
+    def metric(self, name: str) -> float | None:
+        if name == "cpu_s":
+            return None if self.user_s is None or self.sys_s is None else self.user_s + self.sys_s
+        if name not in METRICS:
+            raise KeyError(name)
+        value: float | None = getattr(self, name)
+        return value
+
+    def csv_fields(self) -> dict[str, str]:
+        return {c: "" if getattr(self, c) is None else str(getattr(self, c)) for c in COLUMNS}
+
+
+assert tuple(f.name for f in fields(ProgramRow)) == COLUMNS
+
+
+def unit_name(repetition: int, program: str, allocator: str, threads: int) -> str:
+    return f"r{repetition:02d}__{program}__{allocator}__t{threads}"
+
+
+def row_from_raw(doc: Any, where: str) -> ProgramRow:
+    """A raw run record's row, checked as a programs.csv row is (ResultsError naming `where`)."""
+    if not isinstance(doc, dict) or not all(c in doc for c in COLUMNS):
+        raise ResultsError(f"{where}: not a program run record (an object with {', '.join(COLUMNS[:5])}, ...)")
+    texts = {}
+    for c in COLUMNS:
+        v = doc[c]
+        if v is not None and not isinstance(v, (str, int, float)) or isinstance(v, bool):
+            raise ResultsError(f"{where}: {c} is {type(v).__name__}, not text or a number")
+        texts[c] = "" if v is None else str(v)
+    return _row(where, texts)
+
+
+def write_csv(path: Path, rows: list[ProgramRow]) -> None:
+    import csv
+    import io
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=COLUMNS, lineterminator="\n")
+    writer.writeheader()
+    for r in rows:
+        writer.writerow(r.csv_fields())
+    results.write_atomically(path, buffer.getvalue())
+
+
+def _row(where: str, record: dict[str, str]) -> ProgramRow:
+    for key in ("program", "allocator"):
+        if not NAME.fullmatch(record[key]):
+            raise ResultsError(f"{where}: {key} {record[key][:80]!r} is not a name (letters, digits, _ . + -, at most 64)")
+    threads = results.parse_count(where, "threads", record["threads"], results.MAX_THREADS)
+    repetition = results.parse_count(where, "repetition", record["repetition"], 10 ** 6)
+    if threads < 1:
+        raise ResultsError(f"{where}: threads {threads} is not positive")
+    if record["status"] not in ("ok", "failed"):
+        raise ResultsError(f"{where}: status {record['status']!r} is not one of ok, failed")
+    metrics = {m: results.parse_number(where, m, record[m]) for m in METRICS}
+    if record["status"] == "ok" and not metrics["wall_s"]:
+        raise ResultsError(f"{where}: status ok but wall_s is {record['wall_s'] or 'empty'!r}")
+    return ProgramRow(record["program"], record["allocator"], threads, repetition, record["status"],
+                      record["reason"][:results.MAX_TEXT], unit=record["unit"], **metrics)
+
+
+def read_csv(path: Path) -> list[ProgramRow]:
+    return [_row(where, record) for where, record in results.read_records(path, COLUMNS, "programs.csv")]
+
+
+@dataclass(frozen=True)
+class ProgramInfo:
+    name: str
+    description: str = ""
+    origin: str = ""
+    not_tested: str = ""
+    threaded: bool = False
+    server: bool = False
+    packages: dict[str, str] | None = None  # Debian package -> version
+
+
+@dataclass(frozen=True)
+class Plan:
+    programs: tuple[ProgramInfo, ...]
+    allocators: tuple[AllocatorInfo, ...]
+    threads: tuple[int, ...]
+    scale: float
+    seed: int
+    repetitions: int
+    timeout: float
+
+    def to_json(self) -> dict[str, Any]:
+        from dataclasses import asdict
+        return {"schema": PLAN_SCHEMA, "programs": [asdict(p) for p in self.programs],
+                "allocators": [asdict(a) for a in self.allocators], "threads": list(self.threads),
+                "scale": self.scale, "seed": self.seed, "repetitions": self.repetitions, "timeout": self.timeout}
+
+    @staticmethod
+    def from_json(doc: Any, where: str) -> Plan:
+        try:
+            if not isinstance(doc, dict) or doc.get("schema") != PLAN_SCHEMA:
+                raise ValueError(f'expected an object with "schema": {PLAN_SCHEMA}')
+            programs = tuple(ProgramInfo(**p) for p in doc["programs"])
+            allocators = tuple(AllocatorInfo(**a) for a in doc["allocators"])
+            for name in [p.name for p in programs] + [a.name for a in allocators]:
+                if not isinstance(name, str) or not NAME.fullmatch(name):
+                    raise ValueError(f"{str(name)[:80]!r} is not a name")
+            if any(a.kind not in KINDS for a in allocators):
+                raise ValueError(f"an allocator's kind is not one of {', '.join(KINDS)}")
+            threads = tuple(doc["threads"])
+            if not threads or not all(type(t) is int and 0 < t <= results.MAX_THREADS for t in threads):
+                raise ValueError("threads is not a list of positive counts")
+            scale, timeout = float(doc["scale"]), float(doc["timeout"])
+            seed, repetitions = doc["seed"], doc["repetitions"]
+            if not (math.isfinite(scale) and scale > 0 and math.isfinite(timeout) and timeout > 0):
+                raise ValueError("scale and timeout must be positive numbers")
+            if type(seed) is not int or type(repetitions) is not int or repetitions < 1:
+                raise ValueError("seed and repetitions must be whole numbers")
+        except (KeyError, TypeError, ValueError) as e:
+            raise ResultsError(f"{where}: not a programs plan ({e})") from None
+        return Plan(programs, allocators, threads, scale, seed, repetitions, timeout)
+
+    def registry(self) -> Registry:
+        return Registry(self.allocators)
+
+    def program(self, name: str) -> ProgramInfo | None:
+        return next((p for p in self.programs if p.name == name), None)
+
+
+@dataclass(frozen=True)
+class ProgramsRun:
+    """The programs part of a results folder, as read_programs reads it."""
+    folder: Path
+    rows: tuple[ProgramRow, ...]
+    plan: Plan
+
+    @cached_property
+    def cases(self) -> dict[tuple[str, str, int], list[ProgramRow]]:
+        out: dict[tuple[str, str, int], list[ProgramRow]] = {}
+        for r in self.rows:
+            out.setdefault(r.key, []).append(r)
+        return out
+
+    def values(self, program: str, allocator: str, threads: int, metric: str) -> list[float]:
+        vals = [r.metric(metric) for r in self.cases.get((program, allocator, threads), []) if r.ok]
+        return [v for v in vals if v is not None and math.isfinite(v)]
+
+    def by_repetition(self, program: str, allocator: str, threads: int, metric: str) -> dict[int, float]:
+        out = {}
+        for r in self.cases.get((program, allocator, threads), []):
+            v = r.metric(metric) if r.ok else None
+            if v is not None and math.isfinite(v):
+                out[r.repetition] = v
+        return out
+
+    def programs(self) -> list[str]:
+        present = {r.program for r in self.rows}
+        return [p.name for p in self.plan.programs if p.name in present] + \
+            sorted(present - {p.name for p in self.plan.programs})
+
+    def allocators(self) -> list[str]:
+        present = {r.allocator for r in self.rows}
+        return [a.name for a in self.plan.allocators if a.name in present] + \
+            sorted(present - {a.name for a in self.plan.allocators})
+
+    def thread_counts(self, program: str) -> list[int]:
+        return sorted({r.threads for r in self.rows if r.program == program})
+
+    def timeline(self, row: ProgramRow) -> list[tuple[float, float]]:
+        """RSS over time of one run (seconds, bytes), from its raw record; [] if unreadable."""
+        try:
+            doc = results.read_json(self.folder / "programs" / "raw" / f"{row.unit}.json")
+            points = doc.get("timeline", []) if isinstance(doc, dict) else []
+            return [(float(t), float(v)) for t, v in points
+                    if math.isfinite(float(t)) and math.isfinite(float(v)) and t >= 0 and v >= 0]
+        except (ResultsError, TypeError, ValueError):
+            return []
+
+
+def has_programs(folder: Path) -> bool:
+    return (Path(folder) / "programs.csv").is_file()
+
+
+def read_programs(folder: str | Path) -> ProgramsRun:
+    folder = Path(folder)
+    plan_path = folder / "programs" / "plan.json"
+    if not plan_path.is_file():
+        raise ResultsError(f"{plan_path}: missing (programs.csv without the plan it was run from)")
+    plan = Plan.from_json(results.read_json(plan_path), str(plan_path))
+    rows = read_csv(folder / "programs.csv")
+    return ProgramsRun(folder, tuple(rows), plan)
