@@ -3,10 +3,16 @@
 #
 #   ./run_all.sh                 the main job: build, sweep every allocator (and the preloaded
 #                                peers) x every workload, threads 1..2 x cores, 3 repetitions,
+#                                a short run of the real programs (--profile quick),
 #                                then charts and a report in results/<UTC time>-<host>/
 #   ./run_all.sh --full          the same for papers: 9 repetitions, threads to 4 x cores
 #   ./run_all.sh sweep [OPTION…] the sweep with options: --allocators, --workloads, --threads,
 #                                --repetitions, --out, --resume DIR, --shard K/N (sweep run -h)
+#   ./run_all.sh programs [OPTION…]  the real-programs suite: redis, lua, python, z3,
+#                                ghostscript, sqlite, g++, rocksdb and lld, each a process under
+#                                glibc and every preloaded peer (add yours: --preload LABEL=lib.so),
+#                                5 repetitions; results, charts, report (programs run -h);
+#                                programs merge OUT DIR… merges shards, programs list lists
 #   ./run_all.sh plot DIR [DIR…] redraw charts and report from results folders; two or more
 #                                are compared side by side
 #   ./run_all.sh merge OUT DIR…  merge the folders of a sharded sweep
@@ -29,7 +35,7 @@
 set -euo pipefail
 cd "$(dirname "$(readlink -f "$0")")"
 
-usage() { sed -n '2,28p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,/^[^#]/p' "$0" | sed '$d' | sed 's/^# \{0,1\}//'; }
 die() { echo "run_all.sh: $*" >&2; exit 2; }
 
 # Debian packages each job needs.
@@ -37,6 +43,8 @@ build_packages=(cmake ninja-build g++ git libbenchmark-dev libtbb-dev libgtest-d
                 nlohmann-json3-dev)
 # The test suite: clang and its libFuzzer/sanitizer runtimes (fuzzers), mypy (the tools' types).
 test_packages=(clang libclang-rt-14-dev mypy)
+# The real programs of the suite (python3 is among the tool packages).
+program_packages=(redis-server redis-tools lua5.4 z3 ghostscript sqlite3 rocksdb-tools lld)
 # The sweep's peers (preloaded) and the Python tools' libraries.
 tool_packages=(libjemalloc2 libmimalloc2.0 libtcmalloc-minimal4 libtbbmalloc2 python3
                python3-matplotlib python3-numpy python3-scipy)
@@ -90,6 +98,35 @@ sweep() {  # sweep [sweep.py run options]
   echo "== report: $folder/report.html ($folder/report.md); results: $folder/results.csv"
 }
 
+main_job() {  # the default sweep, then a short programs run into the same folder
+  ensure_packages "${build_packages[@]}" "${tool_packages[@]}" "${program_packages[@]}"
+  build release
+  local python folder_file folder
+  python=$(pick_python)
+  folder_file=$(mktemp)
+  "$python" -m alloclab.sweep run --folder-file "$folder_file"
+  folder=$(cat "$folder_file")
+  rm -f "$folder_file"
+  [ -d "$folder" ] || die "the sweep wrote no results folder"
+  "$python" -m alloclab.programs run --profile quick --out "$folder"
+  "$python" -m plots "$folder"
+  echo "== report: $folder/report.html ($folder/report.md); results: $folder/results.csv, $folder/programs.csv"
+}
+
+programs() {  # programs [alloclab.programs run options]
+  ensure_packages "${build_packages[@]}" "${tool_packages[@]}" "${program_packages[@]}"
+  build release
+  local python folder_file folder
+  python=$(pick_python)
+  folder_file=$(mktemp)
+  "$python" -m alloclab.programs run --folder-file "$folder_file" "$@"
+  folder=$(cat "$folder_file")
+  rm -f "$folder_file"
+  [ -d "$folder" ] || die "the programs run wrote no results folder"
+  "$python" -m plots "$folder"
+  echo "== report: $folder/report.html ($folder/report.md); results: $folder/results.csv"
+}
+
 run_tests() {
   local presets=("$@") preset
   [ ${#presets[@]} -eq 0 ] && presets=(release stress asan tsan fuzz)
@@ -99,7 +136,7 @@ run_tests() {
       *) die "unknown test preset '$preset' (valid: release, debug, asan, tsan, fuzz, stress)" ;;
     esac
   done
-  ensure_packages "${build_packages[@]}" "${tool_packages[@]}" "${test_packages[@]}"
+  ensure_packages "${build_packages[@]}" "${tool_packages[@]}" "${test_packages[@]}" "${program_packages[@]}"
   local started=$SECONDS
   for preset in "${presets[@]}"; do
     echo "== test preset: $preset"
@@ -116,9 +153,18 @@ run_tests() {
 }
 
 case "${1-}" in
-  "") sweep ;;
+  "") main_job ;;
   --full) shift; sweep --profile full "$@" ;;
   sweep) shift; sweep "$@" ;;
+  programs)
+    shift
+    case "${1-}" in
+      merge|list)  # programs merge OUT DIR… (shards of one run), programs list
+        ensure_packages "${build_packages[@]}" "${tool_packages[@]}"
+        [ "$1" = list ] && build release
+        exec "$(pick_python)" -m alloclab.programs "$@" ;;
+      *) programs "$@" ;;
+    esac ;;
   plot)
     shift
     [ $# -ge 1 ] || die "plot needs at least one results folder (e.g. results/latest)"
@@ -131,7 +177,7 @@ case "${1-}" in
     "$(pick_python)" -m alloclab.sweep merge "$@" ;;
   claims)
     shift
-    ensure_packages "${build_packages[@]}" "${tool_packages[@]}"
+    ensure_packages "${build_packages[@]}" "${tool_packages[@]}" "${program_packages[@]}"
     case " $* " in *" --from "*) ;; *) build release ;; esac
     python=$(pick_python)
     folder_file=$(mktemp)
@@ -147,5 +193,5 @@ case "${1-}" in
     exec "$(pick_python)" -m alloclab.claims harness/targets.toml --one-run --repetitions 25 --min-time 0.1 "$@" ;;
   test) shift; run_tests "$@" ;;
   help|-h|--help) usage ;;
-  *) die "unknown command '$1' (valid: sweep, --full, plot, merge, claims, targets, test, help, or none for the main job)" ;;
+  *) die "unknown command '$1' (valid: sweep, --full, programs, plot, merge, claims, targets, test, help, or none for the main job)" ;;
 esac

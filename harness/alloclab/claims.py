@@ -48,6 +48,7 @@ from alloclab import results, stats
 from alloclab.cli import Parser, UsageError, positive, seconds
 from alloclab.document import Bullets, Document, Heading, Paragraph, render_markdown, render_text
 from alloclab.registry import DEFAULT_BINARY, ROOT, Registry, RegistryError, ask_driver
+from alloclab.programs.records import ProgramsRun, has_programs, read_programs
 from alloclab.results import ResultRow, ResultsError
 from alloclab.verdicts import verdict_table
 
@@ -78,7 +79,18 @@ RELATIONS = {
     "growth_at_least": ("a", "sizes", "exponent"),  # metric grows at least as fast as N^exponent
 }
 CLAIM_FIELDS = {"id", "sentence", "source", "workload", "workloads", "metric", "relation", "a", "b",
-                "threads", "threads_b", "bound", "tolerance", "sizes", "exponent", "note"}
+                "threads", "threads_b", "bound", "tolerance", "sizes", "exponent", "note", "program", "programs"}
+# Claims about real programs (`program = NAME` or `programs = [NAMES] | "all"`): metric -> (the
+# programs.csv column, or cpu_s for user + system; higher is better). Over several programs the
+# ratio is the geometric mean of each program's per-pass ratio.
+PROGRAM_METRICS = {
+    "time": ("wall_s", False),
+    "cpu_time": ("cpu_s", False),
+    "peak_rss": ("peak_rss_bytes", False),
+    "requests_per_s": ("requests_per_s", True),
+}
+PROGRAM_RELATIONS = ("ratio_at_least", "ratio_at_most", "within", "greater", "less")
+PROGRAM_SCALE = 1.0
 VERDICTS = results.VERDICTS
 # Files of a run folder a claims file's `output` must not replace.
 RESERVED_OUTPUTS = {"results", "machine", "command", "registry", "report", "compare", "run"}
@@ -109,6 +121,7 @@ class Claim:
     sizes: tuple[float, ...] = ()
     exponent: float | None = None
     note: str = ""
+    programs: tuple[str, ...] = ()  # a claim about real programs (then no workloads)
 
 
 @dataclass(frozen=True)
@@ -137,8 +150,69 @@ class Verdict:
 
 # --- the claims file ----------------------------------------------------------------------------
 
+@dataclass(frozen=True)
+class ProgramNames:
+    """What program claims may name: the suite's programs (threaded ones marked) and allocators."""
+    programs: tuple[str, ...] = ()
+    threaded: tuple[str, ...] = ()
+    allocators: tuple[str, ...] = ()
+
+
+def program_names(registry: Registry) -> ProgramNames:
+    from alloclab.preload import SYSTEM
+    from alloclab.programs.suite import PROGRAMS
+    return ProgramNames(tuple(p.name for p in PROGRAMS), tuple(p.name for p in PROGRAMS if p.threaded),
+                        (SYSTEM, *registry.allocator_names("preloaded")))
+
+
+def _check_program_claim(c: dict[str, Any], bad: Any, names: ProgramNames) -> Claim:
+    if "program" in c and "programs" in c:
+        raise bad("programs", "give program (one) or programs (a list, or \"all\"), not both")
+    chosen = [c["program"]] if "program" in c else c["programs"]
+    if chosen == "all":
+        chosen = list(names.programs)
+    key = "program" if "program" in c else "programs"
+    if not isinstance(chosen, list) or not chosen or not all(isinstance(x, str) for x in chosen):
+        raise bad(key, "a program name (program), or a list of names or \"all\" (programs)")
+    for x in chosen:
+        if x not in names.programs:
+            raise bad(key, f"unknown program '{x[:80]}' (valid: {', '.join(names.programs)})")
+    relation = c["relation"]
+    if relation not in PROGRAM_RELATIONS:
+        raise bad("relation", f"'{relation}' is not one of {', '.join(PROGRAM_RELATIONS)} (a program claim)")
+    if c["metric"] not in PROGRAM_METRICS:
+        raise bad("metric", f"'{c['metric']}' is not one of {', '.join(PROGRAM_METRICS)} (a program claim)")
+    if relation in ("greater", "less") and len(chosen) != 1:
+        raise bad("relation", f"'{relation}' compares one program's runs; over several use ratio_at_least/ratio_at_most")
+    used = {"id", "sentence", "source", "metric", "relation", "note", "threads", key, *RELATIONS[relation]}
+    for k in c:
+        if k not in used:
+            raise bad(k, f"not used by a program claim with relation '{relation}' (it reads {', '.join(sorted(used))})")
+    for k in RELATIONS[relation]:
+        if k not in c:
+            raise bad(k, f"required by relation '{relation}'")
+    for k in ("a", "b"):
+        if k in c and c[k] not in names.allocators:
+            raise bad(k, f"unknown allocator '{str(c[k])[:80]}' (valid for programs: {', '.join(names.allocators)})")
+    if "bound" in c and (not isinstance(c["bound"], (int, float)) or isinstance(c["bound"], bool)
+                         or not math.isfinite(c["bound"]) or c["bound"] <= 0):
+        raise bad("bound", "not a positive finite number")
+    if "tolerance" in c and (not isinstance(c["tolerance"], (int, float)) or not 0 <= c["tolerance"] < 1):
+        raise bad("tolerance", "a fraction from 0 to below 1 (0.15 = within 15 %)")
+    threads = c.get("threads", 1)
+    if not isinstance(threads, int) or isinstance(threads, bool) or threads < 1:
+        raise bad("threads", "not a positive whole number")
+    if threads != 1 and not any(x in names.threaded for x in chosen):
+        raise bad("threads", f"only threaded programs run at several thread counts ({', '.join(names.threaded)})")
+    if "note" in c and not isinstance(c["note"], str):
+        raise bad("note", "not a string")
+    return Claim(id=c["id"], sentence=c["sentence"], source=c["source"], metric=c["metric"], relation=relation,
+                 workloads=(), a=c["a"], b=c["b"], threads=threads, threads_b=threads, bound=c.get("bound"),
+                 tolerance=c.get("tolerance"), note=c.get("note", ""), programs=tuple(dict.fromkeys(chosen)))
+
+
 def _check_claim(path: str, index: int, c: Any, seen: set[str], allocators: Sequence[str],
-                 workloads: Sequence[str]) -> Claim:
+                 workloads: Sequence[str], programs: ProgramNames = ProgramNames()) -> Claim:
     if not isinstance(c, dict):
         raise ClaimsError(f"{path}: claim #{index} is not a table (write each claim as [[claim]] with fields)")
     name = c.get("id", f"#{index}")
@@ -158,6 +232,8 @@ def _check_claim(path: str, index: int, c: Any, seen: set[str], allocators: Sequ
     if name in seen:
         raise bad("id", "used by an earlier claim")
     seen.add(name)
+    if "program" in c or "programs" in c:
+        return _check_program_claim(c, bad, programs)
     relation = c["relation"]
     if relation not in RELATIONS:
         raise bad("relation", f"'{relation}' is not one of {', '.join(RELATIONS)}")
@@ -211,7 +287,8 @@ def _check_claim(path: str, index: int, c: Any, seen: set[str], allocators: Sequ
                  exponent=c.get("exponent"), note=c.get("note", ""))
 
 
-def load_claims_file(path: str, allocators: Sequence[str], workloads: Sequence[str]) -> ClaimsFile:
+def load_claims_file(path: str, allocators: Sequence[str], workloads: Sequence[str],
+                     programs: ProgramNames = ProgramNames()) -> ClaimsFile:
     """Parses and validates; ClaimsError naming the claim and the field."""
     try:
         with open(path, "rb") as f:
@@ -234,7 +311,8 @@ def load_claims_file(path: str, allocators: Sequence[str], workloads: Sequence[s
     if not isinstance(entries, list) or not entries:
         raise ClaimsError(f"{path}: no [[claim]] tables")
     seen: set[str] = set()
-    claims = tuple(_check_claim(path, i, c, seen, allocators, workloads) for i, c in enumerate(entries, start=1))
+    claims = tuple(_check_claim(path, i, c, seen, allocators, workloads, programs)
+                   for i, c in enumerate(entries, start=1))
     return ClaimsFile(claims, doc.get("title", "Claims checked"), doc.get("output", "claims"))
 
 
@@ -246,6 +324,8 @@ def needed_cases(claims: Sequence[Claim]) -> tuple[list[tuple[str, str]], list[i
     """(workload, allocator) units and thread counts the claims read."""
     units, threads = set(), set()
     for c in claims:
+        if c.programs:
+            continue
         for w in c.workloads:
             units.add((w, c.a))
             if c.b is not None:
@@ -366,14 +446,60 @@ def evaluate(claim: Claim, rows: Sequence[ResultRow]) -> Verdict:
                    **measured)
 
 
-def judge(claim: Claim, rows: Sequence[ResultRow]) -> Verdict:
+def evaluate_program(claim: Claim, run: ProgramsRun | None) -> Verdict:
+    """A claim about real programs: A against B per pass; over several programs the geometric
+    mean of the per-program ratios (stats.geomean_ratio_interval)."""
+    if run is None:
+        return Verdict(claim.id, claim.relation, "INCONCLUSIVE", detail="the folder holds no programs run")
+    column, higher_better = PROGRAM_METRICS[claim.metric]
+    threaded = {p.name for p in run.plan.programs if p.threaded}
+    cases = []
+    for program in claim.programs:
+        t = claim.threads if program in threaded else 1
+        va = run.by_repetition(program, claim.a, t, column)
+        vb = run.by_repetition(program, claim.b or "", t, column)
+        shared = sorted(r for r in set(va) & set(vb) if va[r] > 0 and vb[r] > 0)
+        cases.append(([va[r] for r in shared], [vb[r] for r in shared]))
+    n = min(len(a) for a, _ in cases)
+    if n < 3:
+        return Verdict(claim.id, claim.relation, "INCONCLUSIVE", n=n,
+                       detail=f"only {n} passes with both allocators ok on some program")
+    if claim.relation in ("greater", "less"):
+        a, b = cases[0]
+        p = stats.mann_whitney_p(a, b, claim.relation)
+        p_opposite = stats.mann_whitney_p(a, b, "less" if claim.relation == "greater" else "greater")
+        alpha = 1 - stats.CONFIDENCE
+        verdict = "REPRODUCED" if p < alpha else "NOT REPRODUCED" if p_opposite < alpha else "INCONCLUSIVE"
+        return Verdict(claim.id, claim.relation, verdict, n=n, p=p, measured=f"p = {p:.3g}",
+                       detail=f"Mann-Whitney U one-sided p = {p:.3g}",
+                       expected=f"{claim.a} {'>' if claim.relation == 'greater' else '<'} {claim.b} ({claim.metric})")
+    # "How many times better A is than B": lower-is-better metrics through B / A.
+    oriented = [(a, b) if higher_better else (b, a) for a, b in cases]
+    if len(oriented) == 1:
+        value, low, high = stats.paired_ratio_interval(*oriented[0])
+    else:
+        value, low, high = stats.geomean_ratio_interval(oriented)
+    measured: dict[str, Any] = {"value": value, "low": low, "high": high, "paired": True,
+                                "measured": f"{value:.3g}x" + (" (geomean)" if len(oriented) > 1 else ""),
+                                "interval": f"[{low:.3g}, {high:.3g}]"}
+    if claim.relation == "within":
+        t = float(claim.tolerance or 0)
+        verdict = ("REPRODUCED" if 1 - t <= low and high <= 1 + t
+                   else "NOT REPRODUCED" if high < 1 - t or low > 1 + t else "INCONCLUSIVE")
+        return Verdict(claim.id, claim.relation, verdict, n=n, expected=f"1 +/- {claim.tolerance}", **measured)
+    at_least = claim.relation == "ratio_at_least"
+    return Verdict(claim.id, claim.relation, interval_verdict(low, high, at_least, float(claim.bound or 0)), n=n,
+                   expected=f"{'>=' if at_least else '<='} {claim.bound}x", **measured)
+
+
+def judge(claim: Claim, rows: Sequence[ResultRow], programs: ProgramsRun | None = None) -> Verdict:
     """evaluate(), but statistics that numpy or scipy warn about as numerically unsound (a
     degenerate sample, a fit of equal sizes) judge nothing: INCONCLUSIVE."""
     with warnings.catch_warnings():
         for category in (RuntimeWarning, np.RankWarning, sps.DegenerateDataWarning):
             warnings.simplefilter("error", category)
         try:
-            return evaluate(claim, rows)
+            return evaluate_program(claim, programs) if claim.programs else evaluate(claim, rows)
         except (Warning, ArithmeticError, ValueError) as e:
             return Verdict(claim.id, claim.relation, "INCONCLUSIVE", detail=f"the statistics could not be computed: {e}")
 
@@ -429,10 +555,29 @@ def run_cases(claims: Sequence[Claim], args: argparse.Namespace) -> Path:
         return Path(folder_file.read_text().strip())
 
 
+def run_programs(claims: Sequence[Claim], args: argparse.Namespace, folder: Path | None) -> Path:
+    """Runs the programs x allocators the program claims read (into `folder`, a sweep's
+    folder, or a new one); returns the folder."""
+    programs = sorted({p for c in claims for p in c.programs})
+    allocators = sorted({x for c in claims if c.programs for x in (c.a, c.b) if x})
+    threads = sorted({1} | {c.threads for c in claims if c.programs})
+    with tempfile.TemporaryDirectory(prefix="alloclab-claims-") as scratch:
+        folder_file = Path(scratch) / "folder"
+        target = ["--out", str(folder)] if folder is not None else (["--out", args.out] if args.out else [])
+        command = [sys.executable, "-m", "alloclab.programs", "run", "--folder-file", str(folder_file),
+                   "--binary", args.binary, "--programs", ",".join(programs), "--allocators", ",".join(allocators),
+                   "--threads", ",".join(map(str, threads)), "--repetitions", str(args.repetitions),
+                   "--scale", str(args.program_scale)] + target
+        subprocess.run(command, check=True, env={**os.environ, "PYTHONPATH": f"{ROOT / 'harness'}:{ROOT}"})
+        return Path(folder_file.read_text().strip())
+
+
 def run_once(claims: Sequence[Claim], args: argparse.Namespace, registry: Registry) -> Path:
     """Runs exactly the needed cases in ONE driver process; returns the results folder."""
     units, threads = needed_cases(claims)
     preloaded = sorted({a for _, a in units if registry.kind_of(a) == "preloaded"})
+    if any(c.programs for c in claims):
+        raise ClaimsError("--one-run cannot run programs (each runs as a process of its own); drop --one-run")
     if preloaded:
         raise ClaimsError(f"--one-run cannot measure preloaded peers ({', '.join(preloaded)}): "
                           "they need a process of their own; drop --one-run")
@@ -477,6 +622,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", help="results folder to create (default: results/<UTC time>-<host>)")
     parser.add_argument("--binary", default=str(DEFAULT_BINARY),
                         help="the driver (default: build/release/harness/alloclab)")
+    parser.add_argument("--program-scale", type=float, default=PROGRAM_SCALE, dest="program_scale",
+                        help=f"input size of the programs the claims run (default {PROGRAM_SCALE:g}: about 1-5 s a run)")
     parser.add_argument("--tiny", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
 
@@ -488,6 +635,8 @@ def main(argv: list[str] | None = None) -> int:
         return fail("--from DIR and --one-run exclude each other (one reuses results, the other runs)")
     if args.repetitions < MIN_REPETITIONS and not args.tiny:
         return fail(f"--repetitions {args.repetitions}: at least {MIN_REPETITIONS} are needed for the statistics")
+    if not 0 < args.program_scale <= 1000:
+        return fail(f"bad --program-scale {args.program_scale} (valid: a number above 0, up to 1000)")
     try:
         positive("--repetitions", args.repetitions, 10_000)
         seconds("--min-time", args.min_time, 3600)
@@ -498,11 +647,17 @@ def main(argv: list[str] | None = None) -> int:
     driver_built = os.access(args.binary, os.X_OK)
     try:
         if args.from_dir:
-            run = results.read_run(args.from_dir, need_facts=False)
+            swept = (Path(args.from_dir) / "results.csv").exists() or not has_programs(Path(args.from_dir))
+            run = results.read_run(args.from_dir, need_facts=False) if swept else results.Run(Path(args.from_dir), ())
             registry = ask_driver(args.binary) if driver_built else run.registry
             allocators = registry.allocator_names() or sorted({r.allocator for r in run.rows})
             workloads = registry.workload_names() or sorted({r.workload for r in run.rows})
-            file = load_claims_file(args.file, allocators, workloads)
+            names = program_names(registry)
+            if has_programs(Path(args.from_dir)):
+                prun = read_programs(args.from_dir)
+                names = ProgramNames(names.programs, names.threaded,
+                                     tuple(dict.fromkeys(names.allocators + tuple(prun.allocators()))))
+            file = load_claims_file(args.file, allocators, workloads, names)
             folder = Path(args.from_dir)
             targets = [folder / f"{file.output}.{ext}" for ext in ("md", "json")]
             if not os.access(folder, os.W_OK) or any(t.exists() and not t.is_file() for t in targets):
@@ -511,16 +666,23 @@ def main(argv: list[str] | None = None) -> int:
             if not driver_built:
                 return fail(f"driver '{args.binary}' not found (build it: cmake --build --preset release)")
             registry = ask_driver(args.binary)
-            file = load_claims_file(args.file, registry.allocator_names(), registry.workload_names())
-            ask_driver(args.binary, ",".join(map(str, needed_cases(file.claims)[1])))  # thread counts it runs
-            folder = run_once(file.claims, args, registry) if args.one_run else run_cases(file.claims, args)
-            run = results.read_run(folder, need_facts=False)
+            file = load_claims_file(args.file, registry.allocator_names(), registry.workload_names(),
+                                    program_names(registry))
+            sweep_claims = [c for c in file.claims if not c.programs]
+            if sweep_claims:
+                ask_driver(args.binary, ",".join(map(str, needed_cases(file.claims)[1])))  # thread counts it runs
+                folder = run_once(file.claims, args, registry) if args.one_run else run_cases(file.claims, args)
+            if len(sweep_claims) < len(file.claims):
+                folder = run_programs(file.claims, args, folder if sweep_claims else None)
+        run = results.read_run(folder, need_facts=False) if (folder / "results.csv").exists() \
+            else results.Run(folder=folder, rows=())
+        prun = read_programs(folder) if has_programs(folder) else None
     except (ClaimsError, ResultsError, RegistryError) as e:
         return fail(str(e))
     except subprocess.CalledProcessError as e:
         return fail(f"the sweep failed (exit {e.returncode})", 1)
 
-    verdicts = [judge(c, run.rows) for c in file.claims]
+    verdicts = [judge(c, run.rows, prun) for c in file.claims]
     checked = checked_entries(file.claims, verdicts)
     print(render_text(verdict_table(checked, with_sentence=False)))
     for v in verdicts:

@@ -30,10 +30,10 @@ from typing import Any, NoReturn
 
 from alloclab import results
 from alloclab.cli import Parser, UsageError, positive, seconds
+from alloclab.preload import DEFAULT_PROBE, LIB_DIRS, check_takes_effect, installed_library, parse_preloads
 from alloclab.registry import DEFAULT_BINARY, ROOT, AllocatorInfo, Registry, RegistryError, ask_driver
 from alloclab.results import ResultRow, ResultsError
 
-LIB_DIRS = (Path("/usr/lib/x86_64-linux-gnu"), Path("/usr/lib/aarch64-linux-gnu"), Path("/usr/lib"))
 PROFILES = {
     # On 2 cores: threads 1..4, 3 repetitions; the whole job within 10 minutes with the build.
     "default": {"threads_per_core": 2, "repetitions": 3, "min_time": 0.03},
@@ -76,11 +76,6 @@ def parse_shard(text: str) -> tuple[int, int]:
         return k, n
     except ValueError:
         raise UsageError(f"bad --shard '{text}' (valid: K/N with 1 <= K <= N, e.g. 2/4)") from None
-
-
-def preload_path(peer: AllocatorInfo) -> Path | None:
-    """Where the preloaded peer's library is installed, or None."""
-    return next((d / peer.library for d in LIB_DIRS if (d / peer.library).exists()), None)
 
 
 @dataclass(frozen=True)
@@ -155,7 +150,7 @@ def run_unit(plan: Plan, raw_dir: Path, unit: Unit, progress: Progress) -> bool:
         command.append("--tiny")
     env = dict(os.environ)
     if info is not None and preloaded:
-        env["LD_PRELOAD"] = str(preload_path(info))
+        env["LD_PRELOAD"] = str(installed_library(info))
         command += ["--malloc-label", unit.allocator, "--expect-malloc", info.expect_in_path]
     started = time.monotonic()
     deadline = started + plan.timeout
@@ -275,7 +270,12 @@ def check_run_arguments(args: argparse.Namespace) -> tuple[Plan, list[str], list
                               else f"1..{profile['threads_per_core'] * cores}")
     except RegistryError as e:
         raise UsageError(str(e)) from None
+    # --preload LABEL=PATH: a user's library joins the registry as a preloaded peer (registry.json
+    # records its path), measured through the malloc adapter like Debian's peers.
+    user = parse_preloads(args.preload or [], set(registry.allocator_names()))
+    registry = Registry(registry.allocators + tuple(u.info() for u in user), registry.workloads, registry.threads)
     labels = parse_names("allocator", args.allocators, registry.allocator_names())
+    labels += [u.name for u in user if u.name not in labels]
     workloads = parse_names("workload", args.workloads, registry.workload_names())
     repetitions = profile["repetitions"] if args.repetitions is None else args.repetitions
     min_time = profile["min_time"] if args.min_time is None else args.min_time
@@ -290,8 +290,10 @@ def check_run_arguments(args: argparse.Namespace) -> tuple[Plan, list[str], list
         raise UsageError(f"--folder-file '{args.folder_file}' is not a file in an existing folder")
     for label in labels:
         info = registry.allocator(label)
-        if info is not None and info.kind == "preloaded" and preload_path(info) is None:
+        if info is not None and info.kind == "preloaded" and installed_library(info) is None:
             raise UsageError(f"peer '{label}' needs {info.library} in {LIB_DIRS[0]} (install its Debian package)")
+    for u in user:
+        check_takes_effect(u, Path(args.probe))
     args.repetitions, args.min_time = repetitions, min_time
     plan = Plan(binary, registry, list(registry.threads), min_time, args.seed, args.timeout, args.tiny)
     return plan, labels, workloads
@@ -429,6 +431,10 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument("--shard", metavar="K/N", help="run every N-th unit, starting at the K-th")
     run.add_argument("--binary", default=str(DEFAULT_BINARY),
                      help="the driver (default: build/release/harness/alloclab)")
+    run.add_argument("--preload", action="append", metavar="LABEL=PATH",
+                     help="also measure this shared library as malloc, under LABEL (repeatable), e.g. "
+                     "mine=/opt/libmine.so: it runs through the malloc adapter, verified in each process")
+    run.add_argument("--probe", default=str(DEFAULT_PROBE), help=argparse.SUPPRESS)
     run.add_argument("--tiny", action="store_true", help="tiny cases (tests)")
     run.add_argument("--folder-file", help="write the run folder's path to this file (for scripts)")
     run.add_argument("--units", help="JSON file of [workload, allocator] pairs: run only those (with "

@@ -9,18 +9,53 @@
  * a program could call. */
 #define _GNU_SOURCE
 #include <dlfcn.h>
+#include <elf.h>
 #include <fcntl.h>
+#include <link.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <sys/auxv.h>
 #include <unistd.h>
+
+/* The object whose malloc this process's calls reach. The global lookup starts at the
+ * executable, and a non-PIE executable that takes malloc's address (python3) holds a
+ * canonical PLT stub for it: dlsym then answers with the stub, inside the executable. Unless
+ * the executable really defines malloc, the definition that wins is the first one in load
+ * order, which is what the link map walk finds. */
+static const char* malloc_owner(void) {
+  void* symbol = dlsym(RTLD_DEFAULT, "malloc");
+  Dl_info info;
+  const ElfW(Sym)* entry = NULL;
+  if (symbol == NULL || dladdr1(symbol, &info, (void**)&entry, RTLD_DL_SYMENT) == 0 || info.dli_fname == NULL)
+    return "?";
+  struct link_map* map = NULL;
+  void* self = dlopen(NULL, RTLD_LAZY);
+  if (self == NULL || dlinfo(self, RTLD_DI_LINKMAP, &map) != 0 || map == NULL) return info.dli_fname;
+  Dl_info executable;  // the executable's program headers lie in its first mapping
+  const int in_executable = dladdr((void*)getauxval(AT_PHDR), &executable) != 0 &&
+                            executable.dli_fbase == info.dli_fbase;
+  const int defined_there = entry != NULL && info.dli_sname != NULL && strcmp(info.dli_sname, "malloc") == 0 &&
+                            entry->st_shndx != SHN_UNDEF;
+  if (!in_executable || defined_there) return info.dli_fname;
+  for (struct link_map* object = map->l_next; object != NULL; object = object->l_next) {
+    if (object->l_name == NULL || object->l_name[0] == '\0') continue;
+    void* handle = dlopen(object->l_name, RTLD_LAZY | RTLD_NOLOAD);
+    if (handle == NULL) continue;
+    void* own = dlsym(handle, "malloc");  // this object's, else one of its dependencies'
+    Dl_info own_info;
+    const int defines = own != NULL && dladdr(own, &own_info) != 0 && own_info.dli_fname != NULL &&
+                        strcmp(own_info.dli_fname, object->l_name) == 0;
+    dlclose(handle);
+    if (defines) return object->l_name;
+  }
+  return info.dli_fname;
+}
 
 __attribute__((constructor)) static void alloclab_probe_report(void) {
   const char* path = getenv("ALLOCLAB_PROBE_FILE");
   if (path == NULL || path[0] == '\0') return;
-  Dl_info info;
-  void* symbol = dlsym(RTLD_DEFAULT, "malloc");
-  const char* library = (symbol != NULL && dladdr(symbol, &info) != 0 && info.dli_fname != NULL)
-                            ? info.dli_fname : "?";
+  const char* library = malloc_owner();
   char exe[1024];
   ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
   exe[n > 0 ? n : 0] = '\0';

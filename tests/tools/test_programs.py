@@ -1,0 +1,197 @@
+"""The real-programs suite end to end: every program at a tiny scale under glibc and a
+preloaded peer (each run's malloc verified by the probe), a wrong expected answer recorded as
+a failed run with its reason, --preload verified both ways, resume after kill -9, bad input.
+
+Usage: PYTHONPATH=harness:. python3 -m unittest tests/tools/test_programs.py
+(ALLOCLAB_BINARY names the driver; the probe and the launcher are found beside it.)
+"""
+
+import csv
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import unittest
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+BINARY = os.environ.get("ALLOCLAB_BINARY", os.path.join(ROOT, "build", "release", "harness", "alloclab"))
+PROBE = os.path.join(os.path.dirname(BINARY), "liballoclab_probe.so")
+JEMALLOC = "/usr/lib/x86_64-linux-gnu/libjemalloc.so.2"
+TINY = ["--scale", "0.05", "--repetitions", "1", "--sample-ms", "5", "--timeout", "120"]
+
+
+def programs(*args, **kwargs):
+    return subprocess.run([sys.executable, "-m", "alloclab.programs", *args, "--binary", BINARY, "--probe", PROBE]
+                          if args and args[0] == "run" else [sys.executable, "-m", "alloclab.programs", *args],
+                          capture_output=True, text=True, **kwargs)
+
+
+def rows(folder):
+    with open(os.path.join(folder, "programs.csv"), newline="") as f:
+        return list(csv.DictReader(f))
+
+
+def raw(folder, unit):
+    with open(os.path.join(folder, "programs", "raw", unit + ".json")) as f:
+        return json.load(f)
+
+
+def children_of(pid):
+    """Live processes whose parent chain reaches pid."""
+    found = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as f:
+                ppid = int(f.read().rsplit(")", 1)[1].split()[1])
+        except (OSError, ValueError, IndexError):
+            continue
+        if ppid == pid:
+            found.append(int(entry))
+    return found
+
+
+class ProgramsTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        if not os.access(BINARY, os.X_OK) or not os.path.exists(PROBE):
+            raise unittest.SkipTest(f"driver or probe not built: {BINARY}")
+        cls.tmp = tempfile.mkdtemp(prefix="alloclab-programs-test-")
+        cls.every = os.path.join(cls.tmp, "every")
+        # Every program, glibc and one preloaded peer, threaded programs at 1 and 2 threads.
+        cls.result = programs("run", *TINY, "--allocators", "glibc,jemalloc", "--threads", "1,2", "--out", cls.every)
+
+    @classmethod
+    def tearDownClass(cls):
+        shutil.rmtree(cls.tmp, ignore_errors=True)
+
+    def test_every_program_passes_its_check_under_glibc_and_a_peer(self):
+        self.assertEqual(self.result.returncode, 0, self.result.stderr[-2000:])
+        listed = programs("list").stdout
+        names = [line.split()[0] for line in listed.split("programs (", 1)[1].split("\n\n")[0].splitlines()[1:]]
+        self.assertGreaterEqual(len(names), 8, listed)
+        got = rows(self.every)
+        failed = [(r["program"], r["allocator"], r["reason"]) for r in got if r["status"] != "ok"]
+        self.assertEqual(failed, [])
+        seen = {(r["program"], r["allocator"], r["threads"]) for r in got}
+        with open(os.path.join(self.every, "programs", "plan.json")) as f:
+            plan = json.load(f)
+        for p in plan["programs"]:
+            for a in ("glibc", "jemalloc"):
+                for t in (["1", "2"] if p["threaded"] else ["1"]):
+                    self.assertIn((p["name"], a, t), seen)
+        for r in got:
+            record = raw(self.every, r["unit"])
+            # The probe saw every process of the run, and each one's malloc is the allocator's.
+            self.assertTrue(record["probe"], r["unit"])
+            for _, library, exe in record["probe"]:
+                if r["allocator"] == "jemalloc":
+                    self.assertEqual(os.path.realpath(library), os.path.realpath(JEMALLOC), exe)
+                else:
+                    self.assertTrue(os.path.basename(library).startswith("libc.so"), (exe, library))
+            self.assertGreater(float(r["wall_s"]), 0)
+            self.assertGreater(float(r["peak_rss_bytes"]), 0)
+            # The runner's own RSS (tens of MiB of Python) must not be the program's floor.
+            self.assertLess(float(r["peak_rss_bytes"]), 40 * 2**20 if r["program"] == "sqlite" else 2**40)
+        server = [r for r in got if r["program"] == "redis"]
+        self.assertTrue(all(float(r["requests_per_s"]) > 0 for r in server))
+        self.assertFalse(os.path.exists(os.path.join(self.every, "programs", "work")))
+
+    def test_wrong_expected_answer_is_a_failed_run_with_its_reason(self):
+        folder = os.path.join(self.tmp, "wrong")
+        shutil.copytree(self.every, folder)
+        for program in ("lua", "sqlite"):
+            with open(os.path.join(folder, "programs", "inputs", program, "expected.txt"), "w") as f:
+                f.write("42 is not the answer\n")
+            for unit in os.listdir(os.path.join(folder, "programs", "raw")):
+                if f"__{program}__" in unit:
+                    os.unlink(os.path.join(folder, "programs", "raw", unit))
+        result = programs("run", "--resume", folder)
+        self.assertEqual(result.returncode, 0, result.stderr)
+        by_program = {}
+        for r in rows(folder):
+            by_program.setdefault(r["program"], set()).add((r["status"], r["reason"].split(":")[0]))
+        self.assertEqual(by_program["lua"], {("failed", "wrong output")})
+        self.assertEqual(by_program["sqlite"], {("failed", "wrong output")})
+        self.assertIn("42 is not the answer", next(r["reason"] for r in rows(folder) if r["program"] == "lua"))
+        # The other programs' runs are untouched and still ok.
+        self.assertEqual(by_program["python"], {("ok", "")})
+
+    def test_preload_by_path_takes_effect_and_is_verified(self):
+        folder = os.path.join(self.tmp, "preload")
+        result = programs("run", *TINY, "--programs", "lua", "--allocators", "glibc",
+                          "--preload", "mine=" + JEMALLOC, "--out", folder)
+        self.assertEqual(result.returncode, 0, result.stderr)
+        mine = [r for r in rows(folder) if r["allocator"] == "mine"]
+        self.assertEqual([r["status"] for r in mine], ["ok"])
+        self.assertEqual(os.path.realpath(raw(folder, mine[0]["unit"])["probe"][0][1]), os.path.realpath(JEMALLOC))
+
+    def test_preload_that_does_not_take_effect_is_refused(self):
+        # libz is a shared library, but defines no malloc: the probe sees glibc's.
+        libz = next(p for p in ("/usr/lib/x86_64-linux-gnu/libz.so.1", "/lib/x86_64-linux-gnu/libz.so.1")
+                    if os.path.exists(p))
+        for value, words in ((f"nomalloc={libz}", "does not take effect"), ("x=/no/such.so", "does not exist"),
+                             ("x=/etc/passwd", "not an ELF file"), ("glibc=" + JEMALLOC, "is taken"),
+                             ("justapath", "LABEL=/path/to/lib.so")):
+            folder = os.path.join(self.tmp, "refused")
+            result = programs("run", *TINY, "--programs", "lua", "--preload", value, "--out", folder)
+            self.assertEqual(result.returncode, 2, value)
+            self.assertEqual(len(result.stderr.strip().splitlines()), 1, result.stderr)
+            self.assertIn(words, result.stderr)
+            self.assertFalse(os.path.exists(folder), value)
+
+    def test_bad_input_is_one_line_and_writes_nothing(self):
+        folder = os.path.join(self.tmp, "bad")
+        for args, words in ((["--programs", "nosuch"], "unknown program 'nosuch'"),
+                            (["--allocators", "nosuch"], "unknown allocator 'nosuch'"),
+                            (["--scale", "nan"], "bad --scale"), (["--scale", "0"], "bad --scale"),
+                            (["--threads", "0"], "bad --threads"), (["--repetitions", "0"], "bad --repetitions"),
+                            (["--timeout", "-1"], "bad --timeout"), (["--shard", "2/1"], "bad --shard"),
+                            (["--resume", self.tmp], "holds no programs run")):
+            result = programs("run", "--scale", "0.05", *args, "--out", folder) if args[0] != "--resume" \
+                else programs("run", *args)
+            self.assertEqual(result.returncode, 2, args)
+            self.assertEqual(len(result.stderr.strip().splitlines()), 1, result.stderr)
+            self.assertIn(words, result.stderr)
+            self.assertFalse(os.path.exists(folder), args)
+        existing = programs("run", "--scale", "0.05", "--out", self.every)
+        self.assertEqual(existing.returncode, 2)
+        self.assertIn("exists already", existing.stderr)
+
+    def test_resume_after_kill_9_loses_nothing_and_leaves_no_process(self):
+        folder = os.path.join(self.tmp, "killed")
+        args = ["run", "--scale", "0.05", "--repetitions", "3", "--programs", "lua,python,sqlite",
+                "--allocators", "glibc,jemalloc", "--out", folder, "--binary", BINARY, "--probe", PROBE]
+        runner = subprocess.Popen([sys.executable, "-m", "alloclab.programs", *args],
+                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        raw_dir = os.path.join(folder, "programs", "raw")
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and (not os.path.isdir(raw_dir) or len(os.listdir(raw_dir)) < 4):
+            time.sleep(0.01)
+        launchers = children_of(runner.pid)
+        runner.send_signal(signal.SIGKILL)
+        runner.wait()
+        time.sleep(0.5)  # the launcher and its program die with their parent (PR_SET_PDEATHSIG)
+        for pid in launchers:
+            self.assertFalse(os.path.exists(f"/proc/{pid}/stat") and open(f"/proc/{pid}/stat").read().split()[2] != "Z",
+                             f"process {pid} outlived the killed runner")
+        before = {name: open(os.path.join(raw_dir, name)).read() for name in os.listdir(raw_dir)
+                  if name.endswith(".json") and not name.startswith(".")}
+        self.assertGreaterEqual(len(before), 4)
+        result = subprocess.run([sys.executable, "-m", "alloclab.programs", "run", "--resume", folder,
+                                 "--binary", BINARY, "--probe", PROBE], capture_output=True, text=True)
+        self.assertEqual(result.returncode, 0, result.stderr)
+        got = rows(folder)
+        self.assertEqual(len(got), 3 * 3 * 2)  # programs x repetitions x allocators: every run, once
+        self.assertEqual({r["status"] for r in got}, {"ok"})
+        for name, text in before.items():  # what was done before the kill is kept as it was
+            self.assertEqual(open(os.path.join(raw_dir, name)).read(), text)
+
+
+if __name__ == "__main__":
+    unittest.main()
