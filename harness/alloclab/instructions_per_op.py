@@ -25,8 +25,7 @@ from pathlib import Path
 from alloclab import results
 from alloclab.registry import DEFAULT_BINARY, RegistryError, ask_driver
 from alloclab.results import ResultsError
-from alloclab.cli import Parser, UsageError
-from alloclab.sweep import parse_names
+from alloclab.cli import Parser, UsageError, parse_names
 
 
 def measure(binary: str, workload: str, allocator: str, scratch: Path) -> tuple[int, float]:

@@ -29,9 +29,9 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 from alloclab import results
-from alloclab.cli import Parser, UsageError, positive, seconds
+from alloclab.cli import Parser, UsageError, clock, parse_names, parse_shard, positive, seconds
 from alloclab.preload import DEFAULT_PROBE, LIB_DIRS, check_takes_effect, installed_library, parse_preloads
-from alloclab.registry import DEFAULT_BINARY, ROOT, AllocatorInfo, Registry, RegistryError, ask_driver
+from alloclab.registry import DEFAULT_BINARY, ROOT, Registry, RegistryError, ask_driver
 from alloclab.results import ResultRow, ResultsError
 
 PROFILES = {
@@ -49,33 +49,6 @@ MACHINE_KEYS = ("host_name", "num_cpus", "mhz_per_cpu", "caches", "cpu_model", "
 def fail(message: str) -> NoReturn:
     print(f"sweep: {message}", file=sys.stderr)
     sys.exit(2)
-
-
-def clock(seconds: float) -> str:
-    whole = int(round(seconds))
-    return f"{whole // 60}:{whole % 60:02d}"
-
-
-def parse_names(kind: str, text: str, valid: list[str]) -> list[str]:
-    if text == "all":
-        return list(valid)
-    names = list(dict.fromkeys(n for n in text.split(",") if n))
-    for n in names:
-        if n not in valid:
-            raise UsageError(f"unknown {kind} '{n[:80]}' (valid: {', '.join(valid)}, or all)")
-    if not names:
-        raise UsageError(f"no {kind} named in '{text}' (valid: {', '.join(valid)}, or all)")
-    return names
-
-
-def parse_shard(text: str) -> tuple[int, int]:
-    try:
-        k, n = (int(x) for x in text.split("/", 1))
-        if not 1 <= k <= n:
-            raise ValueError
-        return k, n
-    except ValueError:
-        raise UsageError(f"bad --shard '{text}' (valid: K/N with 1 <= K <= N, e.g. 2/4)") from None
 
 
 @dataclass(frozen=True)

@@ -712,3 +712,70 @@ class MainTest(TempDirTest):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class ProgramClaimsTest(TempDirTest):
+    """Claims made on programs: parsed against the suite's names, judged per pass, and across
+    programs by the geometric mean."""
+
+    NAMES = claims.ProgramNames(("lua", "sqlite", "rocksdb"), ("rocksdb",), ("glibc", "jemalloc", "mimalloc"))
+
+    def programs_run(self, times):
+        """times: {(program, allocator, threads): [wall_s per pass]}"""
+        from alloclab.programs.records import Plan, ProgramInfo, ProgramRow, ProgramsRun
+        from alloclab.registry import AllocatorInfo
+        rows = tuple(ProgramRow(p, a, t, rep, wall_s=v, peak_rss_bytes=1e6)
+                     for (p, a, t), values in times.items() for rep, v in enumerate(values, start=1))
+        plan = Plan((ProgramInfo("lua"), ProgramInfo("sqlite"), ProgramInfo("rocksdb", threaded=True)),
+                    (AllocatorInfo("glibc", "peer"), AllocatorInfo("mimalloc", "preloaded")), (1, 4), 1.0, 42, 5, 60)
+        return ProgramsRun(self.tmp, rows, plan)
+
+    def parse(self, **fields):
+        path = os.path.join(self.tmp, "programs.toml")
+        with open(path, "w") as f:
+            f.write(toml_text(dict(id="p", sentence="s", source="src", **fields)))
+        return claims.load_claims_file(path, ["malloc"], ["small"], self.NAMES).claims[0]
+
+    def test_program_claims_parse_and_refuse_what_they_cannot_judge(self):
+        c = self.parse(programs="all", a="mimalloc", b="glibc", metric="time", relation="ratio_at_least", bound=1.0)
+        self.assertEqual(c.programs, ("lua", "sqlite", "rocksdb"))
+        self.assertEqual(c.workloads, ())
+        for fields, field, words in (
+                (dict(program="gcc"), "program", "unknown program 'gcc'"),
+                (dict(program="lua", metric="throughput"), "metric", "not one of time"),
+                (dict(program="lua", a="tbbmalloc"), "a", "unknown allocator 'tbbmalloc'"),
+                (dict(program="lua", threads=4), "threads", "only threaded programs"),
+                (dict(programs="all", relation="greater", bound=None), "relation", "compares one program"),
+                (dict(program="lua", programs=["lua"]), "programs", "not both"),
+                (dict(program="lua", workload="small"), "workload", "not used by a program claim")):
+            base = dict(a="mimalloc", b="glibc", metric="time", relation="ratio_at_least", bound=1.0)
+            base.update(fields)
+            base = {k: v for k, v in base.items() if v is not None}
+            with self.assertRaises(claims.ClaimsError) as caught:
+                self.parse(**base)
+            self.assertIn(f"field '{field}'", str(caught.exception))
+            self.assertIn(words, str(caught.exception))
+
+    def test_geometric_mean_across_programs_and_a_tie(self):
+        # mimalloc 20 % faster on lua, 0 % on sqlite (noise), 10 % on rocksdb at 4 threads.
+        rng = np.random.default_rng(3)
+        times = {}
+        for program, gain in (("lua", 1.25), ("sqlite", 1.0), ("rocksdb", 1.1)):
+            t = 4 if program == "rocksdb" else 1
+            base = 1 + rng.normal(0, 0.01, 9)
+            times[(program, "glibc", t)] = list(base)
+            times[(program, "mimalloc", t)] = list(base / gain * (1 + rng.normal(0, 0.01, 9)))
+        run = self.programs_run(times)
+        faster = self.parse(programs="all", a="mimalloc", b="glibc", metric="time", relation="ratio_at_least",
+                            bound=1.0, threads=4)
+        v = claims.judge(faster, [], run)
+        self.assertEqual(v.verdict, "REPRODUCED")
+        self.assertAlmostEqual(v.value, (1.25 * 1.0 * 1.1) ** (1 / 3), delta=0.02)
+        self.assertLess(v.low, v.value)
+        self.assertGreater(v.high, v.value)
+        tie = self.parse(program="sqlite", a="mimalloc", b="glibc", metric="time", relation="ratio_at_least", bound=1.0)
+        self.assertEqual(claims.judge(tie, [], run).verdict, "INCONCLUSIVE")
+        slower = self.parse(program="lua", a="glibc", b="mimalloc", metric="time", relation="ratio_at_least", bound=1.0)
+        self.assertEqual(claims.judge(slower, [], run).verdict, "NOT REPRODUCED")
+        none = claims.judge(faster, [], None)
+        self.assertEqual(none.verdict, "INCONCLUSIVE")

@@ -120,6 +120,28 @@ class SweepTest(unittest.TestCase):
         self.assertEqual(result.returncode, 3)
         self.assertIn("did not take effect", result.stderr)
 
+    def test_a_user_library_named_by_path_is_measured_and_verified(self):
+        folder = os.path.join(self.tmp, "user-preload")
+        mimalloc = "/usr/lib/x86_64-linux-gnu/libmimalloc.so.2"
+        result = sweep("run", "--workloads", "small", "--allocators", "malloc", "--threads", "1", "--repetitions", "1",
+                       "--min-time", "0.002", "--tiny", "--preload", "mine=" + mimalloc, "--binary", BINARY,
+                       "--out", folder)
+        self.assertEqual(result.returncode, 0, result.stderr)
+        with open(os.path.join(folder, "results.csv"), newline="") as f:
+            mine = [r for r in csv.DictReader(f) if r["allocator"] == "mine"]
+        self.assertEqual([r["status"] for r in mine], ["ok"])
+        self.assertIn("libmimalloc", mine[0]["active_malloc"])
+        with open(os.path.join(folder, "registry.json")) as f:
+            entry = next(a for a in json.load(f)["allocators"] if a["name"] == "mine")
+        self.assertEqual((entry["kind"], entry["library"]), ("preloaded", os.path.realpath(mimalloc)))
+        # A shared library without malloc: refused before anything is written.
+        libz = "/usr/lib/x86_64-linux-gnu/libz.so.1"
+        refused = os.path.join(self.tmp, "user-preload-refused")
+        result = sweep("run", *SELECTION, "--preload", "z=" + libz, "--binary", BINARY, "--out", refused)
+        self.assertEqual(result.returncode, 2)
+        self.assertIn("does not take effect", result.stderr)
+        self.assertFalse(os.path.exists(refused))
+
     def test_unwritable_output_and_bad_resume_are_one_line_and_exit_2(self):
         blocker = os.path.join(self.tmp, "a-file")
         with open(blocker, "w") as f:

@@ -36,7 +36,7 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 from alloclab import results
-from alloclab.cli import Parser, UsageError, positive, seconds
+from alloclab.cli import Parser, UsageError, clock, parse_names, parse_shard, positive, seconds
 from alloclab.preload import (DEFAULT_PROBE, SYSTEM, Preload, check_takes_effect, installed_library,
                               parse_preloads, probe_verdict, read_probe)
 from alloclab.programs import records, summary
@@ -58,23 +58,6 @@ PROFILES = {
 def fail(message: str) -> NoReturn:
     print(f"programs: {message}", file=sys.stderr)
     sys.exit(2)
-
-
-def clock(s: float) -> str:
-    whole = int(round(s))
-    return f"{whole // 60}:{whole % 60:02d}"
-
-
-def names(kind: str, text: str, valid: list[str]) -> list[str]:
-    if text == "all":
-        return list(valid)
-    chosen = list(dict.fromkeys(n for n in text.split(",") if n))
-    for n in chosen:
-        if n not in valid:
-            raise UsageError(f"unknown {kind} '{n[:80]}' (valid: {', '.join(valid)}, or all)")
-    if not chosen:
-        raise UsageError(f"no {kind} named in '{text}' (valid: {', '.join(valid)}, or all)")
-    return chosen
 
 
 def catalog_allocators(binary: Path, threads: str) -> tuple[list[Preload], list[int]]:
@@ -263,9 +246,9 @@ def command_run(args: argparse.Namespace) -> int:
     cores = os.cpu_count() or 1
     peers, threads = catalog_allocators(binary, args.threads or f"1,{2 * cores}")
     by_name = {p.name: p for p in PROGRAMS}
-    chosen = [by_name[n] for n in names("program", args.programs, list(by_name))]
+    chosen = [by_name[n] for n in parse_names("program", args.programs, list(by_name))]
     user = parse_preloads(args.preload or [], {p.name for p in peers})
-    labels = names("allocator", args.allocators, [p.name for p in peers]) + [u.name for u in user]
+    labels = parse_names("allocator", args.allocators, [p.name for p in peers]) + [u.name for u in user]
     allocators = {p.name: p for p in peers + user}
     if SYSTEM not in labels and args.allocators != "all":
         print(f"programs: note: without {SYSTEM} the report has no baseline for its ratios", file=sys.stderr)
@@ -288,15 +271,7 @@ def command_run(args: argparse.Namespace) -> int:
             raise UsageError(f"allocator '{label}' needs {a.library.name}, not installed (its Debian package; "
                              f"./run_all.sh programs installs it)")
         check_takes_effect(a, probe)
-    shard = (1, 1)
-    if args.shard:
-        try:
-            k, n = (int(x) for x in args.shard.split("/", 1))
-            if not 1 <= k <= n:
-                raise ValueError
-            shard = (k, n)
-        except ValueError:
-            raise UsageError(f"bad --shard '{args.shard}' (valid: K/N with 1 <= K <= N, e.g. 2/4)") from None
+    shard = parse_shard(args.shard) if args.shard else (1, 1)
     if args.resume and args.out:
         raise UsageError("give --out DIR (a new run) or --resume DIR (complete one), not both")
 
