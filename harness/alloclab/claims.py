@@ -316,8 +316,9 @@ def load_claims_file(path: str, allocators: Sequence[str], workloads: Sequence[s
     return ClaimsFile(claims, doc.get("title", "Claims checked"), doc.get("output", "claims"))
 
 
-def load_claims(path: str, allocators: Sequence[str], workloads: Sequence[str]) -> list[Claim]:
-    return list(load_claims_file(path, allocators, workloads).claims)
+def load_claims(path: str, allocators: Sequence[str], workloads: Sequence[str],
+                programs: ProgramNames = ProgramNames()) -> list[Claim]:
+    return list(load_claims_file(path, allocators, workloads, programs).claims)
 
 
 def needed_cases(claims: Sequence[Claim]) -> tuple[list[tuple[str, str]], list[int]]:
@@ -455,9 +456,9 @@ def evaluate_program(claim: Claim, run: ProgramsRun | None) -> Verdict:
     threaded = {p.name for p in run.plan.programs if p.threaded}
     cases = []
     for program in claim.programs:
-        t = claim.threads if program in threaded else 1
-        va = run.by_repetition(program, claim.a, t, column)
-        vb = run.by_repetition(program, claim.b or "", t, column)
+        t_case = claim.threads if program in threaded else 1
+        va = run.by_repetition(program, claim.a, t_case, column)
+        vb = run.by_repetition(program, claim.b or "", t_case, column)
         shared = sorted(r for r in set(va) & set(vb) if va[r] > 0 and vb[r] > 0)
         cases.append(([va[r] for r in shared], [vb[r] for r in shared]))
     n = min(len(a) for a, _ in cases)
@@ -645,6 +646,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.out and Path(args.out).exists():
         return fail(f"output folder '{args.out}' exists already (choose a new one, or --from DIR to judge a run)")
     driver_built = os.access(args.binary, os.X_OK)
+    prun: ProgramsRun | None = None
     try:
         if args.from_dir:
             swept = (Path(args.from_dir) / "results.csv").exists() or not has_programs(Path(args.from_dir))

@@ -562,8 +562,10 @@ class ShippedClaimsTest(unittest.TestCase):
         if not os.access(BINARY, os.X_OK):
             self.skipTest(f"driver not built: {BINARY} (set ALLOCLAB_BINARY)")
         registry = ask_driver(BINARY)
-        parsed = claims.load_claims(SHIPPED, registry.allocator_names(), registry.workload_names())
+        parsed = claims.load_claims(SHIPPED, registry.allocator_names(), registry.workload_names(),
+                                    claims.program_names(registry))
         self.assertGreaterEqual(len(parsed), 10)
+        self.assertTrue(any(c.programs for c in parsed))  # claims made on programs, judged on programs
         self.assertEqual(len({c.id for c in parsed}), len(parsed))
         for c in parsed:
             with self.subTest(claim=c.id):

@@ -163,6 +163,25 @@ class ProgramsTest(unittest.TestCase):
         self.assertEqual(existing.returncode, 2)
         self.assertIn("exists already", existing.stderr)
 
+    def test_shards_merge_into_the_whole_run(self):
+        common = [*TINY, "--repetitions", "2", "--programs", "lua,sqlite", "--allocators", "glibc,jemalloc"]
+        shards = [os.path.join(self.tmp, f"shard{k}") for k in (1, 2)]
+        for k, folder in enumerate(shards, start=1):
+            result = programs("run", *common, "--shard", f"{k}/2", "--out", folder)
+            self.assertEqual(result.returncode, 0, result.stderr)
+        merged = os.path.join(self.tmp, "merged")
+        result = programs("merge", merged, *shards)
+        self.assertEqual(result.returncode, 0, result.stderr)
+        got = {(r["program"], r["allocator"], r["repetition"], r["status"]) for r in rows(merged)}
+        self.assertEqual(len(got), 2 * 2 * 2)
+        self.assertEqual({g[3] for g in got}, {"ok"})
+        again = programs("merge", os.path.join(self.tmp, "merged2"), shards[0], shards[0])
+        self.assertEqual(again.returncode, 2)
+        other = programs("merge", os.path.join(self.tmp, "merged3"), shards[0], self.every)
+        self.assertEqual(other.returncode, 2)
+        self.assertIn("different plan", other.stderr)
+        self.assertFalse(os.path.exists(os.path.join(self.tmp, "merged3")))
+
     def test_resume_after_kill_9_loses_nothing_and_leaves_no_process(self):
         folder = os.path.join(self.tmp, "killed")
         args = ["run", "--scale", "0.05", "--repetitions", "3", "--programs", "lua,python,sqlite",

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from alloclab import results
-from alloclab.registry import KINDS, NAME, AllocatorInfo, Registry
+from alloclab.registry import KINDS, NAME, AllocatorInfo, Registry, RegistryError
 from alloclab.results import ResultsError
 
 PLAN_SCHEMA = 1
@@ -115,6 +115,10 @@ def _row(where: str, record: dict[str, str]) -> ProgramRow:
     metrics = {m: results.parse_number(where, m, record[m]) for m in METRICS}
     if record["status"] == "ok" and not metrics["wall_s"]:
         raise ResultsError(f"{where}: status ok but wall_s is {record['wall_s'] or 'empty'!r}")
+    # The unit names the raw file the charts open: only the name the run would have given it.
+    expected = unit_name(repetition, record["program"], record["allocator"], threads)
+    if record["unit"] != expected:
+        raise ResultsError(f"{where}: unit {record['unit'][:80]!r} is not {expected!r}, the run's name")
     return ProgramRow(record["program"], record["allocator"], threads, repetition, record["status"],
                       record["reason"][:results.MAX_TEXT], unit=record["unit"], **metrics)
 
@@ -157,6 +161,18 @@ class Plan:
                 raise ValueError(f'expected an object with "schema": {PLAN_SCHEMA}')
             programs = tuple(ProgramInfo(**p) for p in doc["programs"])
             allocators = tuple(AllocatorInfo(**a) for a in doc["allocators"])
+            entries: tuple[ProgramInfo | AllocatorInfo, ...] = (*programs, *allocators)
+            for entry in entries:
+                for f in fields(entry):
+                    value = getattr(entry, f.name)
+                    wanted = {"bool": bool, "str": str}.get(str(f.type))
+                    if wanted is not None and not isinstance(value, wanted) or \
+                            isinstance(value, str) and len(value) > results.MAX_TEXT:
+                        raise ValueError(f"{entry.name!r} has a bad {f.name}: {str(value)[:80]!r}")
+                if isinstance(entry, ProgramInfo) and entry.packages is not None and not (
+                        isinstance(entry.packages, dict) and all(isinstance(k, str) and isinstance(v, str)
+                                                                 for k, v in entry.packages.items())):
+                    raise ValueError(f"{entry.name!r}: packages is not an object of package -> version")
             for name in [p.name for p in programs] + [a.name for a in allocators]:
                 if not isinstance(name, str) or not NAME.fullmatch(name):
                     raise ValueError(f"{str(name)[:80]!r} is not a name")
@@ -175,8 +191,13 @@ class Plan:
             raise ResultsError(f"{where}: not a programs plan ({e})") from None
         return Plan(programs, allocators, threads, scale, seed, repetitions, timeout)
 
-    def registry(self) -> Registry:
-        return Registry(self.allocators)
+    def registry(self, known: Registry | None = None) -> Registry:
+        """The run's allocators; after `known`'s (the driver's), so that each allocator keeps
+        the colour it has in the sweep's charts whichever were chosen for this run."""
+        if known is None:
+            return Registry(self.allocators)
+        return Registry(tuple(a for a in known.allocators) +
+                        tuple(a for a in self.allocators if known.allocator(a.name) is None))
 
     def program(self, name: str) -> ProgramInfo | None:
         return next((p for p in self.programs if p.name == name), None)
@@ -188,6 +209,18 @@ class ProgramsRun:
     folder: Path
     rows: tuple[ProgramRow, ...]
     plan: Plan
+
+    @cached_property
+    def registry(self) -> Registry:
+        """Names and kinds for drawing: the folder's registry.json (a sweep beside the programs)
+        or the built driver's, then the plan's own allocators (glibc, a user's --preload)."""
+        path = self.folder / "registry.json"
+        try:
+            known = Registry.from_json(results.read_json(path), str(path)) if path.exists() \
+                else results.legacy_registry()
+        except (ResultsError, RegistryError):
+            known = Registry()
+        return self.plan.registry(known)
 
     @cached_property
     def cases(self) -> dict[tuple[str, str, int], list[ProgramRow]]:

@@ -46,8 +46,8 @@ def _paired(run: ProgramsRun, program: str, allocator: str, threads: int, metric
             baseline: str) -> tuple[list[float], list[float]]:
     a = run.by_repetition(program, allocator, threads, metric)
     b = run.by_repetition(program, baseline, threads, metric)
-    shared = sorted(set(a) & set(b))
-    return [a[r] for r in shared if b[r] > 0], [b[r] for r in shared if b[r] > 0]
+    shared = [r for r in sorted(set(a) & set(b)) if a[r] > 0 and b[r] > 0]  # a ratio needs both sides
+    return [a[r] for r in shared], [b[r] for r in shared]
 
 
 def _interval(compute: object, *args: object) -> tuple[float, float, float] | None:
