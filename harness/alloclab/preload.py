@@ -47,9 +47,18 @@ class Preload:
 
     def owns(self, malloc_file: str) -> bool:
         """Whether a process whose malloc is defined in `malloc_file` runs this allocator."""
-        if self.library is None:
+        if self.library is None or self.name == SYSTEM:
             return Path(malloc_file).name.startswith("libc.so")
         return os.path.realpath(malloc_file) == os.path.realpath(self.library)
+
+
+def system_allocator() -> Preload:
+    """glibc's malloc, made to win: some Debian programs link another allocator (redis-server
+    links libjemalloc), so the baseline preloads libc.so.6 itself, which puts glibc's malloc
+    first in every process's lookup order. For the other programs it changes nothing."""
+    libc = next((d / "libc.so.6" for d in LIB_DIRS if (d / "libc.so.6").exists()), None)
+    return Preload(SYSTEM, "peer", "the system allocator, glibc's malloc (ptmalloc2), libc.so.6 preloaded "
+                   "so that it wins over an allocator a program links", libc)
 
 
 def installed_library(info: AllocatorInfo) -> Path | None:

@@ -571,8 +571,8 @@ class ShippedClaimsTest(unittest.TestCase):
             with self.subTest(claim=c.id):
                 self.assertTrue(c.source.strip())
                 self.assertTrue(c.sentence.strip())
-                self.assertIn(c.relation, claims.RELATIONS)
-                self.assertIn(c.metric, claims.METRICS)
+                self.assertIn(c.relation, claims.PROGRAM_RELATIONS if c.programs else claims.RELATIONS)
+                self.assertIn(c.metric, claims.PROGRAM_METRICS if c.programs else claims.METRICS)
 
 
 # --- 4. main() end to end on a results folder ----------------------------------------------------

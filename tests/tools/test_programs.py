@@ -40,6 +40,11 @@ def raw(folder, unit):
         return json.load(f)
 
 
+def text_of(path):
+    with open(path) as f:
+        return f.read()
+
+
 def children_of(pid):
     """Live processes whose parent chain reaches pid."""
     found = []
@@ -197,9 +202,9 @@ class ProgramsTest(unittest.TestCase):
         runner.wait()
         time.sleep(0.5)  # the launcher and its program die with their parent (PR_SET_PDEATHSIG)
         for pid in launchers:
-            self.assertFalse(os.path.exists(f"/proc/{pid}/stat") and open(f"/proc/{pid}/stat").read().split()[2] != "Z",
+            self.assertFalse(os.path.exists(f"/proc/{pid}/stat") and text_of(f"/proc/{pid}/stat").split()[2] != "Z",
                              f"process {pid} outlived the killed runner")
-        before = {name: open(os.path.join(raw_dir, name)).read() for name in os.listdir(raw_dir)
+        before = {name: text_of(os.path.join(raw_dir, name)) for name in os.listdir(raw_dir)
                   if name.endswith(".json") and not name.startswith(".")}
         self.assertGreaterEqual(len(before), 4)
         result = subprocess.run([sys.executable, "-m", "alloclab.programs", "run", "--resume", folder,
@@ -209,7 +214,7 @@ class ProgramsTest(unittest.TestCase):
         self.assertEqual(len(got), 3 * 3 * 2)  # programs x repetitions x allocators: every run, once
         self.assertEqual({r["status"] for r in got}, {"ok"})
         for name, text in before.items():  # what was done before the kill is kept as it was
-            self.assertEqual(open(os.path.join(raw_dir, name)).read(), text)
+            self.assertEqual(text_of(os.path.join(raw_dir, name)), text)
 
 
 if __name__ == "__main__":

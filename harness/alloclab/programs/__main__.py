@@ -38,7 +38,7 @@ from typing import Any, NoReturn
 from alloclab import results
 from alloclab.cli import Parser, UsageError, clock, parse_names, parse_shard, positive, seconds
 from alloclab.preload import (DEFAULT_PROBE, SYSTEM, Preload, check_takes_effect, installed_library,
-                              parse_preloads, probe_verdict, read_probe)
+                              parse_preloads, probe_verdict, read_probe, system_allocator)
 from alloclab.programs import records, summary
 from alloclab.programs.catalog import Invocation, Program
 from alloclab.programs.launch import launch
@@ -66,7 +66,7 @@ def catalog_allocators(binary: Path, threads: str) -> tuple[list[Preload], list[
         registry = ask_driver(binary, threads)
     except RegistryError as e:
         raise UsageError(str(e)) from None
-    peers = [Preload(SYSTEM, "peer", "the system allocator (glibc ptmalloc2), nothing preloaded", None)]
+    peers = [system_allocator()]
     for info in registry.allocators:
         if info.kind == "preloaded":
             library = installed_library(info)
