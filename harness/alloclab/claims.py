@@ -93,7 +93,7 @@ PROGRAM_RELATIONS = ("ratio_at_least", "ratio_at_most", "within", "greater", "le
 PROGRAM_SCALE = 1.0
 VERDICTS = results.VERDICTS
 # Files of a run folder a claims file's `output` must not replace.
-RESERVED_OUTPUTS = {"results", "machine", "command", "registry", "report", "compare", "run"}
+RESERVED_OUTPUTS = {"results", "machine", "command", "registry", "report", "compare", "run", "programs", "plan"}
 
 # Rows of a --one-run: Google Benchmark's random interleaving shuffles all repetitions of all
 # cases into one order, so the k-th repetition of A and of B did not run in one round.
@@ -174,9 +174,10 @@ def _check_program_claim(c: dict[str, Any], bad: Any, names: ProgramNames) -> Cl
     key = "program" if "program" in c else "programs"
     if not isinstance(chosen, list) or not chosen or not all(isinstance(x, str) for x in chosen):
         raise bad(key, "a program name (program), or a list of names or \"all\" (programs)")
+    chosen = list(dict.fromkeys(chosen))
     for x in chosen:
         if x not in names.programs:
-            raise bad(key, f"unknown program '{x[:80]}' (valid: {', '.join(names.programs)})")
+            raise bad(key, f"unknown program {x[:80]!r} (valid: {', '.join(names.programs)})")
     relation = c["relation"]
     if relation not in PROGRAM_RELATIONS:
         raise bad("relation", f"'{relation}' is not one of {', '.join(PROGRAM_RELATIONS)} (a program claim)")
@@ -197,8 +198,11 @@ def _check_program_claim(c: dict[str, Any], bad: Any, names: ProgramNames) -> Cl
     if "bound" in c and (not isinstance(c["bound"], (int, float)) or isinstance(c["bound"], bool)
                          or not math.isfinite(c["bound"]) or c["bound"] <= 0):
         raise bad("bound", "not a positive finite number")
-    if "tolerance" in c and (not isinstance(c["tolerance"], (int, float)) or not 0 <= c["tolerance"] < 1):
+    if "tolerance" in c and (not isinstance(c["tolerance"], (int, float)) or isinstance(c["tolerance"], bool)
+                             or not 0 <= c["tolerance"] < 1):
         raise bad("tolerance", "a fraction from 0 to below 1 (0.15 = within 15 %)")
+    if c.get("a") == c.get("b"):
+        raise bad("b", f"'{c['b']}' is a too: a program claim compares two allocators")
     threads = c.get("threads", 1)
     if not isinstance(threads, int) or isinstance(threads, bool) or threads < 1:
         raise bad("threads", "not a positive whole number")
@@ -229,6 +233,9 @@ def _check_claim(path: str, index: int, c: Any, seen: set[str], allocators: Sequ
     for key in ("id", "sentence", "source", "metric", "relation"):
         if not isinstance(c.get(key), str) or not c[key].strip():
             raise bad(key, "missing or not a non-empty string")
+    if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.+-]{0,99}", c["id"]):
+        raise ClaimsError(f"{path}: claim #{index}, field 'id': {c['id'][:80]!r} is not an id (letters, digits, "
+                          "_ . + -, at most 100)")
     if name in seen:
         raise bad("id", "used by an earlier claim")
     seen.add(name)

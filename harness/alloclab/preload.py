@@ -93,10 +93,14 @@ def parse_preload(text: str, taken: set[str]) -> Preload:
     label, sep, path_text = text.partition("=")
     if not sep or not label or not path_text:
         raise UsageError(f"bad --preload '{text[:200]}' (valid: LABEL=/path/to/lib.so, e.g. mine=./libmine.so)")
-    if not NAME.fullmatch(label):
-        raise UsageError(f"bad --preload label '{label[:80]}' (valid: letters, digits, _ . + -, at most 64)")
+    if not NAME.fullmatch(label) or not label[0].isalnum() or label == "all":
+        raise UsageError(f"bad --preload label {label[:80]!r} (valid: a name of letters, digits, _ . + - that "
+                         "starts with a letter or digit, at most 64, not 'all')")
     if label in taken:
         raise UsageError(f"--preload label '{label}' is taken (taken: {', '.join(sorted(taken))}); pick another")
+    if any(c.isspace() or c == ":" for c in path_text):
+        raise UsageError(f"--preload {label}: {path_text[:200]!r} holds a space or a ':', which LD_PRELOAD "
+                         "cannot carry (it separates libraries there); link or copy the library to a plain path")
     path = Path(path_text).expanduser()
     if not path.exists():
         raise UsageError(f"--preload {label}: '{path_text[:200]}' does not exist (give the path of a shared library)")

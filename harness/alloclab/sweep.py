@@ -30,7 +30,7 @@ from typing import Any, NoReturn
 
 from alloclab import results
 from alloclab.cli import Parser, UsageError, clock, parse_names, parse_shard, positive, seconds
-from alloclab.preload import DEFAULT_PROBE, LIB_DIRS, check_takes_effect, installed_library, parse_preloads
+from alloclab.preload import DEFAULT_PROBE, LIB_DIRS, Preload, check_takes_effect, installed_library, parse_preloads
 from alloclab.registry import DEFAULT_BINARY, ROOT, Registry, RegistryError, ask_driver
 from alloclab.results import ResultRow, ResultsError
 
@@ -246,6 +246,8 @@ def check_run_arguments(args: argparse.Namespace) -> tuple[Plan, list[str], list
     # --preload LABEL=PATH: a user's library joins the registry as a preloaded peer (registry.json
     # records its path), measured through the malloc adapter like Debian's peers.
     user = parse_preloads(args.preload or [], set(registry.allocator_names()))
+    if args.resume:
+        user = resumed_preloads(Path(args.resume), registry, user)
     registry = Registry(registry.allocators + tuple(u.info() for u in user), registry.workloads, registry.threads)
     labels = parse_names("allocator", args.allocators, registry.allocator_names())
     labels += [u.name for u in user if u.name not in labels]
@@ -270,6 +272,29 @@ def check_run_arguments(args: argparse.Namespace) -> tuple[Plan, list[str], list
     args.repetitions, args.min_time = repetitions, min_time
     plan = Plan(binary, registry, list(registry.threads), min_time, args.seed, args.timeout, args.tiny)
     return plan, labels, workloads
+
+
+def resumed_preloads(folder: Path, driver: Registry, given: list[Preload]) -> list[Preload]:
+    """A resumed sweep measures a user's library from the path its registry.json recorded; a
+    --preload given again must name the same file."""
+    path = folder / "registry.json"
+    try:
+        recorded = Registry.from_json(results.read_json(path), str(path)) if path.is_file() else Registry()
+    except RegistryError as e:
+        raise UsageError(str(e)) from None
+    out = []
+    for info in recorded.allocators:
+        if info.kind != "preloaded" or driver.allocator(info.name) is not None:
+            continue
+        again = next((u for u in given if u.name == info.name), None)
+        if again is not None and str(again.library) != info.library:
+            raise UsageError(f"--resume: the sweep measured '{info.name}' as {info.library}, not {again.library}: "
+                             "give the same library, or none (the recorded one is used)")
+        out.append(Preload(info.name, info.kind, info.description, Path(info.library)))
+    extra = [u.name for u in given if recorded.allocator(u.name) is None]
+    if extra:
+        raise UsageError(f"--resume: '{extra[0]}' was not measured by this sweep; start a new sweep to add it")
+    return out
 
 
 def wanted_pairs(path: str) -> set[tuple[str, str]]:

@@ -212,6 +212,9 @@ class Wiring(unittest.TestCase):
         cells[header.index("unit")] = "../../../outside"
         path.write_text("\n".join(lines[:3] + [",".join(cells)] + lines[4:]) + "\n", encoding="utf-8")
         self.assert_refused(folder, "programs.csv", "unit")
+        # The same run twice would count twice in every median: refused.
+        path.write_text("\n".join(lines + [lines[3]]) + "\n", encoding="utf-8")
+        self.assert_refused(folder, "programs.csv", "appears twice")
 
     def test_malformed_or_missing_plan(self):
         folder = copy_fixture(self.tmp)

@@ -168,6 +168,37 @@ class ProgramsTest(unittest.TestCase):
         self.assertEqual(existing.returncode, 2)
         self.assertIn("exists already", existing.stderr)
 
+    def test_relative_output_folder(self):
+        result = subprocess.run([sys.executable, "-m", "alloclab.programs", "run", *TINY, "--programs", "lua",
+                                 "--allocators", "glibc", "--out", "relative", "--binary", BINARY, "--probe", PROBE],
+                                capture_output=True, text=True, cwd=self.tmp)
+        self.assertEqual(result.returncode, 0, result.stderr)
+        self.assertEqual([r["status"] for r in rows(os.path.join(self.tmp, "relative"))], ["ok"])
+
+    def test_resume_checks_what_is_there_before_running_more(self):
+        folder = os.path.join(self.tmp, "corrupt")
+        shutil.copytree(self.every, folder)
+        raw_dir = os.path.join(folder, "programs", "raw")
+        names = sorted(os.listdir(raw_dir))
+        os.unlink(os.path.join(raw_dir, names[0]))  # a run to do
+        with open(os.path.join(raw_dir, names[1])) as f:
+            record = json.load(f)
+        for change in ({"wall_s": -1}, {"status": "great"}, {"unit": "r01__other__glibc__t1"}, {"program": "gcc"}):
+            with open(os.path.join(raw_dir, names[1]), "w") as f:
+                json.dump({**record, **change}, f)
+            result = programs("run", "--resume", folder)
+            self.assertEqual(result.returncode, 2, (change, result.stderr))
+            self.assertEqual(len(result.stderr.strip().splitlines()), 1, result.stderr)
+            self.assertIn(names[1], result.stderr)
+            self.assertFalse(os.path.exists(os.path.join(raw_dir, names[0])), "ran before refusing")
+        # A resume runs the user's library the plan recorded; another file under its label is refused.
+        preloaded = os.path.join(self.tmp, "preload-resume")
+        self.assertEqual(programs("run", *TINY, "--programs", "lua", "--allocators", "glibc",
+                                  "--preload", "mine=" + JEMALLOC, "--out", preloaded).returncode, 0)
+        other = programs("run", "--resume", preloaded, "--preload", "mine=/usr/lib/x86_64-linux-gnu/libmimalloc.so.2")
+        self.assertEqual(other.returncode, 2)
+        self.assertIn("give the same library", other.stderr)
+
     def test_shards_merge_into_the_whole_run(self):
         common = [*TINY, "--repetitions", "2", "--programs", "lua,sqlite", "--allocators", "glibc,jemalloc"]
         shards = [os.path.join(self.tmp, f"shard{k}") for k in (1, 2)]
@@ -195,7 +226,10 @@ class ProgramsTest(unittest.TestCase):
                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         raw_dir = os.path.join(folder, "programs", "raw")
         deadline = time.monotonic() + 120
-        while time.monotonic() < deadline and (not os.path.isdir(raw_dir) or len(os.listdir(raw_dir)) < 4):
+        def finished():  # whole records only: a record being written has a temporary dot-name
+            return [n for n in os.listdir(raw_dir) if n.endswith(".json") and not n.startswith(".")] \
+                if os.path.isdir(raw_dir) else []
+        while time.monotonic() < deadline and len(finished()) < 4:
             time.sleep(0.01)
         launchers = children_of(runner.pid)
         runner.send_signal(signal.SIGKILL)

@@ -32,19 +32,20 @@ import subprocess
 import sys
 import time
 from dataclasses import dataclass
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, NoReturn
 
 from alloclab import results
 from alloclab.cli import Parser, UsageError, clock, parse_names, parse_shard, positive, seconds
 from alloclab.preload import (DEFAULT_PROBE, SYSTEM, Preload, check_takes_effect, installed_library,
-                              parse_preloads, probe_verdict, read_probe, system_allocator)
+                              parse_preloads, probe_verdict, read_probe, shared_library, system_allocator)
 from alloclab.programs import records, summary
 from alloclab.programs.catalog import Invocation, Program
 from alloclab.programs.launch import launch
 from alloclab.programs.records import Plan, ProgramInfo, ProgramRow
 from alloclab.programs.suite import PROGRAMS
-from alloclab.registry import DEFAULT_BINARY, ROOT, RegistryError, ask_driver
+from alloclab.registry import DEFAULT_BINARY, ROOT, Registry, RegistryError, ask_driver
 from alloclab.results import ResultsError
 
 PROFILES = {
@@ -108,11 +109,8 @@ def plan_units(programs: list[Program], allocators: list[str], threads: list[int
 
 
 def unit_done(raw: Path, unit: Unit) -> bool:
-    path = raw / f"{unit.name}.json"
-    try:
-        return path.exists() and isinstance(results.read_json(path), dict)
-    except ResultsError:
-        return False
+    """A record exists (whole: records are renamed into place; checked before the run starts)."""
+    return (raw / f"{unit.name}.json").is_file()
 
 
 def free_port() -> int:
@@ -209,8 +207,13 @@ def machine_facts() -> dict[str, Any]:
                       if line.startswith("model name")), "")
     except OSError:
         pass
+    def git(*args: str) -> str:
+        done = subprocess.run(["git", "-C", str(ROOT), *args], capture_output=True, text=True)
+        return done.stdout.strip() if done.returncode == 0 else ""
     return {"host_name": uname.node, "num_cpus": os.cpu_count() or 1, "cpu_model": model,
-            "kernel": f"{uname.system} {uname.release}", "glibc_version": platform.libc_ver()[1]}
+            "kernel": f"{uname.system} {uname.release}", "glibc_version": platform.libc_ver()[1],
+            "git_commit": git("rev-parse", "HEAD") or "unknown", "git_dirty": bool(git("status", "--porcelain")),
+            "finished_utc": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")}
 
 
 def finish(folder: Path, plan: Plan) -> list[ProgramRow]:
@@ -218,7 +221,7 @@ def finish(folder: Path, plan: Plan) -> list[ProgramRow]:
     for path in sorted((folder / "programs" / "raw").glob("*.json")):
         if path.name.startswith("."):
             continue
-        rows.append(records.row_from_raw(results.read_json(path), str(path)))
+        rows.append(records.check_record(path, plan))
     rows.sort(key=lambda r: ([p.name for p in plan.programs].index(r.program) if plan.program(r.program) else 99,
                              r.program, r.threads, r.allocator, r.repetition))
     records.write_csv(folder / "programs.csv", rows)
@@ -238,69 +241,124 @@ def print_summary(folder: Path) -> None:
         print("  " + "  ".join(c.ljust(w) for c, w in zip(r, widths)))
 
 
-def command_run(args: argparse.Namespace) -> int:
-    profile = PROFILES[args.profile]
-    binary, probe = Path(args.binary), Path(args.probe)
-    if not os.access(probe.parent / "alloclab_launch", os.X_OK):
-        raise UsageError(f"alloclab_launch is not built beside '{probe}' (cmake --build --preset release)")
-    cores = os.cpu_count() or 1
-    peers, threads = catalog_allocators(binary, args.threads or f"1,{2 * cores}")
-    by_name = {p.name: p for p in PROGRAMS}
-    chosen = [by_name[n] for n in parse_names("program", args.programs, list(by_name))]
-    user = parse_preloads(args.preload or [], {p.name for p in peers})
-    labels = parse_names("allocator", args.allocators, [p.name for p in peers]) + [u.name for u in user]
-    allocators = {p.name: p for p in peers + user}
-    if SYSTEM not in labels and args.allocators != "all":
-        print(f"programs: note: without {SYSTEM} the report has no baseline for its ratios", file=sys.stderr)
-    scale = profile["scale"] if args.scale is None else args.scale
-    repetitions = profile["repetitions"] if args.repetitions is None else args.repetitions
-    if not (0 < scale <= 1000):  # NaN fails too
-        raise UsageError(f"bad --scale {scale} (valid: a number above 0, up to 1000; 1 is the default size)")
-    positive("--repetitions", repetitions, 1000)
-    seconds("--timeout", args.timeout)
-    if not (1 <= args.sample_ms <= 10_000):
-        raise UsageError(f"bad --sample-ms {args.sample_ms} (valid: 1 to 10000 milliseconds)")
+def check_installed(chosen: list[Program], allocators: list[Preload], probe: Path) -> None:
     for p in chosen:
         gone = p.missing()
         if gone:
             raise UsageError(f"program '{p.name}' needs {', '.join(gone)}, not installed (Debian package"
                              f"{'s' if len(p.packages) > 1 else ''} {', '.join(p.packages)}; ./run_all.sh programs installs them)")
-    for label in labels:
-        a = allocators[label]
-        if a.library is not None and not a.library.exists():
-            raise UsageError(f"allocator '{label}' needs {a.library.name}, not installed (its Debian package; "
-                             f"./run_all.sh programs installs it)")
+    for a in allocators:
+        if a.library is None or not a.library.exists():
+            raise UsageError(f"allocator '{a.name}' needs {a.library.name if a.library else 'its library'}, not installed "
+                             "(its Debian package; ./run_all.sh programs installs it)")
         check_takes_effect(a, probe)
-    shard = parse_shard(args.shard) if args.shard else (1, 1)
+
+
+def resumed_allocators(plan: Plan, given: list[Preload]) -> list[Preload]:
+    """The plan's allocators as they ran, each from the library path the plan recorded (a
+    --preload given again must name the same file)."""
+    out = []
+    for info in plan.allocators:
+        library = Path(info.library) if info.library else None
+        again = next((u for u in given if u.name == info.name), None)
+        if again is not None and (library is None or again.library != library.resolve()):
+            raise UsageError(f"--resume: the run measured '{info.name}' as {info.library or 'the system allocator'}, "
+                             f"not {again.library}: give the same library, or none (the plan's is used)")
+        out.append(Preload(info.name, info.kind, info.description, library))
+    extra = [u.name for u in given if plan.allocator(u.name) is None]
+    if extra:
+        raise UsageError(f"--resume: '{extra[0]}' is not an allocator of the run (its allocators: "
+                         f"{', '.join(a.name for a in plan.allocators)}); start a new run to add one")
+    return out
+
+
+def checked_records(base: Path, plan: Plan) -> None:
+    """Every existing record of a folder read and checked before anything more is run."""
+    for path in sorted((base / "raw").glob("*.json")):
+        if not path.name.startswith("."):
+            records.check_record(path, plan)
+
+
+def same_labels_as_sweep(folder: Path, plan: Plan) -> None:
+    """A folder holds one meaning per name: a label the sweep measured as another library is refused."""
+    path = folder / "registry.json"
+    if not path.is_file():
+        return
+    try:
+        swept = Registry.from_json(results.read_json(path), str(path))
+    except RegistryError as e:
+        raise UsageError(str(e)) from None
+    for a in plan.allocators:
+        other = swept.allocator(a.name)
+        if other is not None and other.kind == "preloaded" and a.library and other.library and \
+                Path(other.library).name != Path(a.library).name:
+            raise UsageError(f"'{a.name}' is {other.library} in this folder's sweep, not {a.library}: use another label")
+
+
+def command_run(args: argparse.Namespace) -> int:
+    profile = PROFILES[args.profile]
+    for flag, value in (("--out", args.out), ("--resume", args.resume), ("--results", args.results),
+                        ("--folder-file", args.folder_file)):
+        if value is not None and not value.strip():
+            raise UsageError(f"bad {flag} '' (give a folder)" if flag != "--folder-file" else "bad --folder-file ''")
     if args.resume and args.out:
         raise UsageError("give --out DIR (a new run) or --resume DIR (complete one), not both")
+    if args.folder_file and (Path(args.folder_file).is_dir() or not Path(args.folder_file).resolve().parent.is_dir()):
+        raise UsageError(f"--folder-file '{args.folder_file}' is not a file in an existing folder")
+    binary, probe = Path(args.binary), Path(args.probe).absolute()
+    why = shared_library(probe) if probe.exists() else "does not exist"
+    if why is not None:
+        raise UsageError(f"--probe '{probe}' {why} (build it: cmake --build --preset release)")
+    launcher = probe.parent / "alloclab_launch"
+    if not os.access(launcher, os.X_OK):
+        raise UsageError(f"alloclab_launch is not built beside '{probe}' (cmake --build --preset release)")
+    if not 0 <= args.seed <= 2 ** 31 - 1:
+        raise UsageError(f"bad --seed {args.seed} (valid: a whole number from 0 to 2^31 - 1)")
+    cores = os.cpu_count() or 1
+    peers, threads = catalog_allocators(binary, args.threads or f"1,{2 * cores}")
+    by_name = {p.name: p for p in PROGRAMS}
+    user = parse_preloads(args.preload or [], {p.name for p in peers})
+    scale = profile["scale"] if args.scale is None else args.scale
+    repetitions = profile["repetitions"] if args.repetitions is None else args.repetitions
+    if not (0 < scale <= records.MAX_SCALE):  # NaN fails too
+        raise UsageError(f"bad --scale {scale} (valid: a number above 0, up to {records.MAX_SCALE:g}; "
+                         "1 is the default size)")
+    positive("--repetitions", repetitions, records.MAX_REPETITIONS)
+    seconds("--timeout", args.timeout)
+    if not (1 <= args.sample_ms <= 10_000):
+        raise UsageError(f"bad --sample-ms {args.sample_ms} (valid: 1 to 10000 milliseconds)")
+    shard = parse_shard(args.shard) if args.shard else (1, 1)
 
-    plan = Plan(tuple(ProgramInfo(p.name, p.description, p.origin, p.not_tested, p.threaded, p.server,
-                                  package_versions(p.packages)) for p in chosen),
-                tuple(allocators[label].info() for label in labels), tuple(threads), scale, args.seed,
-                repetitions, args.timeout)
     if args.resume:
-        folder = Path(args.resume)
+        # The folder's own plan decides what runs, so a resume finishes exactly that run.
+        folder = Path(args.resume).absolute()
         plan_path = folder / "programs" / "plan.json"
         if not plan_path.is_file():
-            raise UsageError(f"--resume '{folder}' holds no programs run (no programs/plan.json)")
-        old = Plan.from_json(results.read_json(plan_path), str(plan_path))
-        # The folder's own plan decides what runs, so a resume finishes exactly that run.
-        plan = old
-        for info in old.allocators:
-            if info.name not in allocators:
-                raise UsageError(f"--resume: the run used allocator '{info.name}' ({info.library}); "
-                                 f"give the same --preload {info.name}=PATH again")
-        missing = [p.name for p in old.programs if p.name not in by_name]
+            raise UsageError(f"--resume '{args.resume}' holds no programs run (no programs/plan.json)")
+        plan = Plan.from_json(results.read_json(plan_path), str(plan_path))
+        missing = [p.name for p in plan.programs if p.name not in by_name]
         if missing:
             raise UsageError(f"--resume: the run used program '{missing[0]}', which this version does not have")
-        chosen = [by_name[p.name] for p in old.programs]
-        labels = [a.name for a in old.allocators]
+        chosen = [by_name[p.name] for p in plan.programs]
+        chosen_allocators = resumed_allocators(plan, user)
+        check_installed(chosen, chosen_allocators, probe)
+        checked_records(folder / "programs", plan)
     else:
-        folder = Path(args.out) if args.out else Path(args.results) / results.new_run_name("-programs")
+        chosen = [by_name[n] for n in parse_names("program", args.programs, list(by_name))]
+        labels = parse_names("allocator", args.allocators, [p.name for p in peers]) + [u.name for u in user]
+        chosen_allocators = [next(p for p in peers + user if p.name == label) for label in labels]
+        if SYSTEM not in labels:
+            print(f"programs: note: without {SYSTEM} the report has no baseline for its ratios", file=sys.stderr)
+        check_installed(chosen, chosen_allocators, probe)
+        plan = Plan(tuple(ProgramInfo(p.name, p.description, p.origin, p.not_tested, p.threaded, p.server,
+                                      package_versions(p.packages)) for p in chosen),
+                    tuple(a.info() for a in chosen_allocators), tuple(threads), scale, args.seed,
+                    repetitions, args.timeout)
+        folder = (Path(args.out) if args.out else Path(args.results) / results.new_run_name("-programs")).absolute()
         if folder.exists() and not ((folder / "results.csv").is_file() and not (folder / "programs").exists()):
             raise UsageError(f"output folder '{folder}' exists already (--out takes a new folder, or a sweep's "
                              "folder without programs; --resume DIR completes a run)")
+        same_labels_as_sweep(folder, plan)
         try:
             folder.mkdir(parents=True, exist_ok=True)
             (folder / "programs" / "raw").mkdir(parents=True)
@@ -309,17 +367,19 @@ def command_run(args: argparse.Namespace) -> int:
         results.write_json(folder / "programs" / "plan.json", plan.to_json())
     base = folder / "programs"
     command_text = "python3 -m alloclab.programs " + shlex.join(sys.argv[1:] if args.argv is None else args.argv)
-    results.write_atomically(base / "command.txt", command_text + "\n")
+    with open(base / "command.txt", "a", encoding="utf-8") as f:  # a resume adds its line below the run's
+        f.write(command_text + "\n")
 
-    runner = Runner(folder, {p.name: p for p in chosen}, allocators, probe, probe.parent / "alloclab_launch", plan.timeout, args.sample_ms / 1000)
-    units = plan_units(chosen, labels, list(plan.threads), plan.repetitions)
+    runner = Runner(folder, {p.name: p for p in chosen}, {a.name: a for a in chosen_allocators}, probe, launcher,
+                    plan.timeout, args.sample_ms / 1000)
+    units = plan_units(chosen, [a.name for a in plan.allocators], list(plan.threads), plan.repetitions)
     k, n = shard
     mine = [u for i, u in enumerate(units) if i % n == k - 1]
     todo = [u for u in mine if not unit_done(base / "raw", u)]
-    print(f"programs: {len(chosen)} programs x {len(labels)} allocators x {plan.repetitions} repetitions, "
+    print(f"programs: {len(chosen)} programs x {len(plan.allocators)} allocators x {plan.repetitions} repetitions, "
           f"scale {plan.scale:g}, threaded programs at {','.join(map(str, plan.threads))} threads"
           f"{f' (shard {k}/{n})' if n > 1 else ''}: {len(todo)} of {len(mine)} runs to do -> {folder}", flush=True)
-    prepare_inputs(base, chosen, plan.scale, plan.seed)
+    prepare_inputs(base, [p for p in chosen if any(u.program == p.name for u in todo)], plan.scale, plan.seed)
     started, failed = time.monotonic(), 0
     for i, unit in enumerate(todo, start=1):
         row = runner.run(unit)
@@ -344,6 +404,8 @@ def command_run(args: argparse.Namespace) -> int:
 
 def command_merge(args: argparse.Namespace) -> int:
     sources = [Path(d) for d in args.dirs]
+    if not args.out.strip():
+        raise UsageError("bad OUT '' (give the merged folder to create)")
     plans = []
     for d in sources:
         path = d / "programs" / "plan.json"
@@ -363,7 +425,7 @@ def command_merge(args: argparse.Namespace) -> int:
                 continue
             if path.name in seen:
                 raise UsageError(f"run {path.stem} is in both '{seen[path.name].parents[2]}' and '{d}' (overlapping shards?)")
-            records.row_from_raw(results.read_json(path), str(path))
+            records.check_record(path, plans[0])
             seen[path.name] = path
     out = Path(args.out)
     if out.exists():

@@ -23,6 +23,10 @@ from alloclab.registry import KINDS, NAME, AllocatorInfo, Registry, RegistryErro
 from alloclab.results import ResultsError
 
 PLAN_SCHEMA = 1
+# Limits of a plan: the command line's and a plan.json's alike. Inputs are generated in memory:
+# scale 50 is the largest that fits the reference machine's 24 GiB with room (sqlite's rows).
+MAX_SCALE = 50.0
+MAX_REPETITIONS = 1000
 METRICS = ("wall_s", "user_s", "sys_s", "peak_rss_bytes", "minor_faults", "major_faults", "requests_per_s")
 COLUMNS = ("program", "allocator", "threads", "repetition", "status", "reason", *METRICS, "unit")
 # metric -> (label, unit, higher is better)
@@ -181,12 +185,21 @@ class Plan:
             threads = tuple(doc["threads"])
             if not threads or not all(type(t) is int and 0 < t <= results.MAX_THREADS for t in threads):
                 raise ValueError("threads is not a list of positive counts")
+            for key in ("scale", "timeout"):
+                if type(doc[key]) not in (int, float):
+                    raise ValueError(f"{key} is not a number")
             scale, timeout = float(doc["scale"]), float(doc["timeout"])
             seed, repetitions = doc["seed"], doc["repetitions"]
-            if not (math.isfinite(scale) and scale > 0 and math.isfinite(timeout) and timeout > 0):
-                raise ValueError("scale and timeout must be positive numbers")
-            if type(seed) is not int or type(repetitions) is not int or repetitions < 1:
-                raise ValueError("seed and repetitions must be whole numbers")
+            if not (0 < scale <= MAX_SCALE and 0 < timeout <= 86400):
+                raise ValueError(f"scale must be above 0 and at most {MAX_SCALE:g}, timeout from 0 to 86400 s")
+            if type(seed) is not int or type(repetitions) is not int or not 1 <= repetitions <= MAX_REPETITIONS \
+                    or not 0 <= seed <= 2 ** 31 - 1:
+                raise ValueError(f"seed and repetitions must be whole numbers (repetitions 1 to {MAX_REPETITIONS})")
+            for kind, names in (("program", [p.name for p in programs]), ("allocator", [a.name for a in allocators])):
+                if not names:
+                    raise ValueError(f"no {kind}s")
+                if len(set(names)) < len(names):
+                    raise ValueError(f"a {kind} is listed twice")
         except (KeyError, TypeError, ValueError) as e:
             raise ResultsError(f"{where}: not a programs plan ({e})") from None
         return Plan(programs, allocators, threads, scale, seed, repetitions, timeout)
@@ -201,6 +214,23 @@ class Plan:
 
     def program(self, name: str) -> ProgramInfo | None:
         return next((p for p in self.programs if p.name == name), None)
+
+    def allocator(self, name: str) -> AllocatorInfo | None:
+        return next((a for a in self.allocators if a.name == name), None)
+
+    def outside(self, row: ProgramRow) -> str | None:
+        """Why a row cannot belong to this plan (a program, allocator, thread count or
+        repetition it did not run), or None."""
+        program = self.program(row.program)
+        if program is None:
+            return f"program '{row.program}' is not in the plan ({', '.join(p.name for p in self.programs)})"
+        if self.allocator(row.allocator) is None:
+            return f"allocator '{row.allocator}' is not in the plan ({', '.join(a.name for a in self.allocators)})"
+        if row.threads not in (self.threads if program.threaded else (1,)):
+            return f"{row.program} did not run at {row.threads} threads in this plan"
+        if not 1 <= row.repetition <= self.repetitions:
+            return f"repetition {row.repetition} is outside the plan's 1..{self.repetitions}"
+        return None
 
 
 @dataclass(frozen=True)
@@ -261,8 +291,19 @@ class ProgramsRun:
             points = doc.get("timeline", []) if isinstance(doc, dict) else []
             return [(float(t), float(v)) for t, v in points
                     if math.isfinite(float(t)) and math.isfinite(float(v)) and t >= 0 and v >= 0]
-        except (ResultsError, TypeError, ValueError):
+        except (ResultsError, TypeError, ValueError, OverflowError):
             return []
+
+
+def check_record(path: Path, plan: Plan) -> ProgramRow:
+    """One raw record, checked: its fields, its file name (the run's unit) and its place in the plan."""
+    row = row_from_raw(results.read_json(path), str(path))
+    if path.name != f"{row.unit}.json":
+        raise ResultsError(f"{path}: holds the run {row.unit!r}, not the one its name says")
+    why = plan.outside(row)
+    if why is not None:
+        raise ResultsError(f"{path}: {why}")
+    return row
 
 
 def has_programs(folder: Path) -> bool:
@@ -275,5 +316,12 @@ def read_programs(folder: str | Path) -> ProgramsRun:
     if not plan_path.is_file():
         raise ResultsError(f"{plan_path}: missing (programs.csv without the plan it was run from)")
     plan = Plan.from_json(results.read_json(plan_path), str(plan_path))
-    rows = read_csv(folder / "programs.csv")
+    csv_path = folder / "programs.csv"
+    rows = read_csv(csv_path)
+    seen: set[str] = set()
+    for i, row in enumerate(rows, start=2):
+        why = plan.outside(row) or (f"the run {row.unit} appears twice" if row.unit in seen else None)
+        if why is not None:
+            raise ResultsError(f"{csv_path}, row {i}: {why}")
+        seen.add(row.unit)
     return ProgramsRun(folder, tuple(rows), plan)

@@ -53,11 +53,16 @@ def clean_env() -> dict[str, str]:
     return {k: v for k, v in os.environ.items() if k != "LD_PRELOAD"}
 
 
+# Helpers (compilers in prepare, a server's client) die with the runner: a killed suite
+# leaves nothing running. setpriv is util-linux's, on every Debian system.
+DIE_WITH_RUNNER = ["setpriv", "--pdeathsig", "KILL", "--"]
+
+
 def run_quiet(argv: list[str], cwd: Path, timeout: float) -> tuple[int, str, str]:
     """Runs a helper of a check without the preloaded allocator: (exit status, stdout,
     stderr); a failure to start or a timeout reads as status -1 with the reason in stderr."""
     try:
-        p = subprocess.run(argv, cwd=cwd, env=clean_env(), capture_output=True, text=True,
+        p = subprocess.run(DIE_WITH_RUNNER + argv, cwd=cwd, env=clean_env(), capture_output=True, text=True,
                            errors="replace", timeout=timeout, stdin=subprocess.DEVNULL)
     except (OSError, subprocess.SubprocessError) as e:
         return -1, "", f"{argv[0]}: {e}"

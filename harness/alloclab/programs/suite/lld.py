@@ -33,7 +33,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from alloclab.programs.catalog import Drive, Invocation, Program
-from alloclab.programs.suite._common import clean_env, differs, read_text, run_quiet, sized
+from alloclab.programs.suite._common import DIE_WITH_RUNNER, clean_env, differs, read_text, run_quiet, sized
 from alloclab.programs.suite.gxx import MOD, entry, main_source, unit
 
 UNITS = 8          # distinct units at scale >= 1 (each about 1 s to compile, once)
@@ -71,7 +71,7 @@ class Lld(Program):
             # Same bytes whatever the folder: relative names, mapped paths, a fixed seed.
             maps = {f"-fdebug-prefix-map={d}=." for d in (inputs, inputs.resolve())}
             argv = ["g++", *CFLAGS, *sorted(maps), f"-frandom-seed={name}", "-c", name]
-            p = subprocess.run(argv, cwd=inputs, env=clean_env(), capture_output=True,
+            p = subprocess.run(DIE_WITH_RUNNER + argv, cwd=inputs, env=clean_env(), capture_output=True,
                                text=True, errors="replace", stdin=subprocess.DEVNULL)
             return "" if p.returncode == 0 else f"{name}: {p.stderr[-500:]}"
 

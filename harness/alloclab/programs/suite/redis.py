@@ -35,7 +35,7 @@ import time
 from pathlib import Path
 
 from alloclab.programs.catalog import Drive, Invocation, Program
-from alloclab.programs.suite._common import clean_env, differs, read_text, sized
+from alloclab.programs.suite._common import DIE_WITH_RUNNER, clean_env, differs, read_text, sized
 
 TESTS = ("SET", "GET", "LPUSH", "LPOP", "SADD", "HSET", "MSET (10 keys)")
 PASSES = ((32, 15_000), (4096, 4_000))   # (value bytes, requests per test) at scale 1
@@ -141,7 +141,7 @@ def benchmark(port: int, size: int, requests: int, deadline: float) -> dict[str,
             "-c", "50", "-r", "100000", "-d", str(size), "--csv",
             "-t", "set,get,lpush,lpop,sadd,hset,mset"]
     try:
-        p = subprocess.run(argv, env=clean_env(), capture_output=True, text=True,
+        p = subprocess.run(DIE_WITH_RUNNER + argv, env=clean_env(), capture_output=True, text=True,
                            errors="replace", stdin=subprocess.DEVNULL,
                            timeout=max(1.0, deadline - time.monotonic()))
     except (OSError, subprocess.SubprocessError) as e:
