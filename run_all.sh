@@ -124,7 +124,7 @@ programs() {  # programs [alloclab.programs run options]
   rm -f "$folder_file"
   [ -d "$folder" ] || die "the programs run wrote no results folder"
   "$python" -m plots "$folder"
-  echo "== report: $folder/report.html ($folder/report.md); results: $folder/results.csv"
+  echo "== report: $folder/report.html ($folder/report.md); results: $folder/programs.csv"
 }
 
 run_tests() {

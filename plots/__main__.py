@@ -21,6 +21,7 @@ a temporary name and renamed, so a reader never sees half a file.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
@@ -78,6 +79,9 @@ def one(run: Run | None, out: Path, baseline: str, programs: ProgramsRun | None 
     if run is not None:
         check_baseline([run], baseline)
     check_writable(out, ["report.md", "report.html"])
+    # A folder of programs alone keeps its claims' verdicts beside them (a sweep's Run reads its own).
+    claims_path = programs.folder / "claims.json" if programs is not None else None
+    program_claims = results.read_claims(claims_path) if run is None and claims_path and claims_path.exists() else ()
     # matplotlib is loaded only once the input is known to be good
     from plots import analysis, charts, program_charts as pcharts, program_report, report
     chart_list = charts.draw_all(run, out / "charts", baseline) if run is not None else []
@@ -97,6 +101,7 @@ def one(run: Run | None, out: Path, baseline: str, programs: ProgramsRun | None 
     else:
         assert programs is not None
         doc = program_report.document(programs, program_charts, facts or {}, programs_baseline, command)
+        doc = dataclasses.replace(doc, blocks=doc.blocks + tuple(report.claims_blocks(program_claims)))
         results.write_atomically(out / "report.md", render_markdown(doc))
         results.write_atomically(out / "report.html", render_html(doc))
         page = out / "report.html"

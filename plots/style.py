@@ -48,7 +48,9 @@ KINDS = {
     "library": KindStyle((OI_ORANGE, OI_SKY, OI_GREEN, OI_PURPLE, OI_VERMILLION, DARK_GOLD, MAGENTA, BROWN),
                          ("o", "s", "^", "D", "v", "8")),
     "peer": KindStyle((OI_BLUE, TOL_WINE, TOL_SAND, TOL_GREEN, TOL_TEAL), ("P", "X", "<", ">", "h")),
-    "preloaded": KindStyle((TOL_PURPLE, TOL_INDIGO, TOL_ROSE, TOL_OLIVE), ("p", "*", "d", "H"), hollow=True),
+    # Debian's four peers, then libraries a user names (--preload): Paul Tol's bright red, green, cyan.
+    "preloaded": KindStyle((TOL_PURPLE, TOL_INDIGO, TOL_ROSE, TOL_OLIVE, "#EE6677", "#228833", "#66CCEE"),
+                           ("p", "*", "d", "H", "8", "h", "X"), hollow=True),
     "reference": KindStyle((REF_GREY, REF_BLACK, REF_DARK), ("",),
                            dashes=((0, (1, 1.5)), (0, (5, 2)), (0, (5, 1.5, 1, 1.5)), (0, (3, 1, 1, 1, 1, 1))),
                            hatches=("....", "////", "\\\\\\\\", "xxxx"),

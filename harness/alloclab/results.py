@@ -409,7 +409,7 @@ def _read_facts(path: Path) -> dict[str, Any]:
 VERDICTS = ("REPRODUCED", "NOT REPRODUCED", "INCONCLUSIVE")
 
 
-def _read_claims(path: Path) -> tuple[dict[str, Any], ...]:
+def read_claims(path: Path) -> tuple[dict[str, Any], ...]:
     """claims.json as the claims tool writes it: a list of objects with an id and a verdict."""
     doc = read_json(path)
     if not isinstance(doc, list) or not all(isinstance(c, dict) for c in doc):
@@ -462,7 +462,7 @@ def read_run(folder: str | Path, need_facts: bool = True) -> Run:
     except RegistryError as e:
         raise ResultsError(str(e)) from None
     claims_path = folder / "claims.json"
-    claims = _read_claims(claims_path) if claims_path.exists() else ()
+    claims = read_claims(claims_path) if claims_path.exists() else ()
     return Run(folder=folder, rows=tuple(rows), facts=facts, command=command[:100_000], registry=registry,
                claims=claims)
 

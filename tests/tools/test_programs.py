@@ -168,6 +168,19 @@ class ProgramsTest(unittest.TestCase):
         self.assertEqual(existing.returncode, 2)
         self.assertIn("exists already", existing.stderr)
 
+    def test_a_hung_run_is_killed_at_the_timeout_and_recorded_as_failed(self):
+        folder = os.path.join(self.tmp, "hung")
+        result = programs("run", "--scale", "0.05", "--repetitions", "1", "--programs", "redis,lua",
+                          "--allocators", "glibc", "--timeout", "0.02", "--out", folder)
+        self.assertEqual(result.returncode, 0, result.stderr)
+        got = rows(folder)
+        self.assertEqual({r["status"] for r in got}, {"failed"})
+        self.assertTrue(all(r["reason"].startswith("timed out after 0.02 s") or r["reason"].startswith("client:")
+                            for r in got), [r["reason"] for r in got])
+        time.sleep(0.3)
+        left = subprocess.run(["pgrep", "-f", folder], capture_output=True, text=True).stdout.split()
+        self.assertEqual(left, [], "a killed run left processes behind")
+
     def test_relative_output_folder(self):
         result = subprocess.run([sys.executable, "-m", "alloclab.programs", "run", *TINY, "--programs", "lua",
                                  "--allocators", "glibc", "--out", "relative", "--binary", BINARY, "--probe", PROBE],
