@@ -143,7 +143,8 @@ def ask_driver(binary: str | Path = DEFAULT_BINARY, threads: str | None = None) 
                             "(build it: cmake --build --preset release)") from None
     if done.returncode != 0:
         lines = done.stderr.strip().splitlines()
-        message = lines[-1] if lines else f"exit {done.returncode}"
+        message = lines[-1] if lines else \
+            f"'{binary} --list --json' exited {done.returncode} without a word: is it the alloclab driver?"
         raise RegistryError(message.removeprefix("alloclab: "))
     try:
         return Registry.from_json(json.loads(done.stdout))

@@ -396,7 +396,8 @@ def command_run(args: argparse.Namespace) -> int:
     ok = sum(r.ok for r in rows)
     print(f"programs: {ok} runs ok, {len(rows) - ok} failed ({failed} of them in this session) -> "
           f"{folder / 'programs.csv'}", flush=True)
-    print_summary(folder)
+    if not args.folder_file:  # a script that asked for the folder draws the report (and its tables) itself
+        print_summary(folder)
     if args.folder_file:
         results.write_atomically(args.folder_file, f"{folder}\n")
     return 0
@@ -440,8 +441,14 @@ def command_merge(args: argparse.Namespace) -> int:
     results.write_atomically(out / "programs" / "command.txt",
                              "python3 -m alloclab.programs " + shlex.join(sys.argv[1:]) + "\n")
     rows = finish(out, plans[0])
+    plan = plans[0]
+    planned = sum(len(plan.threads) if p.threaded else 1 for p in plan.programs) * len(plan.allocators) \
+        * plan.repetitions
     print(f"programs: merged {len(sources)} folders: {sum(r.ok for r in rows)} runs ok, "
           f"{sum(not r.ok for r in rows)} failed -> {out}")
+    if len(rows) < planned:
+        print(f"programs: note: {planned - len(rows)} of the plan's {planned} runs are in none of the folders "
+              f"(a shard missing or unfinished?); complete them with --resume {out}", file=sys.stderr)
     return 0
 
 
