@@ -108,7 +108,8 @@ def growth_interval(series: Sequence[Sequence[float]], sizes: Sequence[float], s
 
 
 def geomean_ratio_interval(cases: Sequence[tuple[Sequence[float], Sequence[float]]], seed: int = SEED) -> Interval:
-    """exp(mean over cases of log(median of a[i] / b[i])): "x times faster across programs".
+    """exp(mean over cases of the median of log(a[i] / b[i])): "x times faster across programs"
+    (with an odd number of passes each case's median log-ratio is the log of its median ratio).
     Each case is (a, b) measured in the same passes; the cases are resampled apart, each
     one's passes with replacement."""
     logs = tuple(np.log(np.asarray(a, dtype=float) / np.asarray(b, dtype=float)) for a, b in cases)

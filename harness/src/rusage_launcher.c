@@ -29,7 +29,16 @@ static long long now_ns(void) {
   return (long long)t.tv_sec * 1000000000LL + t.tv_nsec;
 }
 
+/* The runner gone (it set SIGTERM as this process's parent-death signal) or asked to stop:
+ * the whole group goes, grandchildren included (g++'s cc1plus), this launcher last. */
+static void end_group(int signal_number) {
+  (void)signal_number;
+  kill(0, SIGKILL);
+  _exit(137);
+}
+
 int main(int argc, char** argv) {
+  signal(SIGTERM, end_group);
   if (argc < 3) {
     fprintf(stderr, "usage: alloclab_launch REPORT_FILE PROGRAM [ARG...]\n");
     return 2;
@@ -43,6 +52,7 @@ int main(int argc, char** argv) {
   }
   if (child == 0) {
     prctl(PR_SET_PDEATHSIG, SIGKILL);  // the launcher killed: the program goes with it
+    signal(SIGTERM, SIG_DFL);
     if (preload != NULL && preload[0] != '\0') setenv("LD_PRELOAD", preload, 1);
     else unsetenv("LD_PRELOAD");
     unsetenv("ALLOCLAB_LAUNCH_PRELOAD");

@@ -712,10 +712,6 @@ class MainTest(TempDirTest):
         self.assertTrue(err.startswith("claims:"), err)
 
 
-if __name__ == "__main__":
-    unittest.main()
-
-
 class ProgramClaimsTest(TempDirTest):
     """Claims made on programs: parsed against the suite's names, judged per pass, and across
     programs by the geometric mean."""
@@ -781,3 +777,7 @@ class ProgramClaimsTest(TempDirTest):
         self.assertEqual(claims.judge(slower, [], run).verdict, "NOT REPRODUCED")
         none = claims.judge(faster, [], None)
         self.assertEqual(none.verdict, "INCONCLUSIVE")
+
+
+if __name__ == "__main__":
+    unittest.main()

@@ -51,8 +51,8 @@ from alloclab.results import ResultsError
 PROFILES = {
     # About 1-5 s per run on 2 cores; 5 interleaved repetitions.
     "default": {"scale": 1.0, "repetitions": 5},
-    # The main job's taste of the suite: small inputs, 3 repetitions (intervals still drawn).
-    "quick": {"scale": 0.2, "repetitions": 3},
+    # The main job's taste of the suite: small inputs, but 5 repetitions, as an interval needs.
+    "quick": {"scale": 0.1, "repetitions": 5},
 }
 
 
@@ -135,7 +135,8 @@ class Runner:
 
     def run(self, unit: Unit) -> ProgramRow:
         program, allocator = self.programs[unit.program], self.allocators[unit.allocator]
-        work = self.base / "work" / unit.name
+        # One folder for every run: the same path length in every run's arguments and environment.
+        work = self.base / "work" / "run"
         shutil.rmtree(work, ignore_errors=True)
         work.mkdir(parents=True)
         invocation = Invocation(self.base / "inputs" / program.name, work, unit.threads,
@@ -148,10 +149,12 @@ class Runner:
         out = launch(self.launcher, command, work, env, preload, self.timeout, drive, self.interval)
         probed = read_probe(probe_file)
         reason = ""
-        if out.timed_out:
+        crashed = out.returncode is not None and out.returncode < 0 and out.returncode != -signal.SIGKILL
+        if out.drive_error:  # the client's failure, and the server's signal when that was the cause
+            reason = (f"server killed by signal {signal.Signals(-(out.returncode or 0)).name}; " if crashed else "") \
+                + f"client: {out.drive_error}"
+        elif out.timed_out:
             reason = f"timed out after {self.timeout:g} s"
-        elif out.drive_error:
-            reason = f"client: {out.drive_error}"
         elif out.returncode != 0:
             code = out.returncode or 0
             last = (out.stderr.strip().splitlines() or [""])[-1][:300]
@@ -374,7 +377,11 @@ def command_run(args: argparse.Namespace) -> int:
                     plan.timeout, args.sample_ms / 1000)
     units = plan_units(chosen, [a.name for a in plan.allocators], list(plan.threads), plan.repetitions)
     k, n = shard
-    mine = [u for i, u in enumerate(units) if i % n == k - 1]
+    # Shards take whole passes of a case (every allocator of one repetition, program and thread
+    # count), so each ratio still pairs runs made back to back on one machine.
+    groups = list(dict.fromkeys((u.repetition, u.program, u.threads) for u in units))
+    mine_groups = {g for i, g in enumerate(groups) if i % n == k - 1}
+    mine = [u for u in units if (u.repetition, u.program, u.threads) in mine_groups]
     todo = [u for u in mine if not unit_done(base / "raw", u)]
     print(f"programs: {len(chosen)} programs x {len(plan.allocators)} allocators x {plan.repetitions} repetitions, "
           f"scale {plan.scale:g}, threaded programs at {','.join(map(str, plan.threads))} threads"
@@ -472,7 +479,7 @@ def main(argv: list[str] | None = None) -> int:
     run = sub.add_parser("run", help="run the suite", description=__doc__,
                          formatter_class=argparse.RawDescriptionHelpFormatter)
     run.add_argument("--profile", choices=sorted(PROFILES), default="default",
-                     help="default: scale 1 (about 1-5 s per run), 5 repetitions; quick: scale 0.2, 3 repetitions")
+                     help="default: scale 1 (about 1-5 s per run), 5 repetitions; quick: scale 0.1, 5 repetitions")
     run.add_argument("--programs", default="all", help="comma-separated program names (list shows them), or all")
     run.add_argument("--allocators", default="all",
                      help=f"comma-separated: {SYSTEM} and the preloaded peers (list shows them), or all")

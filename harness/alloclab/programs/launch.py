@@ -27,12 +27,14 @@ from alloclab.programs.catalog import Drive
 
 PAGE = os.sysconf("SC_PAGE_SIZE")
 PR_SET_PDEATHSIG = 1
-MAX_OUTPUT = 16 << 20  # bytes of stdout kept for the check; more is a broken run
+MAX_OUTPUT = 16 << 20  # the last bytes of stdout kept for the check (the checks read answers at the end)
 
 
 def _die_with_parent() -> None:  # runs in the child between fork and exec
+    # SIGTERM, not SIGKILL: alloclab_launch catches it and kills its whole process group, so a
+    # compiler that g++ started (a grandchild) goes too.
     libc = ctypes.CDLL(None, use_errno=True)
-    libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
 
 
 def descendants(pid: int) -> list[int]:
@@ -172,7 +174,7 @@ def launch(launcher: Path, command: list[str], cwd: Path, env: dict[str, str], p
                 out.drive_error = str(e).strip().splitlines()[0][:300] if str(e).strip() else type(e).__name__
                 deadline = min(deadline, time.monotonic() + 5)
         exited = _wait_until(process.pid, deadline)
-        if not exited:
+        if not exited and not out.drive_error:  # a server left up by a failed client is not a hang
             out.timed_out = True
         _kill_tree(process.pid)  # on a timeout the program; after an exit, anything it left
         _, status, _ = os.wait4(process.pid, 0)
