@@ -84,16 +84,24 @@ pick_python() {
 # The tools: the package harness/alloclab and the package plots, run by module name.
 export PYTHONPATH="$PWD/harness:$PWD${PYTHONPATH:+:$PYTHONPATH}"
 
+# run_into_folder WHAT MODULE [options]: runs `python3 -m MODULE run`; sets $folder to the
+# results folder it wrote.
+run_into_folder() {
+  local what=$1 module=$2 folder_file
+  shift 2
+  folder_file=$(mktemp)
+  "$python" -m "$module" run --folder-file "$folder_file" "$@"
+  folder=$(cat "$folder_file")
+  rm -f "$folder_file"
+  [ -d "$folder" ] || die "the $what wrote no results folder"
+}
+
 sweep() {  # sweep [sweep.py run options]
   ensure_packages "${build_packages[@]}" "${tool_packages[@]}"
   build release
-  local python folder_file folder
+  local folder
   python=$(pick_python)
-  folder_file=$(mktemp)
-  "$python" -m alloclab.sweep run --folder-file "$folder_file" "$@"
-  folder=$(cat "$folder_file")
-  rm -f "$folder_file"
-  [ -d "$folder" ] || die "the sweep wrote no results folder"
+  run_into_folder sweep alloclab.sweep "$@"
   "$python" -m plots "$folder"
   echo "== report: $folder/report.html ($folder/report.md); results: $folder/results.csv"
 }
@@ -101,13 +109,9 @@ sweep() {  # sweep [sweep.py run options]
 main_job() {  # the default sweep, then a short programs run into the same folder
   ensure_packages "${build_packages[@]}" "${tool_packages[@]}" "${program_packages[@]}"
   build release
-  local python folder_file folder
+  local folder
   python=$(pick_python)
-  folder_file=$(mktemp)
-  "$python" -m alloclab.sweep run --folder-file "$folder_file"
-  folder=$(cat "$folder_file")
-  rm -f "$folder_file"
-  [ -d "$folder" ] || die "the sweep wrote no results folder"
+  run_into_folder sweep alloclab.sweep
   "$python" -m alloclab.programs run --profile quick --out "$folder"
   "$python" -m plots "$folder"
   echo "== report: $folder/report.html ($folder/report.md); results: $folder/results.csv, $folder/programs.csv"
@@ -116,13 +120,9 @@ main_job() {  # the default sweep, then a short programs run into the same folde
 programs() {  # programs [alloclab.programs run options]
   ensure_packages "${build_packages[@]}" "${tool_packages[@]}" "${program_packages[@]}"
   build release
-  local python folder_file folder
+  local folder
   python=$(pick_python)
-  folder_file=$(mktemp)
-  "$python" -m alloclab.programs run --folder-file "$folder_file" "$@"
-  folder=$(cat "$folder_file")
-  rm -f "$folder_file"
-  [ -d "$folder" ] || die "the programs run wrote no results folder"
+  run_into_folder "programs run" alloclab.programs "$@"
   "$python" -m plots "$folder"
   echo "== report: $folder/report.html ($folder/report.md); results: $folder/programs.csv"
 }

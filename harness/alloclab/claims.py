@@ -48,7 +48,7 @@ from alloclab import results, stats
 from alloclab.cli import Parser, UsageError, positive, seconds
 from alloclab.document import Bullets, Document, Heading, Paragraph, render_markdown, render_text
 from alloclab.registry import DEFAULT_BINARY, ROOT, Registry, RegistryError, ask_driver
-from alloclab.programs.records import ProgramsRun, has_programs, read_programs
+from alloclab.programs.records import MAX_SCALE, ProgramsRun, has_programs, read_programs
 from alloclab.results import ResultRow, ResultsError
 from alloclab.verdicts import verdict_table
 
@@ -643,8 +643,8 @@ def main(argv: list[str] | None = None) -> int:
         return fail("--from DIR and --one-run exclude each other (one reuses results, the other runs)")
     if args.repetitions < MIN_REPETITIONS and not args.tiny:
         return fail(f"--repetitions {args.repetitions}: at least {MIN_REPETITIONS} are needed for the statistics")
-    if not 0 < args.program_scale <= 1000:
-        return fail(f"bad --program-scale {args.program_scale} (valid: a number above 0, up to 1000)")
+    if not 0 < args.program_scale <= MAX_SCALE:
+        return fail(f"bad --program-scale {args.program_scale} (valid: a number above 0, up to {MAX_SCALE:g})")
     try:
         positive("--repetitions", args.repetitions, 10_000)
         seconds("--min-time", args.min_time, 3600)

@@ -235,9 +235,10 @@ def write_json(path: str | Path, value: Any) -> None:
     write_atomically(path, json.dumps(value, indent=2) + "\n")
 
 
-def write_csv(path: str | Path, rows: Iterable[ResultRow]) -> None:
+def write_csv(path: str | Path, rows: Iterable[Any], columns: Sequence[str] = COLUMNS) -> None:
+    """Rows (anything with csv_fields()) under a header of `columns`, written atomically."""
     buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=COLUMNS, lineterminator="\n")
+    writer = csv.DictWriter(buffer, fieldnames=columns, lineterminator="\n")
     writer.writeheader()
     for row in rows:
         writer.writerow(row.csv_fields())

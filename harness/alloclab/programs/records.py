@@ -96,14 +96,7 @@ def row_from_raw(doc: Any, where: str) -> ProgramRow:
 
 
 def write_csv(path: Path, rows: list[ProgramRow]) -> None:
-    import csv
-    import io
-    buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=COLUMNS, lineterminator="\n")
-    writer.writeheader()
-    for r in rows:
-        writer.writerow(r.csv_fields())
-    results.write_atomically(path, buffer.getvalue())
+    results.write_csv(path, rows, COLUMNS)
 
 
 def _row(where: str, record: dict[str, str]) -> ProgramRow:
