@@ -8,6 +8,9 @@
 // request returns {nullptr, 0}.
 #pragma once
 
+#include <sys/mman.h>
+#include <unistd.h>
+
 #include <concepts>
 #include <cstddef>
 #include <limits>
@@ -63,5 +66,42 @@ class HeapBlockSource {
 };
 
 static_assert(BlockSource<HeapBlockSource>);
+
+// Blocks straight from the kernel (anonymous private mmap), page-granular, zero-filled, for
+// layers that cannot call the heap because they are the heap (the malloc shims). `lazy`
+// blocks are mapped MAP_NORESERVE: a reservation the kernel commits page by page as it is
+// touched, so a pool can be given far more address space than it will ever use. Holds no
+// state: a block is given back with its own size.
+class MmapBlockSource {
+ public:
+  MmapBlockSource() noexcept = default;
+  explicit MmapBlockSource(bool lazy) noexcept : lazy_(lazy) {}
+
+  [[nodiscard]] static std::size_t page_size() noexcept {
+    static const auto page = static_cast<std::size_t>(::sysconf(_SC_PAGESIZE));
+    return page;
+  }
+
+  // A block of at least `size` bytes (rounded up to whole pages), or {} when size is 0, the
+  // rounding would overflow or the kernel refuses.
+  [[nodiscard]] MemoryBlock allocate_block(std::size_t size) const noexcept {
+    const std::size_t page = page_size();
+    if (size == 0 || size > std::numeric_limits<std::size_t>::max() - page) return {};
+    const std::size_t rounded = (size + page - 1) & ~(page - 1);
+    const int flags = MAP_PRIVATE | MAP_ANONYMOUS | (lazy_ ? MAP_NORESERVE : 0);
+    void* p = ::mmap(nullptr, rounded, PROT_READ | PROT_WRITE, flags, -1, 0);
+    if (p == MAP_FAILED) return {};
+    return {p, rounded};
+  }
+
+  void deallocate_block(MemoryBlock block) const noexcept {
+    if (block.data != nullptr) ::munmap(block.data, block.size);
+  }
+
+ private:
+  bool lazy_ = false;
+};
+
+static_assert(BlockSource<MmapBlockSource>);
 
 }  // namespace alloclab

@@ -17,6 +17,11 @@
 // behind malloc's lock-free tcache at 1 thread and serialises it at 2; thread_cached_pool.hpp
 // puts per-thread caches in front of this pool to remove it.
 //
+// Its region is either its own (CoalescingPool(capacity), from the heap) or the caller's
+// (CoalescingPool(MemoryBlock), e.g. a lazily committed reservation from MmapBlockSource, as
+// the malloc shim gives it: the heap cannot come from the heap). Only split-off headers and
+// footers are written, so the pages of a reservation are touched as blocks are carved.
+//
 // Checked builds (ALLOCLAB_CHECKED=1): each header's tag hashes its address, size, state and the
 // pool's generation, so deallocate() recognises — and aborts naming — a double free, a pointer
 // outside the pool, a misaligned or interior pointer, a damaged header, a free after reset(),
@@ -24,6 +29,7 @@
 #pragma once
 
 #include <algorithm>
+#include <atomic>
 #include <bit>
 #include <cstddef>
 #include <cstdint>
@@ -48,15 +54,10 @@ class CoalescingPool {
   static constexpr std::size_t header_size = 16;  // per allocated block
   static constexpr std::size_t min_block = 48;    // header + two links + footer, rounded
 
-  explicit CoalescingPool(std::size_t capacity) noexcept {
-    const MemoryBlock block = HeapBlockSource{}.allocate_block(capacity);
-    base_ = static_cast<char*>(block.data);
-    region_size_ = block.size;
-    capacity_ = block.size & ~(granule - 1);
-    end_ = base_ + capacity_;
-    debug::poison(base_, region_size_);
-    start_over();
-  }
+  explicit CoalescingPool(std::size_t capacity) noexcept
+      : CoalescingPool(HeapBlockSource{}.allocate_block(capacity), /*owned=*/true) {}
+  // Over a region the caller owns and frees after the pool is gone: release() only forgets it.
+  explicit CoalescingPool(MemoryBlock region) noexcept : CoalescingPool(region, /*owned=*/false) {}
   CoalescingPool(const CoalescingPool&) = delete;
   CoalescingPool& operator=(const CoalescingPool&) = delete;
   ~CoalescingPool() { release(); }
@@ -112,12 +113,89 @@ class CoalescingPool {
 
   void release() noexcept {
     std::lock_guard lock(mutex_);
-    debug::unpoison(base_, region_size_);
-    HeapBlockSource{}.deallocate_block({base_, region_size_});
-    base_ = end_ = nullptr;
+    debug::unpoison(region_, region_size_);
+    if (owned_) HeapBlockSource{}.deallocate_block({region_, region_size_});
+    region_ = base_ = end_ = nullptr;
     capacity_ = region_size_ = 0;
     start_over();
   }
+
+  // Bytes the caller may use at p: the block's payload, at least the size requested. Requires
+  // p handed out by this pool and not freed (checked builds abort naming the fault otherwise).
+  // Lock-free in release builds: the owner of a block is the only one who changes its size,
+  // and a neighbour's merge only flips a flag bit in the same word (hence the atomic load).
+  [[nodiscard]] std::size_t usable_size(const void* p) const noexcept {
+    if constexpr (debug::checked) {
+      std::lock_guard lock(mutex_);
+      validate(const_cast<void*>(p), 0);
+    }
+    const Header* h = header_of(const_cast<void*>(p));
+    return (load_size_flags(h) & ~flag_mask) - header_size - debug::guard_bytes;
+  }
+
+  // True when p lies in this pool's region (whether or not it is a live block).
+  [[nodiscard]] bool contains(const void* p) const noexcept {
+    const auto* c = static_cast<const char*>(p);
+    return c >= base_ && c < end_;
+  }
+
+  // Grows or shrinks the block at p to hold new_size bytes without moving it: a shrink gives
+  // the tail back when it can stand as a free block; a growth takes from a free block right
+  // after. False (and nothing changed) when the neighbour cannot supply the growth or the
+  // request is invalid. `old_size` is the size p was allocated (or last resized) with.
+  [[nodiscard]] bool resize_in_place(void* p, std::size_t old_size, std::size_t new_size) noexcept {
+    if (p == nullptr || new_size == 0 || new_size > capacity_) return false;
+    std::lock_guard lock(mutex_);
+    if constexpr (debug::checked) validate(p, old_size);
+    Header* h = header_of(p);
+    const std::size_t block = size_of(h);
+    const std::size_t need = new_size + debug::guard_bytes;
+    const std::size_t total = std::max(min_block, round_up(header_size + need));
+    std::size_t grown = block;
+    if (total > block) {
+      Header* next = next_of(h, block);
+      if (next == nullptr || (next->size_flags & allocated_flag) != 0 || block + size_of(next) < total)
+        return false;
+      debug::unpoison(next, size_of(next));
+      unlink(next);  // clears the PREV_FREE flag it had set on the block after it
+      grown += size_of(next);
+    }
+    const std::size_t keep_flags = allocated_flag | (h->size_flags & prev_free_flag);
+    std::size_t now = grown;
+    if (grown - total >= min_block) {
+      // The tail becomes free, merged with a free block after it (none after a growth).
+      std::size_t tail = grown - total;
+      Header* next = next_of(h, grown);
+      if (next != nullptr && (next->size_flags & allocated_flag) == 0) {
+        debug::unpoison(next, size_of(next));
+        unlink(next);
+        tail += size_of(next);
+      }
+      now = total;
+      write_header(h, total, keep_flags);
+      make_free_block(reinterpret_cast<Header*>(reinterpret_cast<char*>(h) + total), tail);
+    } else {
+      write_header(h, grown, keep_flags);
+    }
+    used_ = used_ - block + now;
+    peak_ = std::max(peak_, used_);
+    requested_ = requested_ - std::min(old_size, requested_) + new_size;
+    // The payload up to new_size is the caller's; the rest (guard bytes included) a red zone.
+    char* const q = static_cast<char*>(p);
+    const auto payload = static_cast<std::size_t>(reinterpret_cast<char*>(h) + now - q);
+    debug::unpoison(q, payload);
+    if constexpr (debug::fill) {
+      if (new_size > old_size) std::memset(q + old_size, debug::fresh_pattern, new_size - old_size);
+    }
+    if constexpr (debug::guard_bytes != 0) std::memset(q + new_size, debug::guard_pattern, debug::guard_bytes);
+    debug::poison(q + new_size, payload - new_size);
+    return true;
+  }
+
+  // fork() from a threaded program (pthread_atfork): hold the lock across the fork so the
+  // child never inherits it taken by a thread that does not exist there.
+  void prepare_fork() noexcept { mutex_.lock(); }
+  void after_fork() noexcept { mutex_.unlock(); }
 
   [[nodiscard]] std::size_t capacity() const noexcept {
     std::lock_guard lock(mutex_);
@@ -169,6 +247,16 @@ class CoalescingPool {
   }
 
  private:
+  CoalescingPool(MemoryBlock region, bool owned) noexcept : owned_(owned) {
+    region_ = static_cast<char*>(region.data);
+    region_size_ = region.size;
+    base_ = region_ == nullptr ? nullptr : reinterpret_cast<char*>(align_up(reinterpret_cast<std::uintptr_t>(region_), granule));
+    capacity_ = region_ == nullptr ? 0 : (region_size_ - std::min<std::size_t>(region_size_, base_ - region_)) & ~(granule - 1);
+    end_ = base_ + capacity_;
+    debug::poison(region_, region_size_);
+    start_over();
+  }
+
   [[nodiscard]] void* allocate_locked(std::size_t size, std::size_t alignment) noexcept {
     // Every size test below is against capacity_, so no block-size arithmetic can overflow.
     if (!is_valid_request(size, alignment) || size > capacity_ ||
@@ -256,6 +344,14 @@ class CoalescingPool {
     return (n + granule - 1) & ~(granule - 1);
   }
   static std::size_t size_of(const Header* h) noexcept { return h->size_flags & ~flag_mask; }
+  // The flag bits of an allocated block's header change under the lock while its owner may
+  // read the size without it (usable_size): those two accesses are relaxed atomics.
+  static std::size_t load_size_flags(const Header* h) noexcept {
+    return std::atomic_ref<std::size_t>(const_cast<Header*>(h)->size_flags).load(std::memory_order_relaxed);
+  }
+  static void store_size_flags(Header* h, std::size_t v) noexcept {
+    std::atomic_ref<std::size_t>(h->size_flags).store(v, std::memory_order_relaxed);
+  }
   static char* payload(Header* h) noexcept { return reinterpret_cast<char*>(h) + header_size; }
   static Header* header_of(void* p) noexcept {
     return reinterpret_cast<Header*>(static_cast<char*>(p) - header_size);
@@ -306,7 +402,7 @@ class CoalescingPool {
     bins_[bin] = h;
     bitmap_[bin / 64] |= std::uint64_t{1} << (bin % 64);
     ++free_count_;
-    if (Header* next = next_of(h, size)) next->size_flags |= prev_free_flag;
+    if (Header* next = next_of(h, size)) store_size_flags(next, next->size_flags | prev_free_flag);
   }
 
   void unlink(Header* h) noexcept {
@@ -320,7 +416,7 @@ class CoalescingPool {
     }
     if (l->next != nullptr) links(l->next)->prev = l->prev;
     --free_count_;
-    if (Header* next = next_of(h, size_of(h))) next->size_flags &= ~prev_free_flag;
+    if (Header* next = next_of(h, size_of(h))) store_size_flags(next, next->size_flags & ~prev_free_flag);
   }
 
   // An unlinked free block of at least `total` bytes, or nullptr.
@@ -463,6 +559,8 @@ class CoalescingPool {
   }
 
   mutable std::mutex mutex_;
+  bool owned_ = true;
+  char* region_ = nullptr;  // as obtained; base_ is its first granule-aligned byte
   char* base_ = nullptr;
   char* end_ = nullptr;
   std::size_t region_size_ = 0;

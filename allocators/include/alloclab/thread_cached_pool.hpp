@@ -33,6 +33,11 @@
 // reference. reset() and stats() require quiescence, as for every allocator here (not checked:
 // checked builds bypass the caches, and the pool's lock orders the rest).
 //
+// As the process heap (the malloc shim): its own bookkeeping (a thread's cache, the list of
+// caches) is allocated with operator new, which then comes back here. A thread inside that
+// bookkeeping is served by the pool directly (thread_cached_pool_building below), and
+// prepare_fork()/after_fork_*() keep fork() from a threaded program safe.
+//
 // Checked builds (ALLOCLAB_CHECKED=1) bypass the caches: every call reaches the pool, whose
 // validation then sees every free (a double free into a cache would otherwise go unseen).
 #pragma once
@@ -98,6 +103,9 @@ inline constinit thread_local ThreadCachedPoolFastCache thread_cached_pool_fast_
 // Set once this thread's cache list is destroyed (thread exit): a pool used by a later
 // thread-exit handler then serves the thread directly instead of touching the dead list.
 inline constinit thread_local bool thread_cached_pool_thread_exiting = false;
+// Set while this thread builds or registers a cache: an allocation made by that bookkeeping
+// (which may reach this pool again when the pool is the heap) is served by the pool directly.
+inline constinit thread_local bool thread_cached_pool_building = false;
 
 // The caches this thread uses; at thread exit each is handed back to its pool for adoption.
 struct ThreadCachedPoolThreadCaches {
@@ -130,6 +138,8 @@ class ThreadCachedPool {
   static constexpr std::uint32_t batch = 16;        // blocks moved per lock of the pool
 
   explicit ThreadCachedPool(std::size_t capacity) noexcept : pool_(capacity) {}
+  // Over a caller-owned region (see CoalescingPool(MemoryBlock)).
+  explicit ThreadCachedPool(MemoryBlock region) noexcept : pool_(region) {}
   ThreadCachedPool(const ThreadCachedPool&) = delete;
   ThreadCachedPool& operator=(const ThreadCachedPool&) = delete;
   ~ThreadCachedPool() {
@@ -169,6 +179,39 @@ class ThreadCachedPool {
       }
     }
     deallocate_slow(p, size);
+  }
+
+  // The pool's, for any live block (cached blocks keep their pool headers): see CoalescingPool.
+  [[nodiscard]] std::size_t usable_size(const void* p) const noexcept { return pool_.usable_size(p); }
+  [[nodiscard]] bool contains(const void* p) const noexcept { return pool_.contains(p); }
+  [[nodiscard]] bool resize_in_place(void* p, std::size_t old_size, std::size_t new_size) noexcept {
+    return pool_.resize_in_place(p, old_size, new_size);
+  }
+
+  // fork() from a threaded program, for pthread_atfork: prepare_fork() takes both locks, the
+  // parent releases them, and the child also orphans every other thread's cache (those threads
+  // do not exist in the child), so that its next threads adopt their blocks instead of
+  // stranding them.
+  void prepare_fork() noexcept {
+    mutex_.lock();
+    pool_.prepare_fork();
+  }
+  void after_fork_in_parent() noexcept {
+    pool_.after_fork();
+    mutex_.unlock();
+  }
+  void after_fork_in_child() noexcept {
+    pool_.after_fork();
+    mutex_.unlock();
+    // Unlocked first: finding this thread's cache may allocate (first use of its list).
+    const detail::ThreadCachedPoolCache* mine = nullptr;
+    if (!detail::thread_cached_pool_thread_exiting) {
+      for (const auto& c : detail::thread_cached_pool_thread_caches.owned)
+        if (c->pool_id == id_) mine = c.get();
+    }
+    std::lock_guard lock(mutex_);
+    for (auto& c : caches_)
+      if (c.get() != mine) c->orphaned.store(true, std::memory_order_release);
   }
 
   // Quiescent. Every cache is emptied (its blocks go with the pool's reset).
@@ -240,7 +283,11 @@ class ThreadCachedPool {
   // This thread's cache for this pool: found in its list, adopted from an exited thread, or
   // created. nullptr if no memory could be had for one (the caller goes to the pool).
   [[gnu::noinline]] detail::ThreadCachedPoolCache* this_thread_cache() noexcept {
-    if (detail::thread_cached_pool_thread_exiting) return nullptr;
+    if (detail::thread_cached_pool_thread_exiting || detail::thread_cached_pool_building) return nullptr;
+    struct Building {  // the flag is cleared on every return below
+      Building() noexcept { detail::thread_cached_pool_building = true; }
+      ~Building() { detail::thread_cached_pool_building = false; }
+    } building;
     auto& owned = detail::thread_cached_pool_thread_caches.owned;
     for (auto& c : owned) {
       if (c->pool_id == id_) {

@@ -1,0 +1,145 @@
+// liballoclab_bump.so — a malloc whose free does nothing: a program's speed of light.
+//
+// Each thread bumps through chunks of its own, mapped from the kernel (MmapBlockSource); a
+// chunk is never given back, nor is any block. Allocation is the library's fit_in() on the
+// thread's chunk plus a 16-byte header holding the block's size (for malloc_usable_size and
+// realloc). No lock, no atomic on the fast path; the only shared state is the count of bytes
+// mapped, touched once per chunk. What a program gains under it over a real malloc is what
+// freeing costs it (Berger, Zorn and McKinley's "regions" question); its peak RSS is the price.
+//
+// Chunks start at 256 KiB per thread and double up to 32 MiB, so a thread that allocates
+// little maps little and one that allocates much maps rarely. A request larger than a quarter
+// of the thread's next chunk gets a chunk of its own; the current chunk stays in use.
+//
+// Invariants: every result is aligned to at least 16; header(p) = the size p was allocated or
+// last resized with; chunk.cursor <= chunk.end; mapped_bytes <= limit.
+//
+// Environment: ALLOCLAB_BUMP_LIMIT (bytes, default half the machine's physical memory) caps
+// the bytes mapped. Past it requests fail (NULL, ENOMEM): a program that does not fit fails
+// rather than push the machine into swap or the OOM killer.
+#include <unistd.h>
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <string_view>
+
+#include "alloclab/allocator.hpp"
+#include "alloclab/block_source.hpp"
+#include "malloc_api.hpp"
+
+namespace {
+
+using alloclab::MemoryBlock;
+using alloclab::MmapBlockSource;
+using alloclab::shim::min_alignment;
+
+constexpr std::string_view shim_name = "alloclab_bump";
+constexpr std::size_t header_size = 16;
+constexpr std::size_t first_chunk = std::size_t{256} << 10;
+constexpr std::size_t last_chunk = std::size_t{32} << 20;
+
+struct Chunk {
+  char* cursor;
+  char* end;
+  std::size_t next_size;
+};
+// initial-exec: the shim is preloaded, so its TLS is in the static block and reading it never
+// calls into ld.so (which could allocate).
+[[gnu::tls_model("initial-exec")]] constinit thread_local Chunk chunk{nullptr, nullptr, first_chunk};
+
+std::atomic<std::size_t> mapped_bytes{0};
+std::atomic<std::size_t> limit_bytes{0};  // read from the environment on first use
+
+std::size_t limit() noexcept {
+  std::size_t limit = limit_bytes.load(std::memory_order_relaxed);
+  if (limit != 0) [[likely]] return limit;
+  const auto physical = static_cast<std::size_t>(::sysconf(_SC_PHYS_PAGES)) * alloclab::shim::page_size();
+  limit = alloclab::shim::byte_count_from_env("ALLOCLAB_BUMP_LIMIT", shim_name, physical / 2);
+  limit_bytes.store(limit, std::memory_order_relaxed);
+  return limit;
+}
+
+// A mapping of at least `size` bytes within the limit, or {}.
+MemoryBlock map_chunk(std::size_t size) noexcept {
+  std::size_t before = mapped_bytes.load(std::memory_order_relaxed);
+  do {
+    if (size > limit() || before > limit() - size) return {};
+  } while (!mapped_bytes.compare_exchange_weak(before, before + size, std::memory_order_relaxed));
+  const MemoryBlock block = MmapBlockSource{}.allocate_block(size);
+  if (!block) mapped_bytes.fetch_sub(size, std::memory_order_relaxed);
+  else if (block.size > size) mapped_bytes.fetch_add(block.size - size, std::memory_order_relaxed);
+  return block;
+}
+
+std::size_t& header(const void* p) noexcept {
+  return *reinterpret_cast<std::size_t*>(const_cast<char*>(static_cast<const char*>(p)) - header_size);
+}
+
+// p for `size` bytes at `alignment` in [cursor, end), with room for its header below, or nullptr.
+char* fit(char* cursor, char* end, std::size_t size, std::size_t alignment) noexcept {
+  if (cursor == nullptr || end - cursor < static_cast<std::ptrdiff_t>(header_size)) return nullptr;
+  return alloclab::fit_in(cursor + header_size, end, size, alignment);
+}
+
+[[gnu::noinline]] void* allocate_from_new_chunk(std::size_t size, std::size_t alignment) noexcept {
+  if (size > SIZE_MAX / 2 || alignment > SIZE_MAX / 4) return nullptr;
+  const std::size_t need = header_size + alignment + size;
+  if (need > chunk.next_size / 4) {  // a chunk of its own; the current one stays
+    const MemoryBlock own = map_chunk(need);
+    char* p = own ? fit(static_cast<char*>(own.data), static_cast<char*>(own.data) + own.size, size, alignment) : nullptr;
+    if (p != nullptr) header(p) = size;
+    return p;
+  }
+  const MemoryBlock fresh = map_chunk(chunk.next_size);
+  if (!fresh) return nullptr;
+  if (chunk.next_size < last_chunk) chunk.next_size *= 2;
+  chunk.cursor = static_cast<char*>(fresh.data);
+  chunk.end = chunk.cursor + fresh.size;
+  char* p = fit(chunk.cursor, chunk.end, size, alignment);
+  header(p) = size;
+  chunk.cursor = p + size;
+  return p;
+}
+
+struct BumpBackend {
+  static constexpr std::string_view name = shim_name;
+
+  static void* allocate(std::size_t size, std::size_t alignment) noexcept {
+    char* p = fit(chunk.cursor, chunk.end, size, alignment);
+    if (p == nullptr) [[unlikely]] return allocate_from_new_chunk(size, alignment);
+    header(p) = size;
+    chunk.cursor = p + size;
+    return p;
+  }
+
+  // Every byte is fresh from the kernel, hence zero: nothing is ever reused.
+  static void* allocate_zeroed(std::size_t size) noexcept { return allocate(size, min_alignment); }
+
+  static void deallocate(void*) noexcept {}
+
+  static std::size_t usable_size(const void* p) noexcept { return header(p); }
+
+  // In place when p is the last block of this thread's chunk and the chunk has room; a shrink
+  // always (the header records the smaller size, so the tail is reused only at the chunk's end).
+  static void* reallocate(void* p, std::size_t n) noexcept {
+    std::size_t& size = header(p);
+    char* const end_of_p = static_cast<char*>(p) + size;
+    if (end_of_p == chunk.cursor && n <= static_cast<std::size_t>(chunk.end - static_cast<char*>(p))) {
+      size = n;
+      chunk.cursor = static_cast<char*>(p) + n;
+      return p;
+    }
+    if (n <= size) {
+      size = n;
+      return p;
+    }
+    return alloclab::shim::relocate<BumpBackend>(p, n);
+  }
+};
+static_assert(alloclab::shim::MallocBackend<BumpBackend>);
+
+}  // namespace
+
+ALLOCLAB_DEFINE_MALLOC_API(BumpBackend)
