@@ -88,6 +88,9 @@ struct LargeHeader {
 };
 static_assert(sizeof(LargeHeader) == 16);
 constexpr std::size_t large_magic = 0xa110c1ab'00000000ULL;
+// Checked builds keep a freed mapping's header page (the rest is unmapped) with this in
+// `length`, so a second free of it is recognised instead of faulting on an unmapped page.
+constexpr std::size_t freed_length = 0xdeadf4ee'00000000ULL;
 
 LargeHeader* large_header(const void* p) noexcept {
   return reinterpret_cast<LargeHeader*>(const_cast<char*>(static_cast<const char*>(p)) - sizeof(LargeHeader));
@@ -99,6 +102,9 @@ LargeHeader* checked_large_header(const void* p) noexcept {
   if (at % min_alignment != 0 || at < page_size()) return nullptr;
   LargeHeader* h = large_header(p);
   const std::size_t offset = h->offset ^ large_magic;
+  if constexpr (alloclab::debug::checked) {
+    if (h->length == freed_length) return h;  // free_large() names the double free
+  }
   if (offset < sizeof(LargeHeader) || offset >= h->length || (at - offset) % page_size() != 0) return nullptr;
   return h;
 }
@@ -109,7 +115,8 @@ void* allocate_large(std::size_t size, std::size_t alignment) noexcept {
   // above a page cannot be asked of mmap, so the worst gap is mapped too (never touched).
   const std::size_t offset = alignment <= sizeof(LargeHeader) ? sizeof(LargeHeader) : alignment;
   const std::size_t slack = alignment > page ? alignment : 0;
-  if (size > SIZE_MAX - offset - slack - page) return nullptr;
+  // offset + slack is 2 * alignment, which wraps for an alignment of 2^63.
+  if (offset > SIZE_MAX / 2 || size > SIZE_MAX - offset - slack - page) return nullptr;
   const MemoryBlock m = MmapBlockSource{}.allocate_block(offset + slack + size);
   if (!m) return nullptr;
   const auto start = reinterpret_cast<std::uintptr_t>(m.data);
@@ -127,7 +134,27 @@ void* allocate_large(std::size_t size, std::size_t alignment) noexcept {
     return;
   }
   const std::size_t offset = h->offset ^ large_magic;
-  MmapBlockSource{}.deallocate_block({static_cast<char*>(p) - offset, h->length});
+  char* const start = static_cast<char*>(p) - offset;
+  if constexpr (alloclab::debug::checked) {
+    if (h->length == freed_length) alloclab::debug::fatal(shim_name.data(), "double free (of a block of its own mapping)", p);
+    // Only the page holding the header stays mapped: the rest is given back, so what the
+    // checked build keeps per freed block is one page.
+    const std::size_t header_page = (offset - sizeof(LargeHeader)) & ~(page_size() - 1);
+    const std::size_t kept = header_page + page_size();
+    if (header_page != 0) ::munmap(start, header_page);
+    if (h->length > kept) ::munmap(start + kept, h->length - kept);
+    large_header(p)->length = freed_length;
+    return;
+  }
+  MmapBlockSource{}.deallocate_block({start, h->length});
+}
+
+// Checked builds: p must be a live block of its own mapping (realloc, malloc_usable_size).
+void expect_live_large_block(const void* p) noexcept {
+  const LargeHeader* h = checked_large_header(p);
+  if (h == nullptr)
+    alloclab::debug::fatal(shim_name.data(), "foreign pointer: neither in the pool nor a mapping of this malloc", p);
+  if (h->length == freed_length) alloclab::debug::fatal(shim_name.data(), "use after free (of a block of its own mapping)", p);
 }
 
 std::size_t large_usable_size(const void* p) noexcept {
@@ -165,8 +192,7 @@ struct PoolBackend {
     ThreadCachedPool& pool = heap();
     if (pool.contains(p)) return pool.usable_size(p);
     if constexpr (alloclab::debug::checked) {
-      if (checked_large_header(p) == nullptr)
-        alloclab::debug::fatal(shim_name.data(), "foreign pointer: neither in the pool nor a mapping of this malloc", p);
+      expect_live_large_block(p);
     }
     return large_usable_size(p);
   }
@@ -187,14 +213,14 @@ struct PoolBackend {
   // keeps malloc's alignment (realloc promises no more).
   static void* reallocate_large(void* p, std::size_t n) noexcept {
     if constexpr (alloclab::debug::checked) {
-      if (checked_large_header(p) == nullptr)
-        alloclab::debug::fatal(shim_name.data(), "foreign pointer: neither in the pool nor a mapping of this malloc", p);
+      expect_live_large_block(p);
     }
     LargeHeader* h = large_header(p);
     const std::size_t offset = h->offset ^ large_magic;
     const std::size_t usable = h->length - offset;
     if (n <= usable && n >= usable / 2) return p;
-    if (n < mmap_threshold) return alloclab::shim::relocate<PoolBackend>(p, n);
+    // (Checked builds copy: mremap would unmap the old block, whose second free must be seen.)
+    if (n < mmap_threshold || alloclab::debug::checked) return alloclab::shim::relocate<PoolBackend>(p, n);
     if (n > SIZE_MAX - offset - page_size()) return nullptr;
     const std::size_t length = (offset + n + page_size() - 1) & ~(page_size() - 1);
     void* moved = ::mremap(static_cast<char*>(p) - offset, h->length, length, MREMAP_MAYMOVE);
