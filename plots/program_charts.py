@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from alloclab import results
+from alloclab.fit import DID_NOT_FIT
 from alloclab.programs import summary
 from alloclab.programs.records import METRIC_INFO, ProgramRow, ProgramsRun
 from alloclab.programs.summary import Relative
@@ -67,6 +68,8 @@ def why_none(run: ProgramsRun, program: str, allocator: str, threads: int, metri
     if not rows:
         return "not run"
     if not run.values(program, allocator, threads, metric):
+        if run.did_not_fit(program, allocator, threads):
+            return DID_NOT_FIT
         return "failed" if any(not r.ok for r in rows) else "no data"
     if not run.values(program, baseline, threads, metric):
         return f"no {baseline}"
@@ -276,7 +279,7 @@ def memory_chart(run: ProgramsRun, out_dir: Path, program: str, threads: int, fa
         row = median_repetition(run, program, a, threads)
         if row is None:
             if (program, a, threads) in run.cases:
-                missing[a] = "failed"
+                missing[a] = DID_NOT_FIT if run.did_not_fit(program, a, threads) else "failed"
             continue
         points = run.timeline(row)
         if len(points) < 2:

@@ -20,8 +20,11 @@ from alloclab.programs.records import METRIC_INFO, ProgramRow, ProgramsRun
 from alloclab.results import ResultsError
 from plots import style
 from plots.charts import MIB, Chart
+from plots.program_charts import case_label
 from plots.report import CSS, _sig, machine_rows
 
+# The per-allocator table's metrics (the targets of alloclab's malloc shims are on these two).
+PER_ALLOCATOR_METRICS = ("wall_s", "peak_rss_bytes")
 # metric -> (a better / worse ratio in words, header unit of the baseline's median)
 WORDS = {
     "wall_s": (("faster", "slower"), "s"),
@@ -121,6 +124,44 @@ def text_summary(run: ProgramsRun, baseline: str = summary.BASELINE) -> str:
     return "\n\n".join(parts)
 
 
+def per_allocator_table(run: ProgramsRun, baseline: str = summary.BASELINE) -> Table:
+    """Per allocator, across programs: the geometric mean and the worst case of wall time and
+    peak RSS relative to the baseline, each with its interval, and the cases where it did not
+    fit. A target "within x times the baseline on every program" holds when the worst case does."""
+    rows: list[tuple[Cell | str, ...]] = []
+    for a in [x for x in run.allocators() if x != baseline]:
+        cells: list[Cell | str] = [Cell(a, css="name")]
+        for metric in PER_ALLOCATOR_METRICS:
+            cells.append(summary.format_relative(summary.geomean(run, a, metric, baseline)))
+            worst = summary.worst(run, a, metric, baseline, METRIC_INFO[metric][2])
+            cells.append(Cell(summary.format_relative(worst[2]), note=case_label(run, worst[0], worst[1]))
+                         if worst else Cell("-", css="none"))
+        unfit = summary.unfit_cases(run, a)
+        cells.append(", ".join(case_label(run, p, t) for p, t in unfit) or "\u2014")
+        rows.append(tuple(cells))
+    header = ("allocator",) + tuple(f"{METRIC_INFO[m][0]}: {which}" for m in PER_ALLOCATOR_METRICS
+                                    for which in ("geometric mean", "worst case")) + ("did not fit on",)
+    return Table(header, tuple(rows), css="summary", numeric=(False,) + (True,) * 2 * len(PER_ALLOCATOR_METRICS)
+                 + (False,))
+
+
+def fastest_table(run: ProgramsRun, metric: str = "wall_s") -> Table:
+    """Per case, the allocator with the best median, the allocators the runs cannot tell from
+    it (their per-pass ratio's interval includes 1), and those that did not fit."""
+    rows: list[tuple[Cell | str, ...]] = []
+    for program, threads in summary.cases(run):
+        best = summary.fastest(run, program, threads, metric, METRIC_INFO[metric][2])
+        if best is None:
+            rows.append((Cell(program, css="name"), str(threads), Cell("no allocator with enough runs", css="none"),
+                         "", ""))
+            continue
+        ties = [f"{a} {summary.format_relative(r)}" for a, r in best.tied()]
+        rows.append((Cell(program, css="name"), str(threads), Cell(best.allocator, note=f"median {_sig(best.median)}"),
+                     "; ".join(ties) or "none: the fastest outright", ", ".join(best.unfit) or "\u2014"))
+    return Table(("program", "threads", "fastest (best median)", "tied with it: ratio to it [95 % interval]",
+                  "did not fit"), tuple(rows), numeric=(False, True, False, False, False))
+
+
 # ----------------------------------------------------------------------------- the section
 
 def _packages(packages: object) -> str:
@@ -192,9 +233,13 @@ def failed_blocks(run: ProgramsRun) -> list[Block]:
                                 for text, group in grouped.items())
             total = len(run.cases[(program, a, threads)])
             rows.append((Cell(program, css="name"), str(threads), a, f"{len(mine)} of {total}", reasons))
-    return [Paragraph(f"{len(failed)} of {len(run.rows)} runs failed. A failed run (a crash, a timeout, a wrong "
-                      "answer, or a preload that did not take effect) is left out of every figure and ratio; its "
-                      "record is `programs/raw/<unit>.json`."),
+    unfit = sum(r.did_not_fit for r in failed)
+    return [Paragraph(f"{len(failed)} of {len(run.rows)} runs failed"
+                      + (f", {unfit} of them because they did not fit in the memory budget of an allocator that never "
+                         "frees (\"did not fit\": the program's allocations outgrew it)" if unfit else "")
+                      + ". A failed run (a crash, a timeout, a wrong answer, a preload that did not take effect, or a "
+                      "run that did not fit) is left out of every figure and ratio; its record is "
+                      "`programs/raw/<unit>.json`."),
             Table(("program", "threads", "allocator", "failed", "reason (r = repetition)"), tuple(rows),
                   numeric=(False, True, False, True, False))]
 
@@ -222,9 +267,22 @@ def section(run: ProgramsRun, charts: list[Chart], baseline: str = summary.BASEL
             blocks += [Paragraph(f"**{label[:1].upper()}{label[1:]}** ({'higher' if METRIC_INFO[metric][2] else 'lower'}"
                                  " is better):"),
                        summary_table(run, metric, baseline)]
+        blocks += [Heading(f"Each allocator across programs, relative to {baseline}", 3),
+                   Paragraph(f"The geometric mean over the cases (as in the last rows above) and the worst case: the "
+                             f"case with the highest ratio to {baseline}, named under it, with its 95 % interval. A "
+                             f"bound \"at most x times {baseline} on every program\" holds where the worst case's "
+                             "interval lies below x. A case where the allocator did not fit in its memory budget (an "
+                             "allocator that never frees) has no ratio and is named in the last column.", css="legend"),
+                   per_allocator_table(run, baseline)]
     else:
         blocks.append(Paragraph(f"No `{baseline}` run in this folder: no ratios, only the memory over time."))
-    blocks += [Heading("Failed runs", 3), *failed_blocks(run)]
+    blocks += [Heading("Fastest per program", 3),
+               Paragraph("Per case, the allocator with the lowest median wall time, and every allocator these runs "
+                         "cannot tell from it: its wall time divided by the fastest one's in the same pass, the median "
+                         "of those ratios and its 95 % interval, which includes 1. An allocator that did not fit in its "
+                         "memory budget on a case is named, not ranked.", css="legend"),
+               fastest_table(run),
+               Heading("Failed runs", 3), *failed_blocks(run)]
     across = [c for c in charts if c.stem.startswith(("programs_summary", "programs_overview"))]
     per = [c for c in charts if c not in across]
     if across:

@@ -48,8 +48,12 @@ KINDS = {
     "library": KindStyle((OI_ORANGE, OI_SKY, OI_GREEN, OI_PURPLE, OI_VERMILLION, DARK_GOLD, MAGENTA, BROWN),
                          ("o", "s", "^", "D", "v", "8")),
     "peer": KindStyle((OI_BLUE, TOL_WINE, TOL_SAND, TOL_GREEN, TOL_TEAL), ("P", "X", "<", ">", "h")),
-    # Debian's four peers, then libraries a user names (--preload): Paul Tol's bright red, green, cyan.
-    "preloaded": KindStyle((TOL_PURPLE, TOL_INDIGO, TOL_ROSE, TOL_OLIVE, "#EE6677", "#228833", "#66CCEE"),
+    # In registration order: Debian's four peers (muted), alloclab's two malloc shims (Paul Tol's
+    # bright green and cyan: far from the peers' colours, in the programs' charts above all), then
+    # libraries a user names (--preload): bright red, yellow and Tol's vibrant orange. Three user
+    # libraries get colours of their own before a colour repeats (with the next marker).
+    "preloaded": KindStyle((TOL_PURPLE, TOL_INDIGO, TOL_ROSE, TOL_OLIVE, "#228833", "#66CCEE", "#EE6677",
+                            "#CCBB44", "#EE7733"),
                            ("p", "*", "d", "H", "8", "h", "X"), hollow=True),
     "reference": KindStyle((REF_GREY, REF_BLACK, REF_DARK), ("",),
                            dashes=((0, (1, 1.5)), (0, (5, 2)), (0, (5, 1.5, 1, 1.5)), (0, (3, 1, 1, 1, 1, 1))),

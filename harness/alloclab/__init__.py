@@ -13,6 +13,9 @@ Glossary (the same words as the C++ side, allocators/include/alloclab/allocator.
 Modules:
   results     the data model (ResultRow, Case, Run), the one validating reader, atomic writes
   registry    the driver's registry, and its thread-count grammar, asked of the driver
+  preload     allocators that replace malloc in a process (Debian's peers, alloclab's malloc
+              shims from the build, a user's --preload) and the proof that a preload took effect
+  fit         whether a failed run ran out of the memory of an allocator that never frees
   stats       summaries and bootstrap intervals (scipy.stats)
   document    a report model rendered once per format (Markdown, HTML, plain text)
   sweep       `python3 -m alloclab.sweep`: sweeps in processes, resume, shards, merge

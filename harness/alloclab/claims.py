@@ -37,7 +37,7 @@ import tempfile
 import tomllib
 import warnings
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -89,7 +89,13 @@ PROGRAM_METRICS = {
     "peak_rss": ("peak_rss_bytes", False),
     "requests_per_s": ("requests_per_s", True),
 }
-PROGRAM_RELATIONS = ("ratio_at_least", "ratio_at_most", "within", "greater", "less")
+# relation -> the fields it needs; `fastest` is judged on programs only: on every program, no
+# other allocator of the run is significantly better than A on the metric (evaluate_fastest).
+PROGRAM_RELATIONS: dict[str, tuple[str, ...]] = {
+    **{r: RELATIONS[r] for r in ("ratio_at_least", "ratio_at_most", "within", "greater", "less")},
+    "fastest": ("a",)}
+# The speed metrics `fastest` reads (its name says what it ranks).
+FASTEST_METRICS = ("time", "cpu_time", "requests_per_s")
 PROGRAM_SCALE = 1.0
 VERDICTS = results.VERDICTS
 # Files of a run folder a claims file's `output` must not replace.
@@ -146,6 +152,7 @@ class Verdict:
     interval: str = "-"
     expected: str = "-"
     detail: str = ""
+    left_out: str = ""  # programs left out of the judgement, and why (an allocator did not fit)
 
 
 # --- the claims file ----------------------------------------------------------------------------
@@ -183,13 +190,15 @@ def _check_program_claim(c: dict[str, Any], bad: Any, names: ProgramNames) -> Cl
         raise bad("relation", f"'{relation}' is not one of {', '.join(PROGRAM_RELATIONS)} (a program claim)")
     if c["metric"] not in PROGRAM_METRICS:
         raise bad("metric", f"'{c['metric']}' is not one of {', '.join(PROGRAM_METRICS)} (a program claim)")
+    if relation == "fastest" and c["metric"] not in FASTEST_METRICS:
+        raise bad("metric", f"'{c['metric']}' is not a speed: 'fastest' ranks {', '.join(FASTEST_METRICS)}")
     if relation in ("greater", "less") and len(chosen) != 1:
         raise bad("relation", f"'{relation}' compares one program's runs; over several use ratio_at_least/ratio_at_most")
-    used = {"id", "sentence", "source", "metric", "relation", "note", "threads", key, *RELATIONS[relation]}
+    used = {"id", "sentence", "source", "metric", "relation", "note", "threads", key, *PROGRAM_RELATIONS[relation]}
     for k in c:
         if k not in used:
             raise bad(k, f"not used by a program claim with relation '{relation}' (it reads {', '.join(sorted(used))})")
-    for k in RELATIONS[relation]:
+    for k in PROGRAM_RELATIONS[relation]:
         if k not in c:
             raise bad(k, f"required by relation '{relation}'")
     for k in ("a", "b"):
@@ -211,7 +220,7 @@ def _check_program_claim(c: dict[str, Any], bad: Any, names: ProgramNames) -> Cl
     if "note" in c and not isinstance(c["note"], str):
         raise bad("note", "not a string")
     return Claim(id=c["id"], sentence=c["sentence"], source=c["source"], metric=c["metric"], relation=relation,
-                 workloads=(), a=c["a"], b=c["b"], threads=threads, threads_b=threads, bound=c.get("bound"),
+                 workloads=(), a=c["a"], b=c.get("b"), threads=threads, threads_b=threads, bound=c.get("bound"),
                  tolerance=c.get("tolerance"), note=c.get("note", ""), programs=tuple(dict.fromkeys(chosen)))
 
 
@@ -454,16 +463,49 @@ def evaluate(claim: Claim, rows: Sequence[ResultRow]) -> Verdict:
                    **measured)
 
 
+def _program_threads(run: ProgramsRun, claim: Claim, program: str) -> int:
+    """The thread count a claim reads on a program: its `threads` on a threaded one, else 1."""
+    info = run.plan.program(program)
+    return claim.threads if info is not None and info.threaded else 1
+
+
+def _did_not_fit(run: ProgramsRun, claim: Claim, allocators: Sequence[str]) -> tuple[list[str], str]:
+    """The claim's programs where a run of one of `allocators` did not fit in its memory budget
+    (alloclab.fit: an allocator that never frees ran out), which a judgement leaves out (a run
+    that did not fit has no time), and the words that name them."""
+    unfit: dict[str, list[str]] = {}
+    for program in claim.programs:
+        t = _program_threads(run, claim, program)
+        who = [x for x in allocators if x and run.did_not_fit(program, x, t)]
+        if who:
+            unfit[program] = who
+    if not unfit:
+        return [], ""
+    names = ", ".join(f"{p} ({', '.join(who)})" for p, who in unfit.items())
+    return list(unfit), f"left out, did not fit in memory: {names}"
+
+
 def evaluate_program(claim: Claim, run: ProgramsRun | None) -> Verdict:
     """A claim about real programs: A against B per pass; over several programs the geometric
-    mean of the per-program ratios (stats.geomean_ratio_interval)."""
+    mean of the per-program ratios (stats.geomean_ratio_interval). A program where A or B did
+    not fit in its memory budget is left out and named (Verdict.left_out)."""
     if run is None:
         return Verdict(claim.id, claim.relation, "INCONCLUSIVE", detail="the folder holds no programs run")
+    if claim.relation == "fastest":
+        return evaluate_fastest(claim, run)
+    unfit, left_out = _did_not_fit(run, claim, (claim.a, claim.b or ""))
+    kept = [p for p in claim.programs if p not in unfit]
+    if not kept:
+        return Verdict(claim.id, claim.relation, "INCONCLUSIVE", left_out=left_out,
+                       detail="no program of the claim left to judge: every one did not fit")
+    return replace(_evaluate_program_ratio(claim, run, kept), left_out=left_out)
+
+
+def _evaluate_program_ratio(claim: Claim, run: ProgramsRun, programs: Sequence[str]) -> Verdict:
     column, higher_better = PROGRAM_METRICS[claim.metric]
-    threaded = {p.name for p in run.plan.programs if p.threaded}
     cases = []
-    for program in claim.programs:
-        t_case = claim.threads if program in threaded else 1
+    for program in programs:
+        t_case = _program_threads(run, claim, program)
         va = run.by_repetition(program, claim.a, t_case, column)
         vb = run.by_repetition(program, claim.b or "", t_case, column)
         shared = sorted(r for r in set(va) & set(vb) if va[r] > 0 and vb[r] > 0)
@@ -500,6 +542,81 @@ def evaluate_program(claim: Claim, run: ProgramsRun | None) -> Verdict:
                    expected=f"{'>=' if at_least else '<='} {claim.bound}x", **measured)
 
 
+@dataclass(frozen=True)
+class Duel:
+    """A against one rival on one program: how many times better A is (> 1: A better), per pass."""
+    program: str
+    rival: str
+    value: float
+    low: float
+    high: float
+    n: int
+
+    def text(self) -> str:
+        return f"{self.rival} {self.value:.3g} [{self.low:.3g}, {self.high:.3g}]"
+
+
+def evaluate_fastest(claim: Claim, run: ProgramsRun) -> Verdict:
+    """`fastest`: on each of the claim's programs where A fits in memory, no other allocator of
+    the run is significantly better than A on the metric. Each rival is compared with A per pass
+    (stats.paired_ratio_interval of "how many times better A is"): an interval wholly below 1 is
+    a rival significantly better (NOT REPRODUCED); one that includes 1 a tie, counted and named,
+    not held against A. REPRODUCED needs every rival with successful runs compared on every such
+    program; a rival with no successful run there (it crashed, or did not fit) is out of the race.
+    Programs where A did not fit are left out and named; none left: INCONCLUSIVE."""
+    column, higher_better = PROGRAM_METRICS[claim.metric]
+    rivals = [x for x in run.allocators() if x != claim.a]
+    unfit, left_out = _did_not_fit(run, claim, (claim.a,))
+    kept = [p for p in claim.programs if p not in unfit]
+    if not rivals or not kept:
+        why = "no other allocator in the run" if not rivals else f"{claim.a} did not fit on any program of the claim"
+        return Verdict(claim.id, claim.relation, "INCONCLUSIVE", detail=why, left_out=left_out)
+    duels: list[Duel] = []
+    unjudged: list[str] = []  # (program: rival) pairs with too few passes to compare
+    for program in kept:
+        t = _program_threads(run, claim, program)
+        mine = run.by_repetition(program, claim.a, t, column)
+        for rival in rivals:
+            theirs = run.by_repetition(program, rival, t, column)
+            if not theirs:
+                continue  # no successful run: it cannot be faster
+            shared = sorted(r for r in set(mine) & set(theirs) if mine[r] > 0 and theirs[r] > 0)
+            if len(shared) < 3:
+                unjudged.append(f"{program}: {rival} ({len(shared)} passes)")
+                continue
+            a, b = [mine[r] for r in shared], [theirs[r] for r in shared]
+            value, low, high = stats.paired_ratio_interval(*((a, b) if higher_better else (b, a)))
+            duels.append(Duel(program, rival, value, low, high, len(shared)))
+    if not duels:
+        return Verdict(claim.id, claim.relation, "INCONCLUSIVE", left_out=left_out,
+                       detail="no rival compared: fewer than 3 passes with both ok" +
+                       (f" ({'; '.join(unjudged)})" if unjudged else ""))
+    beaten = [d for d in duels if d.high < 1]
+    ties = [d for d in duels if d.low <= 1 <= d.high]
+    judged = sorted({d.program for d in duels}, key=kept.index)
+    outright = [p for p in judged if not any(d.program == p and d.low <= 1 for d in duels)]
+    verdict = "NOT REPRODUCED" if beaten else "INCONCLUSIVE" if unjudged else "REPRODUCED"
+    closest = min(duels, key=lambda d: (d.value, d.high))
+    def per_program(duels: list[Duel]) -> str:
+        named = {p: [d.text() for d in duels if d.program == p] for p in judged}
+        return f"{len({d.program for d in duels})}: " + "; ".join(f"{p} ({', '.join(t)})" for p, t in named.items() if t)
+
+    parts = [f"ahead of every other allocator on {len(outright)} of {len(judged)} programs"]
+    if beaten:
+        parts.append("beaten on " + per_program(beaten))
+    if ties:
+        parts.append("tied on " + per_program(ties))
+    if unjudged:
+        parts.append("not compared, too few passes: " + "; ".join(unjudged))
+    return Verdict(claim.id, claim.relation, verdict, n=min(d.n for d in duels), value=closest.value,
+                   low=closest.low, high=closest.high, paired=True,
+                   measured=f"{closest.value:.3g}x (closest: {closest.rival} on {closest.program})",
+                   interval=f"[{closest.low:.3g}, {closest.high:.3g}]",
+                   expected=f"no other allocator better ({claim.metric}; a tie allowed)",
+                   detail="; ".join(parts) + ". Ratios: how many times better "
+                   f"{claim.a} is than the rival, per pass, [95 % interval]", left_out=left_out)
+
+
 def judge(claim: Claim, rows: Sequence[ResultRow], programs: ProgramsRun | None = None) -> Verdict:
     """evaluate(), but statistics that numpy or scipy warn about as numerically unsound (a
     degenerate sample, a fit of equal sizes) judge nothing: INCONCLUSIVE."""
@@ -519,7 +636,10 @@ EXPLANATION = ("Ratios read \"how many times better A is than B\" on the claim's
                "(scipy.stats.bootstrap). A ratio is the median of the per-pass ratios A/B when both were measured in "
                "the same passes of a sweep (a slow spell of the machine cancels), otherwise (a one-run, its "
                "repetitions shuffled together) the ratio of the medians. \"greater\"/\"less\" claims use a one-sided "
-               "Mann-Whitney U test.")
+               "Mann-Whitney U test. \"fastest\" (programs): on every program, no other allocator's per-pass ratio "
+               "to A lies wholly on A's losing side (ties, an interval including 1, are named, not held against A). "
+               "A program where an allocator of the claim did not fit in its memory budget (a malloc that never "
+               "frees) is left out and named.")
 
 
 def claims_document(file: ClaimsFile, checked: Sequence[dict[str, Any]], source_file: str) -> Document:
@@ -567,7 +687,9 @@ def run_programs(claims: Sequence[Claim], args: argparse.Namespace, folder: Path
     """Runs the programs x allocators the program claims read (into `folder`, a sweep's
     folder, or a new one); returns the folder."""
     programs = sorted({p for c in claims for p in c.programs})
-    allocators = sorted({x for c in claims if c.programs for x in (c.a, c.b) if x})
+    # `fastest` compares A with every allocator the suite has.
+    allocators = ["all"] if any(c.relation == "fastest" for c in claims) else \
+        sorted({x for c in claims if c.programs for x in (c.a, c.b) if x})
     threads = sorted({1} | {c.threads for c in claims if c.programs})
     with tempfile.TemporaryDirectory(prefix="alloclab-claims-") as scratch:
         folder_file = Path(scratch) / "folder"
@@ -694,9 +816,11 @@ def main(argv: list[str] | None = None) -> int:
     verdicts = [judge(c, run.rows, prun) for c in file.claims]
     checked = checked_entries(file.claims, verdicts)
     print(render_text(verdict_table(checked, with_sentence=False)))
-    for v in verdicts:
-        if v.detail and v.verdict == "INCONCLUSIVE":
-            print(f"  {v.id}: {v.detail}")
+    for v in verdicts:  # what the table cannot hold: why not decided, ties, programs left out
+        why = v.detail if v.verdict == "INCONCLUSIVE" or v.relation == "fastest" else ""
+        said = [x for x in (why, v.left_out) if x]
+        if said:
+            print(f"  {v.id}: {'; '.join(said)}")
     try:
         results.write_atomically(folder / f"{file.output}.md", render_markdown(claims_document(file, checked, args.file)))
         results.write_json(folder / f"{file.output}.json", checked)

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from alloclab.cli import UsageError
-from alloclab.registry import NAME, ROOT, AllocatorInfo
+from alloclab.registry import DEFAULT_BINARY, NAME, ROOT, AllocatorInfo
 
 LIB_DIRS = (Path("/usr/lib/x86_64-linux-gnu"), Path("/usr/lib/aarch64-linux-gnu"), Path("/usr/lib"))
 DEFAULT_PROBE = ROOT / "build" / "release" / "harness" / "liballoclab_probe.so"
@@ -33,12 +33,14 @@ class Preload:
     kind: str                 # registry kind: "peer" for the system allocator, else "preloaded"
     description: str
     library: Path | None
+    frees: bool = True        # False: free() does nothing (registry supports_free; see alloclab.fit)
+    install_hint: str = ""    # how to get the library when it is missing (for the user's one line)
 
     def info(self) -> AllocatorInfo:
         """As the registry lists it (registry.json, styles, the sweep's plan)."""
         if self.library is None:
             return AllocatorInfo(self.name, self.kind, self.description)
-        return AllocatorInfo(self.name, self.kind, self.description, measured_as="malloc",
+        return AllocatorInfo(self.name, self.kind, self.description, supports_free=self.frees, measured_as="malloc",
                              library=str(self.library), expect_in_path=self.library.name)
 
     def ld_preload(self, probe: Path | None = None) -> str:
@@ -61,14 +63,37 @@ def system_allocator() -> Preload:
                    "so that it wins over an allocator a program links", libc)
 
 
-def installed_library(info: AllocatorInfo) -> Path | None:
-    """Where a registry peer's library is: its absolute path (a user's), or Debian's folders."""
+def build_library_dirs(driver: Path | None) -> list[Path]:
+    """Where a library built with alloclab is (registry library_from "build"): the allocators/
+    folder of the driver's own build tree (the driver is <build>/harness/alloclab), then the
+    release build's, for a driver run from elsewhere (a wrapper script, a copy)."""
+    dirs = [Path(driver).resolve().parent.parent / "allocators"] if driver is not None else []
+    release = DEFAULT_BINARY.parent.parent / "allocators"
+    return dirs + ([release] if release not in dirs else [])
+
+
+def installed_library(info: AllocatorInfo, driver: Path | None = None) -> Path | None:
+    """Where a registry peer's library is: its absolute path (a user's), the build tree of
+    `driver` (one built with alloclab), or the system's folders (a Debian package's); None
+    when it is not there."""
     if not info.library:
         return None
     given = Path(info.library)
     if given.is_absolute():
         return given if given.exists() else None
-    return next((d / given for d in LIB_DIRS if (d / given).exists()), None)
+    folders = build_library_dirs(driver) if info.library_from == "build" else list(LIB_DIRS)
+    return next((d / given for d in folders if (d / given).is_file()), None)
+
+
+def registry_preload(info: AllocatorInfo, driver: Path | None = None) -> Preload:
+    """A registry's preloaded peer as a Preload: its library where installed_library finds it,
+    else where it would be (so that the user is told which file is missing and how to get it)."""
+    built = info.library_from == "build"
+    library = installed_library(info, driver) or \
+        (build_library_dirs(driver)[0] if built else LIB_DIRS[0]) / info.library
+    hint = "built with alloclab: cmake --build --preset release" if built else \
+        "its Debian package; ./run_all.sh installs it"
+    return Preload(info.name, info.kind, info.description, library, frees=info.supports_free, install_hint=hint)
 
 
 def shared_library(path: Path) -> str | None:

@@ -19,6 +19,7 @@ ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_BINARY = ROOT / "build" / "release" / "harness" / "alloclab"
 # Kinds in drawing and listing order.
 KINDS = ("library", "peer", "preloaded", "reference")
+LIBRARY_FROM = ("", "system", "build")
 NAME = re.compile(r"[A-Za-z0-9_.+-]{1,64}")
 
 
@@ -34,8 +35,12 @@ class AllocatorInfo:
     thread_safe: bool = True
     supports_free: bool = True
     measured_as: str = ""      # preloaded peers: the driver adapter they are measured through
-    library: str = ""          # preloaded peers: the shared object to preload
+    library: str = ""          # preloaded peers: the shared object to preload (a file name, or a user's path)
     expect_in_path: str = ""   # preloaded peers: text the loaded library's path must contain
+    # preloaded peers: where `library` is, when it is a file name (preload.installed_library):
+    # "system" (or "", in registries from before the field) the system's library folders;
+    # "build" built with alloclab, in the build tree's allocators/ folder beside the driver's.
+    library_from: str = ""
 
 
 @dataclass(frozen=True)
@@ -83,6 +88,9 @@ class Registry:
         for a in allocators:
             if a.kind not in KINDS:
                 raise RegistryError(f"{where}: allocator '{a.name}' has kind '{a.kind}' (valid: {', '.join(KINDS)})")
+            if a.library_from not in LIBRARY_FROM or (a.library_from == "build" and "/" in a.library):
+                raise RegistryError(f"{where}: allocator '{a.name}' has library_from '{a.library_from[:80]}' for "
+                                    f"'{a.library[:200]}' (valid: system, or build with a file name)")
         workloads = tuple(_typed(where, w, WorkloadInfo, ("name",)) for w in doc.get("workloads", []))
         for kind, names in (("allocator", [a.name for a in allocators]), ("workload", [w.name for w in workloads])):
             twice = sorted({n for n in names if names.count(n) > 1})
@@ -108,6 +116,9 @@ class Registry:
 
     def allocator(self, name: str) -> AllocatorInfo | None:
         return next((a for a in self.allocators if a.name == name), None)
+
+    def workload(self, name: str) -> WorkloadInfo | None:
+        return next((w for w in self.workloads if w.name == name), None)
 
     def allocator_names(self, *kinds: str) -> list[str]:
         return [a.name for a in self.allocators if not kinds or a.kind in kinds]

@@ -10,6 +10,10 @@ visits the allocators in a rotated order, so drift of the machine favours none o
 Results are written atomically; --resume re-runs only the units with no result; --shard K/N
 runs every N-th unit, for spreading a sweep over machines. Names, kinds and the thread-count
 grammar come from the driver (`alloclab --list --json`).
+
+A preloaded malloc whose free does nothing (alloclab_bump) is skipped, with the reason, on a
+workload that needs free, by the rule the driver applies to its arenas; a unit in which it runs
+out of its memory budget fails as "did not fit" (alloclab.fit), and the sweep goes on.
 """
 
 from __future__ import annotations
@@ -30,7 +34,9 @@ from typing import Any, NoReturn
 
 from alloclab import results
 from alloclab.cli import Parser, UsageError, clock, parse_names, parse_shard, positive, seconds
-from alloclab.preload import DEFAULT_PROBE, LIB_DIRS, Preload, check_takes_effect, installed_library, parse_preloads
+from alloclab.fit import out_of_memory_reason
+from alloclab.preload import (DEFAULT_PROBE, Preload, check_takes_effect, installed_library, parse_preloads,
+                              registry_preload)
 from alloclab.registry import DEFAULT_BINARY, ROOT, Registry, RegistryError, ask_driver
 from alloclab.results import ResultRow, ResultsError
 
@@ -40,6 +46,8 @@ PROFILES = {
     # For papers: enough repetitions for a significance test, 4 x cores, longer cases.
     "full": {"threads_per_core": 4, "repetitions": 9, "min_time": 0.3},
 }
+# A unit's record in raw/: the driver's result, or the sweep's record of a failure or a skip.
+RECORD_SUFFIXES = (".failed.json", ".skipped.json", ".json")
 # The facts of a driver JSON's context that machine.json keeps.
 MACHINE_KEYS = ("host_name", "num_cpus", "mhz_per_cpu", "caches", "cpu_model", "hardware_threads",
                 "cpu_governor", "kernel", "aslr", "glibc_version", "tbb_version", "compiler", "cxx_flags",
@@ -73,8 +81,8 @@ def plan_units(labels: list[str], workloads: list[str], repetitions: int) -> lis
 
 
 def unit_done(raw_dir: Path, unit: Unit) -> bool:
-    """A unit is done when its result parses or its failure was recorded."""
-    if (raw_dir / f"{unit.name}.failed.json").exists():
+    """A unit is done when its result parses or its failure or skip was recorded."""
+    if any((raw_dir / f"{unit.name}{suffix}").exists() for suffix in (".failed.json", ".skipped.json")):
         return True
     path = raw_dir / f"{unit.name}.json"
     if not path.exists():
@@ -111,10 +119,36 @@ class Plan:
     tiny: bool
 
 
+def cannot_run(registry: Registry, workload: str, allocator: str) -> str:
+    """Why a preloaded malloc cannot run a workload, or "": one whose free does nothing cannot
+    run a workload that needs free (the driver's rule for its arenas, workload.hpp's
+    incompatibility(), which the driver cannot apply itself: it measures the preload as
+    `malloc`). Such a pair would measure nothing but its memory growing."""
+    info, w = registry.allocator(allocator), registry.workload(workload)
+    if info is None or info.kind != "preloaded" or info.supports_free or w is None:
+        return ""
+    if w.needs_free or w.needs_cross_thread_free:
+        return f"needs individual free; {allocator}'s free does nothing"
+    return ""
+
+
+def skip_unit(plan: Plan, raw_dir: Path, unit: Unit, why: str, progress: Progress) -> None:
+    """Records a unit that cannot run as skipped (one row per thread count, with the reason)."""
+    results.write_json(raw_dir / f"{unit.name}.skipped.json", {
+        "unit": unit.name, "workload": unit.workload, "allocator": unit.allocator,
+        "repetition": unit.repetition, "threads": plan.threads, "status": "skipped", "why": why})
+    for _ in plan.threads:
+        progress.line(f"skipped {unit.workload}/{unit.allocator}: {why}")
+
+
 def run_unit(plan: Plan, raw_dir: Path, unit: Unit, progress: Progress) -> bool:
     out = raw_dir / f"{unit.name}.json"
     info = plan.registry.allocator(unit.allocator)
     preloaded = info is not None and info.kind == "preloaded"
+    why_not = cannot_run(plan.registry, unit.workload, unit.allocator)
+    if why_not:
+        skip_unit(plan, raw_dir, unit, why_not, progress)
+        return True
     command = [str(plan.binary), "--workloads", unit.workload,
                "--allocators", info.measured_as if info is not None and preloaded else unit.allocator,
                "--threads", ",".join(map(str, plan.threads)), "--repetitions", "1",
@@ -123,7 +157,7 @@ def run_unit(plan: Plan, raw_dir: Path, unit: Unit, progress: Progress) -> bool:
         command.append("--tiny")
     env = dict(os.environ)
     if info is not None and preloaded:
-        env["LD_PRELOAD"] = str(installed_library(info))
+        env["LD_PRELOAD"] = str(installed_library(info, plan.binary))
         command += ["--malloc-label", unit.allocator, "--expect-malloc", info.expect_in_path]
     started = time.monotonic()
     deadline = started + plan.timeout
@@ -161,8 +195,12 @@ def run_unit(plan: Plan, raw_dir: Path, unit: Unit, progress: Progress) -> bool:
     code = process.returncode
     if code == 0 and out.exists():
         return True
-    why = (f"timed out after {plan.timeout:.0f} s" if time.monotonic() >= deadline
+    timed_out = time.monotonic() >= deadline
+    why = (f"timed out after {plan.timeout:.0f} s" if timed_out
            else f"exit {code}" + (f" (signal {-code})" if code < 0 else ""))
+    if info is not None and preloaded:  # a malloc that never frees and ran out of its budget
+        why = out_of_memory_reason(unit.allocator, info.supports_free, code, timed_out, False, stderr_text,
+                                   why) or why
     results.write_json(raw_dir / f"{unit.name}.failed.json", {
         "unit": unit.name, "workload": unit.workload, "allocator": unit.allocator,
         "repetition": unit.repetition, "threads": plan.threads, "status": "failed", "why": why,
@@ -180,23 +218,26 @@ def merge_rows(raw_dirs: list[Path]) -> list[ResultRow]:
         for path in sorted(raw_dir.glob("*.json")):
             if path.name.startswith("."):
                 continue
-            failed = path.name.endswith(".failed.json")
-            unit = path.name.removesuffix(".failed.json" if failed else ".json")
+            suffix = next((s for s in RECORD_SUFFIXES if path.name.endswith(s)), ".json")
+            failed, skipped = suffix == ".failed.json", suffix == ".skipped.json"
+            unit = path.name.removesuffix(suffix)
             try:
                 rep = int(unit.split("__")[0][1:])
             except ValueError:
                 continue
             doc = results.read_json(path)
             try:
-                if failed:
+                if failed or skipped:
                     last = (str(doc.get("stderr", "")).strip().splitlines() or [""])[-1]
+                    reason = f"{doc['why']}: {last}" if failed else str(doc["why"])
                     rows += [ResultRow(str(doc["workload"]), str(doc["allocator"]), int(t), repetition=rep,
-                                       status="failed", unit=unit, reason=f"{doc['why']}: {last}")
+                                       status="failed" if failed else "skipped", unit=unit, reason=reason)
                              for t in doc.get("threads", [])]
                 else:
                     rows += results.rows_from_driver_json(doc, rep, unit)
             except (AttributeError, KeyError, TypeError, ValueError) as e:
-                raise ResultsError(f"{path}: not a {'failure record' if failed else 'driver result'} ({e})") from None
+                what = "failure record" if failed else "skip record" if skipped else "driver result"
+                raise ResultsError(f"{path}: not a {what} ({e})") from None
     rows.sort(key=lambda r: (r.workload, r.allocator, r.threads, r.repetition))
     return rows
 
@@ -205,7 +246,7 @@ def machine_facts(raw_dir: Path, extra: dict[str, Any]) -> dict[str, Any]:
     """The context of one raw result (build, libraries, CPU) plus the sweep's own facts."""
     facts: dict[str, Any] = {}
     for path in sorted(raw_dir.glob("*.json")):
-        if not path.name.endswith(".failed.json") and not path.name.startswith("."):
+        if not path.name.endswith((".failed.json", ".skipped.json")) and not path.name.startswith("."):
             context = results.read_json(path).get("context", {})
             facts = {k: context[k] for k in MACHINE_KEYS if k in context}
             break
@@ -265,8 +306,9 @@ def check_run_arguments(args: argparse.Namespace) -> tuple[Plan, list[str], list
         raise UsageError(f"--folder-file '{args.folder_file}' is not a file in an existing folder")
     for label in labels:
         info = registry.allocator(label)
-        if info is not None and info.kind == "preloaded" and installed_library(info) is None:
-            raise UsageError(f"peer '{label}' needs {info.library} in {LIB_DIRS[0]} (install its Debian package)")
+        if info is not None and info.kind == "preloaded" and installed_library(info, binary) is None:
+            expected = registry_preload(info, binary)
+            raise UsageError(f"peer '{label}' needs {expected.library}, which is not there ({expected.install_hint})")
     for u in user:
         check_takes_effect(u, Path(args.probe))
     args.repetitions, args.min_time = repetitions, min_time

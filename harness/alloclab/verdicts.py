@@ -17,7 +17,8 @@ def verdict_table(checked: Sequence[dict[str, Any]], with_sentence: bool) -> Tab
         p = c.get("p")
         test = f"Mann-Whitney U, p = {p:.2g}" if isinstance(p, (int, float)) else ""
         slug = str(c["verdict"]).lower().replace(" ", "-")
-        verdict = Cell(str(c["verdict"]), note=test or str(c.get("detail") or ""), strong=True, css=f"verdict {slug}")
+        said = "; ".join(x for x in (test or str(c.get("detail") or ""), str(c.get("left_out") or "")) if x)
+        verdict = Cell(str(c["verdict"]), note=said, strong=True, css=f"verdict {slug}")
         rows.append((f"`{c['id']}`" if with_sentence else str(c["id"]),)
                     + ((Cell(str(c.get("sentence", "")), note=str(c.get("source", ""))),) if with_sentence else ())
                     + (str(c.get("measured", "-")), str(c.get("interval", "-")), str(c.get("expected", "-")),

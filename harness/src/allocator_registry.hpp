@@ -62,20 +62,41 @@ constexpr std::string_view kind_name(AllocatorKind kind) {
 // Peers measured through the `malloc` adapter with their library preloaded (LD_PRELOAD) by the
 // sweep, which checks in the process that malloc resolves into a file whose name contains
 // `expect_in_path` (alloclab --expect-malloc) before trusting a figure.
+//
+// Where the library is (`--list --json` says it as "library_from"):
+//   system  a file name in the system's library folders (a Debian package installs it)
+//   build   built with alloclab (allocators/, the malloc shims over its own allocators): a file
+//           in the build tree's allocators/ folder, beside the driver's harness/ folder, so the
+//           tools find it relative to the driver they run, whatever the machine's paths.
+enum class LibraryFrom { system, build };
+
+constexpr std::string_view library_from_name(LibraryFrom from) {
+  return from == LibraryFrom::build ? "build" : "system";
+}
+
 struct PreloadedPeer {
   std::string_view name;
   std::string_view description;
-  std::string_view library;         // the shared object preloaded (a file name in the libdir)
+  std::string_view library;         // the shared object preloaded: its file name (see LibraryFrom)
   std::string_view expect_in_path;  // text the loaded library's file name must contain
+  LibraryFrom library_from = LibraryFrom::system;
+  // false: free() does nothing (a bump malloc). The sweep skips a workload that needs free with
+  // it, as the driver skips an arena, and the programs runner calls a run that ran out of its
+  // memory "did not fit" rather than a crash.
+  bool supports_free = true;
 };
 inline constexpr std::string_view preloaded_measured_as = MallocAllocator::name;
-inline constexpr std::array<PreloadedPeer, 4> preloaded_peers{{
+inline constexpr std::array<PreloadedPeer, 6> preloaded_peers{{
     {"jemalloc", "jemalloc's malloc/free, preloaded under the malloc adapter", "libjemalloc.so.2", "libjemalloc"},
     {"mimalloc", "mimalloc's malloc/free, preloaded under the malloc adapter", "libmimalloc.so.2", "libmimalloc"},
     {"tcmalloc", "gperftools tcmalloc (minimal) malloc/free, preloaded under the malloc adapter",
      "libtcmalloc_minimal.so.4", "libtcmalloc"},
     {"tbbmalloc_proxy", "oneTBB's malloc proxy (scalable_malloc behind malloc/free), preloaded",
      "libtbbmalloc_proxy.so.2", "libtbbmalloc"},
+    {"alloclab_malloc", "alloclab's general-purpose malloc shim (thread_cached_pool), preloaded",
+     "liballoclab_malloc.so", "liballoclab_malloc", LibraryFrom::build},
+    {"alloclab_bump", "alloclab's bump malloc shim, free does nothing: the speed of light, its peak RSS the price",
+     "liballoclab_bump.so", "liballoclab_bump", LibraryFrom::build, false},
 }};
 
 // Its first buffer as large as a chained_arena block (64 KiB; later ones grow by its own

@@ -71,8 +71,10 @@ void print_list() {
               "of the driver):\n",
               std::string(preloaded_measured_as).c_str());
   for (const PreloadedPeer& p : preloaded_peers) {
-    std::printf("    %-18s %-26s %s (%s)\n", std::string(p.name).c_str(), traits_text(true, true).c_str(),
-                std::string(p.description).c_str(), std::string(p.library).c_str());
+    const bool built = p.library_from == LibraryFrom::build;
+    std::printf("    %-18s %-26s %s (%s%s)\n", std::string(p.name).c_str(), (p.supports_free ? traits_text(true, true) : std::string("thread_safe,no_free")).c_str(),
+                std::string(p.description).c_str(), std::string(p.library).c_str(),
+                built ? " in the build's allocators/" : "");
   }
   std::printf("\nworkloads (name: what it stresses; one operation is):\n");
   for (const WorkloadEntry& w : all_workloads()) {
@@ -82,7 +84,8 @@ void print_list() {
 }
 
 // `--list --json`: how every other tool learns the names, kinds, requirements and the thread
-// counts a --threads value stands for. Keys in a fixed order (schema 1).
+// counts a --threads value stands for. Keys in a fixed order (schema 1: keys are only ever
+// added, never changed in meaning, and readers ignore keys they do not know).
 void print_list_json(const std::vector<int>& threads) {
   using Json = nlohmann::ordered_json;
   Json allocators = Json::array();
@@ -98,9 +101,10 @@ void print_list_json(const std::vector<int>& threads) {
                           {"kind", kind_name(AllocatorKind::preloaded)},
                           {"description", p.description},
                           {"thread_safe", true},
-                          {"supports_free", true},
+                          {"supports_free", p.supports_free},
                           {"measured_as", preloaded_measured_as},
                           {"library", p.library},
+                          {"library_from", library_from_name(p.library_from)},
                           {"expect_in_path", p.expect_in_path}});
   }
   Json workloads = Json::array();

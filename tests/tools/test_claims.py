@@ -22,6 +22,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 from alloclab import claims, results, stats
 from alloclab.registry import ask_driver
 from alloclab.results import ResultRow
+from alloclab.verdicts import verdict_table
 
 BINARY = os.environ.get("ALLOCLAB_BINARY", os.path.join(ROOT, "build", "release", "harness", "alloclab"))
 SHIPPED = os.path.join(ROOT, "harness", "claims.toml")
@@ -716,17 +717,40 @@ class ProgramClaimsTest(TempDirTest):
     """Claims made on programs: parsed against the suite's names, judged per pass, and across
     programs by the geometric mean."""
 
-    NAMES = claims.ProgramNames(("lua", "sqlite", "rocksdb"), ("rocksdb",), ("glibc", "jemalloc", "mimalloc"))
+    NAMES = claims.ProgramNames(("lua", "sqlite", "rocksdb"), ("rocksdb",),
+                                ("glibc", "jemalloc", "mimalloc", "alloclab_bump"))
+    UNFIT = "did not fit: out of memory under alloclab_bump's budget (it never frees; exit 1: not enough memory)"
 
-    def programs_run(self, times):
-        """times: {(program, allocator, threads): [wall_s per pass]}"""
+    def programs_run(self, times, unfit=()):
+        """times: {(program, allocator, threads): [wall_s per pass]}; unfit: (program, allocator,
+        threads) cases whose every pass failed for want of memory (a free-less malloc's budget)."""
         from alloclab.programs.records import Plan, ProgramInfo, ProgramRow, ProgramsRun
         from alloclab.registry import AllocatorInfo
         rows = tuple(ProgramRow(p, a, t, rep, wall_s=v, peak_rss_bytes=1e6)
                      for (p, a, t), values in times.items() for rep, v in enumerate(values, start=1))
+        rows += tuple(ProgramRow(p, a, t, rep, status="failed", reason=self.UNFIT, peak_rss_bytes=1e6)
+                      for p, a, t in unfit for rep in range(1, 10))
         plan = Plan((ProgramInfo("lua"), ProgramInfo("sqlite"), ProgramInfo("rocksdb", threaded=True)),
-                    (AllocatorInfo("glibc", "peer"), AllocatorInfo("mimalloc", "preloaded")), (1, 4), 1.0, 42, 5, 60)
+                    (AllocatorInfo("glibc", "peer"), AllocatorInfo("mimalloc", "preloaded"),
+                     AllocatorInfo("alloclab_bump", "preloaded", supports_free=False)), (1, 4), 1.0, 42, 9, 60)
         return ProgramsRun(self.tmp, rows, plan)
+
+    def bump_run(self, bump_gain, unfit=()):
+        """Each program's passes under glibc, mimalloc (5 % faster than glibc) and alloclab_bump
+        (`bump_gain[program]` times faster than glibc; 1.05: as fast as mimalloc), 1 % noise."""
+        rng = np.random.default_rng(5)
+        times = {}
+        for program, gain in bump_gain.items():
+            t = 4 if program == "rocksdb" else 1
+            base = 1 + rng.normal(0, 0.01, 9)
+            times[(program, "glibc", t)] = list(base)
+            times[(program, "mimalloc", t)] = list(base / 1.05 * (1 + rng.normal(0, 0.01, 9)))
+            if (program, "alloclab_bump", t) not in unfit:
+                times[(program, "alloclab_bump", t)] = list(base / gain * (1 + rng.normal(0, 0.01, 9)))
+        return self.programs_run(times, unfit)
+
+    def fastest(self, **fields):
+        return self.parse(programs="all", a="alloclab_bump", metric="time", relation="fastest", threads=4, **fields)
 
     def parse(self, **fields):
         path = os.path.join(self.tmp, "programs.toml")
@@ -777,6 +801,66 @@ class ProgramClaimsTest(TempDirTest):
         self.assertEqual(claims.judge(slower, [], run).verdict, "NOT REPRODUCED")
         none = claims.judge(faster, [], None)
         self.assertEqual(none.verdict, "INCONCLUSIVE")
+
+    def test_fastest_holds_with_a_tie_named(self):
+        # bump 30 % faster than glibc on lua and rocksdb; on sqlite as fast as mimalloc: a tie.
+        run = self.bump_run({"lua": 1.3, "sqlite": 1.05, "rocksdb": 1.3})
+        v = claims.judge(self.fastest(), [], run)
+        self.assertEqual(v.verdict, "REPRODUCED", v.detail)
+        self.assertIn("ahead of every other allocator on 2 of 3 programs", v.detail)
+        self.assertIn("tied on 1: sqlite (mimalloc", v.detail)
+        self.assertNotIn("glibc", v.detail.split("tied on")[1])  # bump beats glibc on sqlite: no tie
+        self.assertIn("closest: mimalloc on sqlite", v.measured)
+        self.assertAlmostEqual(v.value, 1.0, delta=0.03)
+        self.assertLessEqual(v.low, 1.0)
+        self.assertGreaterEqual(v.high, 1.0)
+        self.assertEqual(v.left_out, "")
+        self.assertEqual(v.n, 9)
+
+    def test_fastest_not_reproduced_when_a_rival_is_faster_on_one_program(self):
+        # On lua bump is only 2 % faster than glibc: mimalloc (5 %) beats it.
+        run = self.bump_run({"lua": 1.02, "sqlite": 1.3, "rocksdb": 1.3})
+        v = claims.judge(self.fastest(), [], run)
+        self.assertEqual(v.verdict, "NOT REPRODUCED", v.detail)
+        self.assertIn("beaten on 1: lua (mimalloc 0.9", v.detail)
+        self.assertLess(v.high, 1.0)
+        self.assertIn("closest: mimalloc on lua", v.measured)
+
+    def test_a_program_that_did_not_fit_is_left_out_and_named(self):
+        run = self.bump_run({"lua": 1.3, "sqlite": 1.0, "rocksdb": 1.3}, unfit={("sqlite", "alloclab_bump", 1)})
+        self.assertEqual(run.did_not_fit("sqlite", "alloclab_bump", 1), 9)
+        v = claims.judge(self.fastest(), [], run)
+        self.assertEqual(v.verdict, "REPRODUCED", v.detail)
+        self.assertEqual(v.left_out, "left out, did not fit in memory: sqlite (alloclab_bump)")
+        self.assertIn("on 2 of 2 programs", v.detail)
+        # The regions claim (a ratio over programs) leaves it out too: the geometric mean of lua and rocksdb.
+        regions = self.parse(programs="all", a="alloclab_bump", b="glibc", metric="time", relation="ratio_at_most",
+                             bound=1.44, threads=4)
+        r = claims.judge(regions, [], run)
+        self.assertEqual(r.verdict, "REPRODUCED", r.detail)
+        self.assertAlmostEqual(r.value, 1.3, delta=0.03)
+        self.assertIn("sqlite (alloclab_bump)", r.left_out)
+        # In the table the verdict's note names what was left out.
+        entry = claims.checked_entries([regions], [r])[0]
+        self.assertIn("did not fit in memory: sqlite", str(verdict_table([entry], with_sentence=False).rows[0][-1]))
+        # Nothing left to judge: inconclusive, and said why.
+        nowhere = self.bump_run({"lua": 1.3}, unfit={("lua", "alloclab_bump", 1)})
+        lua_only = self.parse(program="lua", a="alloclab_bump", metric="time", relation="fastest")
+        v = claims.judge(lua_only, [], nowhere)
+        self.assertEqual(v.verdict, "INCONCLUSIVE")
+        self.assertIn("did not fit on any program", v.detail)
+
+    def test_fastest_parses_only_with_a_speed_and_no_b(self):
+        self.assertEqual(self.fastest().b, None)
+        for fields, field, words in ((dict(b="glibc"), "b", "not used by a program claim"),
+                                     (dict(metric="peak_rss"), "metric", "not a speed"),
+                                     (dict(bound=1.0), "bound", "not used by a program claim")):
+            base = dict(programs="all", a="alloclab_bump", metric="time", relation="fastest")
+            base.update(fields)
+            with self.assertRaises(claims.ClaimsError) as caught:
+                self.parse(**base)
+            self.assertIn(f"field '{field}'", str(caught.exception))
+            self.assertIn(words, str(caught.exception))
 
 
 if __name__ == "__main__":

@@ -112,7 +112,7 @@ class ProgramsOnly(unittest.TestCase):
     def test_summary_table_marks_the_tie_and_explains_it(self):
         self.assertIn("**tie**: the interval includes 1", self.md)
         lua = [line for line in self.md.splitlines() if line.startswith("| lua | 1 |")]
-        self.assertEqual(len(lua), 2, lua)  # wall time, peak RSS
+        self.assertEqual(len(lua), 3, lua)  # wall time, peak RSS, the fastest per program
         wall = [c.strip() for c in lua[0].strip("|").split("|")]
         self.assertEqual(wall[2], "1.00")  # glibc's median wall time, s
         self.assertTrue(wall[3].endswith("· faster"), wall)  # jemalloc: 0.8 in every pass
@@ -128,6 +128,20 @@ class ProgramsOnly(unittest.TestCase):
         self.assertIn("· less memory", rss[4])
         self.assertIn("tie", self.proc.stdout)
         self.assertIn("programs: wall time relative to glibc", self.proc.stdout)
+
+    def test_each_allocator_across_programs_and_the_fastest_per_program(self):
+        # Per allocator: geometric mean and worst case of both ratios, each with its interval.
+        jemalloc = [c.strip() for c in next(line for line in self.md.splitlines()
+                                            if line.startswith("| jemalloc |")).strip("|").split("|")]
+        self.assertEqual(len(jemalloc), 6, jemalloc)
+        self.assertTrue(jemalloc[2].endswith("· kvstore (2 threads)"), jemalloc)  # 0.95 there, 0.8 on lua
+        self.assertAlmostEqual(float(jemalloc[2].split()[0]),
+                               per_pass_median(self.rows, "kvstore", "jemalloc", "wall_s"), places=3)
+        self.assertTrue(jemalloc[4].endswith("· lua"), jemalloc)  # peak RSS 1.143 on lua
+        self.assertEqual(jemalloc[5], "\u2014")  # it fit everywhere
+        # Per case: the allocator with the best median, and who ties with it.
+        fastest = next(line for line in self.md.splitlines() if line.startswith("| lua | 1 | jemalloc"))
+        self.assertIn("none: the fastest outright", fastest)
 
     def test_failed_run_listed_with_its_reason(self):
         self.assertIn("1 of 18 runs failed", self.md)
@@ -309,6 +323,27 @@ class Functions(unittest.TestCase):
         self.assertEqual(program_charts.case_label(run, "lua", 1), "lua")
         self.assertEqual(program_charts.case_label(run, "kvstore", 2), "kvstore (2 threads)")
         self.assertEqual(program_charts.why_none(run, "lua", "nobody", 1, "wall_s", "glibc"), "not run")
+
+    def test_a_case_that_did_not_fit_says_so_instead_of_a_number(self):
+        # mimalloc's lua runs made into runs that ran out of a free-less malloc's budget.
+        from dataclasses import replace
+        run = records.read_programs(FIXTURE)
+        reason = "did not fit: out of memory under mimalloc's budget (it never frees; exit 1: not enough memory)"
+        rows = tuple(replace(r, status="failed", reason=reason, wall_s=None, peak_rss_bytes=None)
+                     if (r.program, r.allocator) == ("lua", "mimalloc") else r for r in run.rows)
+        unfit = records.ProgramsRun(run.folder, rows, run.plan)
+        self.assertEqual(unfit.did_not_fit("lua", "mimalloc", 1), 3)
+        self.assertEqual(program_charts.why_none(unfit, "lua", "mimalloc", 1, "wall_s", "glibc"), "did not fit")
+        wall = program_report.summary_table(unfit, "wall_s")
+        lua = next(row for row in wall.rows if row[0].text == "lua")
+        self.assertEqual(lua[4].text, "did not fit")
+        self.assertIn("1 case did not fit", wall.rows[-1][4].text)  # the geometric mean, over where it fit
+        mimalloc = next(row for row in program_report.per_allocator_table(unfit).rows if row[0].text == "mimalloc")
+        self.assertEqual(mimalloc[-1], "lua")
+        fastest = next(row for row in program_report.fastest_table(unfit).rows if row[0].text == "lua")
+        self.assertEqual(fastest[-1], "mimalloc")
+        failed = program_report.failed_blocks(unfit)[0].text
+        self.assertIn("3 of them because they did not fit", failed)
 
     def test_requests_table_only_for_servers(self):
         run = records.read_programs(FIXTURE)

@@ -258,5 +258,32 @@ class ProgramsTest(unittest.TestCase):
             self.assertEqual(text_of(os.path.join(raw_dir, name)), text)
 
 
+class DidNotFitTest(unittest.TestCase):
+    """Which failed runs of a malloc that never frees count as "did not fit" (alloclab.fit)."""
+
+    def reason(self, returncode, said="", frees=False, timed_out=False, client_failed=False):
+        from alloclab.fit import out_of_memory_reason
+        return out_of_memory_reason("alloclab_bump", frees, returncode, timed_out, client_failed, said,
+                                    f"exit {returncode}")
+
+    def test_an_out_of_memory_failure_did_not_fit(self):
+        for returncode, said in ((1, "lua5.4: not enough memory"), (1, "Error: out of memory"),
+                                 (-6, "terminate called after throwing an instance of 'std::bad_alloc'"),
+                                 (1, "cc1plus: out of memory allocating 8032 bytes"), (1, "MemoryError"),
+                                 (-11, "alloclab_bump: out of its memory budget")):
+            self.assertEqual(self.reason(returncode, said),
+                             f"did not fit: out of memory under alloclab_bump's budget (it never frees; exit {returncode})")
+        # Killed without a word and not by the runner: the kernel's out-of-memory killer.
+        self.assertIn("SIGKILL", self.reason(-signal.SIGKILL))
+
+    def test_anything_else_is_what_it_looks_like(self):
+        self.assertIsNone(self.reason(1, "not enough memory", frees=True))     # an allocator that frees
+        self.assertIsNone(self.reason(-signal.SIGKILL, timed_out=True))        # the runner's timeout
+        self.assertIsNone(self.reason(-signal.SIGKILL, client_failed=True))    # the runner ended the server
+        self.assertIsNone(self.reason(-signal.SIGSEGV, "Segmentation fault"))  # a crash without a word
+        self.assertIsNone(self.reason(0, "out of memory"))
+        self.assertIsNone(self.reason(None, "out of memory"))
+
+
 if __name__ == "__main__":
     unittest.main()

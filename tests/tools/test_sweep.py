@@ -15,6 +15,11 @@ import sys
 import tempfile
 import time
 import unittest
+from pathlib import Path
+
+from alloclab import sweep as sweep_module
+from alloclab.preload import installed_library, registry_preload
+from alloclab.registry import AllocatorInfo, Registry, RegistryError, WorkloadInfo, ask_driver
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 SWEEP = ["-m", "alloclab.sweep"]
@@ -142,6 +147,39 @@ class SweepTest(unittest.TestCase):
         self.assertIn("does not take effect", result.stderr)
         self.assertFalse(os.path.exists(refused))
 
+    def test_a_malloc_that_never_frees_is_skipped_where_free_is_needed_and_fails_alone_out_of_budget(self):
+        bump = installed_library(ask_driver(BINARY).allocator("alloclab_bump"), BINARY)
+        if bump is None:
+            self.skipTest("liballoclab_bump.so not built")
+        folder = os.path.join(self.tmp, "bump")
+        args = ["--workloads", "small,larson", "--allocators", "alloclab_bump,malloc", "--threads", "1",
+                "--repetitions", "1", "--min-time", "0.002", "--tiny", "--binary", BINARY]
+        # 2 MiB is less than the driver itself needs: the alloclab_bump unit runs out of it.
+        result = sweep("run", *args, "--out", folder, env=dict(os.environ, ALLOCLAB_BUMP_LIMIT="2M"))
+        self.assertEqual(result.returncode, 0, result.stderr)
+        with open(os.path.join(folder, "results.csv"), newline="") as f:
+            got = {(r["workload"], r["allocator"]): r for r in csv.DictReader(f)}
+        self.assertEqual(got[("larson", "alloclab_bump")]["status"], "skipped")
+        self.assertEqual(got[("larson", "alloclab_bump")]["reason"], "needs individual free; alloclab_bump's free does nothing")
+        self.assertEqual(got[("small", "alloclab_bump")]["status"], "failed")
+        self.assertTrue(got[("small", "alloclab_bump")]["reason"].startswith(
+            "did not fit: out of memory under alloclab_bump's budget"), got[("small", "alloclab_bump")])
+        self.assertEqual({got[(w, "malloc")]["status"] for w in ("small", "larson")}, {"ok"})  # the sweep went on
+        # The skip is a record: a resume runs nothing again, a merge keeps it.
+        again = sweep("run", *args, "--resume", folder)
+        self.assertIn("0 of 4 units to run", again.stdout)
+        merged = os.path.join(self.tmp, "bump-merged")
+        self.assertEqual(sweep("merge", merged, folder).returncode, 0)
+        self.assertIn(("larson", "alloclab_bump", "1", "1", "skipped"), case_set(merged))
+        # Within its budget, the shim is measured and verified like every preloaded peer.
+        fits = os.path.join(self.tmp, "bump-fits")
+        result = sweep("run", *args, "--out", fits)
+        self.assertEqual(result.returncode, 0, result.stderr)
+        with open(os.path.join(fits, "results.csv"), newline="") as f:
+            small = next(r for r in csv.DictReader(f) if r["workload"] == "small" and r["allocator"] == "alloclab_bump")
+        self.assertEqual(small["status"], "ok", small)
+        self.assertIn("liballoclab_bump", small["active_malloc"])
+
     def test_unwritable_output_and_bad_resume_are_one_line_and_exit_2(self):
         blocker = os.path.join(self.tmp, "a-file")
         with open(blocker, "w") as f:
@@ -227,6 +265,70 @@ class SweepTest(unittest.TestCase):
             self.assertEqual(len(result.stderr.strip().splitlines()), 1, result.stderr)
             self.assertIn(needle, result.stderr)
             self.assertFalse(os.path.exists(os.path.join(self.tmp, "never")))
+
+
+class PreloadedLibraryResolutionTest(unittest.TestCase):
+    """Where a preloaded peer's library is found (no driver run): a Debian package's in the
+    system's folders, one built with alloclab in the driver's own build tree."""
+
+    def setUp(self):
+        self.tmp = tempfile.mkdtemp(prefix="alloclab-resolution-test-")
+        self.addCleanup(shutil.rmtree, self.tmp, True)
+        self.driver = os.path.join(self.tmp, "build", "mine", "harness", "alloclab")
+        os.makedirs(os.path.dirname(self.driver))
+        os.makedirs(os.path.join(self.tmp, "build", "mine", "allocators"))
+        self.shim = os.path.join(self.tmp, "build", "mine", "allocators", "libshim_under_test.so")
+        for path in (self.driver, self.shim):
+            with open(path, "w") as f:
+                f.write("")
+
+    def test_a_library_built_with_alloclab_is_found_beside_the_driver_that_lists_it(self):
+        info = AllocatorInfo("shim", "preloaded", library="libshim_under_test.so", library_from="build")
+        self.assertEqual(installed_library(info, self.driver), Path(self.shim))
+        # Through a symbolic link to the driver, its real build tree is the one searched.
+        link = os.path.join(self.tmp, "alloclab-link")
+        os.symlink(self.driver, link)
+        self.assertEqual(installed_library(info, link), Path(self.shim))
+        # Never in the system's folders, even where a file of that name exists there.
+        libc = AllocatorInfo("c", "preloaded", library="libc.so.6", library_from="build")
+        self.assertIsNone(installed_library(libc, self.driver))
+        # Missing: the user is told which file, and how to build it.
+        other = os.path.join(self.tmp, "elsewhere", "alloclab")
+        self.assertIsNone(installed_library(info, other))
+        expected = registry_preload(info, other)
+        self.assertEqual(expected.library, Path(self.tmp).resolve() / "allocators" / "libshim_under_test.so")
+        self.assertIn("cmake --build --preset release", expected.install_hint)
+        self.assertTrue(expected.frees)
+
+    def test_a_debian_library_is_found_in_the_system_folders(self):
+        jemalloc = "/usr/lib/x86_64-linux-gnu/libjemalloc.so.2"
+        if not os.path.exists(jemalloc):
+            self.skipTest("libjemalloc2 not installed")
+        for library_from in ("system", ""):  # "": a registry.json from before the field
+            info = AllocatorInfo("jemalloc", "preloaded", library="libjemalloc.so.2", library_from=library_from)
+            self.assertEqual(installed_library(info, self.driver), Path(jemalloc))
+        built = AllocatorInfo("jemalloc", "preloaded", library="libjemalloc.so.2", library_from="build")
+        self.assertIsNone(installed_library(built, self.driver))
+        self.assertIsNone(installed_library(AllocatorInfo("x", "preloaded", library="libnosuch.so.9"), self.driver))
+
+    def test_the_registry_refuses_an_unknown_place_or_a_path_for_a_built_library(self):
+        for entry, words in (({"library": "libx.so", "library_from": "elsewhere"}, "library_from 'elsewhere'"),
+                             ({"library": "/tmp/libx.so", "library_from": "build"}, "a file name")):
+            doc = {"schema": 1, "allocators": [{"name": "x", "kind": "preloaded", **entry}], "workloads": []}
+            with self.assertRaises(RegistryError) as caught:
+                Registry.from_json(doc)
+            self.assertIn(words, str(caught.exception))
+
+    def test_a_malloc_that_never_frees_cannot_run_a_workload_that_needs_free(self):
+        registry = Registry((AllocatorInfo("bump", "preloaded", supports_free=False, library="libb.so"),
+                             AllocatorInfo("jemalloc", "preloaded", library="libjemalloc.so.2"),
+                             AllocatorInfo("mutex_arena", "library", supports_free=False)),
+                            (WorkloadInfo("small"), WorkloadInfo("larson", needs_free=True, needs_cross_thread_free=True)))
+        self.assertEqual(sweep_module.cannot_run(registry, "larson", "bump"),
+                         "needs individual free; bump's free does nothing")
+        self.assertEqual(sweep_module.cannot_run(registry, "small", "bump"), "")
+        self.assertEqual(sweep_module.cannot_run(registry, "larson", "jemalloc"), "")
+        self.assertEqual(sweep_module.cannot_run(registry, "larson", "mutex_arena"), "")  # the driver skips its own
 
 
 if __name__ == "__main__":

@@ -61,11 +61,24 @@ std::size_t limit() noexcept {
   return limit;
 }
 
+// Said once, on the first refusal: a program that then fails without a word of its own (or
+// crashes on the NULL) still leaves the reason in its stderr. write(2): nothing allocated.
+[[gnu::cold]] void report_budget_exhausted() noexcept {
+  static std::atomic<bool> said{false};
+  if (said.exchange(true, std::memory_order_relaxed)) return;
+  static constexpr char line[] =
+      "alloclab_bump: out of its memory budget (it never frees; raise ALLOCLAB_BUMP_LIMIT): malloc returns NULL\n";
+  (void)!::write(STDERR_FILENO, line, sizeof line - 1);
+}
+
 // A mapping of at least `size` bytes within the limit, or {}.
 MemoryBlock map_chunk(std::size_t size) noexcept {
   std::size_t before = mapped_bytes.load(std::memory_order_relaxed);
   do {
-    if (size > limit() || before > limit() - size) return {};
+    if (size > limit() || before > limit() - size) {
+      report_budget_exhausted();
+      return {};
+    }
   } while (!mapped_bytes.compare_exchange_weak(before, before + size, std::memory_order_relaxed));
   const MemoryBlock block = MmapBlockSource{}.allocate_block(size);
   if (!block) mapped_bytes.fetch_sub(size, std::memory_order_relaxed);

@@ -38,8 +38,9 @@ from typing import Any, NoReturn
 
 from alloclab import results
 from alloclab.cli import Parser, UsageError, clock, parse_names, parse_shard, positive, seconds
-from alloclab.preload import (DEFAULT_PROBE, SYSTEM, Preload, check_takes_effect, installed_library,
-                              parse_preloads, probe_verdict, read_probe, shared_library, system_allocator)
+from alloclab.fit import out_of_memory_reason
+from alloclab.preload import (DEFAULT_PROBE, SYSTEM, Preload, check_takes_effect, parse_preloads, probe_verdict,
+                              read_probe, registry_preload, shared_library, system_allocator)
 from alloclab.programs import records, summary
 from alloclab.programs.catalog import Invocation, Program
 from alloclab.programs.launch import launch
@@ -68,11 +69,7 @@ def catalog_allocators(binary: Path, threads: str) -> tuple[list[Preload], list[
     except RegistryError as e:
         raise UsageError(str(e)) from None
     peers = [system_allocator()]
-    for info in registry.allocators:
-        if info.kind == "preloaded":
-            library = installed_library(info)
-            peers.append(Preload(info.name, info.kind, info.description,
-                                 library if library is not None else Path(info.library)))
+    peers += [registry_preload(info, binary) for info in registry.allocators if info.kind == "preloaded"]
     return peers, list(registry.threads)
 
 
@@ -160,6 +157,10 @@ class Runner:
             last = (out.stderr.strip().splitlines() or [""])[-1][:300]
             reason = f"exit {code}" + (f" (signal {signal.Signals(-code).name})" if code < 0 else "") + \
                 (f": {last}" if last else "")
+        if reason:  # an allocator that never frees and ran out of its memory: "did not fit", not a crash
+            said = out.stderr + "\n" + out.stdout[-4000:]  # programs print their errors to either
+            reason = out_of_memory_reason(allocator.name, allocator.frees, out.returncode, out.timed_out,
+                                          bool(out.drive_error), said, reason) or reason
         else:
             reason = probe_verdict(allocator, probed) or ""
             if not reason:
@@ -252,8 +253,8 @@ def check_installed(chosen: list[Program], allocators: list[Preload], probe: Pat
                              f"{'s' if len(p.packages) > 1 else ''} {', '.join(p.packages)}; ./run_all.sh programs installs them)")
     for a in allocators:
         if a.library is None or not a.library.exists():
-            raise UsageError(f"allocator '{a.name}' needs {a.library.name if a.library else 'its library'}, not installed "
-                             "(its Debian package; ./run_all.sh programs installs it)")
+            raise UsageError(f"allocator '{a.name}' needs {a.library or 'its library'}, which is not there "
+                             f"({a.install_hint or 'install it, or name another file'})")
         check_takes_effect(a, probe)
 
 
@@ -267,7 +268,7 @@ def resumed_allocators(plan: Plan, given: list[Preload]) -> list[Preload]:
         if again is not None and (library is None or again.library != library.resolve()):
             raise UsageError(f"--resume: the run measured '{info.name}' as {info.library or 'the system allocator'}, "
                              f"not {again.library}: give the same library, or none (the plan's is used)")
-        out.append(Preload(info.name, info.kind, info.description, library))
+        out.append(Preload(info.name, info.kind, info.description, library, frees=info.supports_free))
     extra = [u.name for u in given if plan.allocator(u.name) is None]
     if extra:
         raise UsageError(f"--resume: '{extra[0]}' is not an allocator of the run (its allocators: "

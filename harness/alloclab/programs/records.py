@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from alloclab import results
+from alloclab.fit import DID_NOT_FIT
 from alloclab.registry import KINDS, NAME, AllocatorInfo, Registry, RegistryError
 from alloclab.results import ResultsError
 
@@ -62,6 +63,11 @@ class ProgramRow:
     @property
     def key(self) -> tuple[str, str, int]:
         return (self.program, self.allocator, self.threads)
+
+    @property
+    def did_not_fit(self) -> bool:
+        """A failed run that ran out of an allocator's memory budget (alloclab.fit), not a crash."""
+        return not self.ok and self.reason.startswith(DID_NOT_FIT + ":")
 
     def metric(self, name: str) -> float | None:
         if name == "cpu_s":
@@ -263,6 +269,10 @@ class ProgramsRun:
             if v is not None and math.isfinite(v):
                 out[r.repetition] = v
         return out
+
+    def did_not_fit(self, program: str, allocator: str, threads: int) -> int:
+        """How many runs of the case ran out of the allocator's memory budget (alloclab.fit)."""
+        return sum(r.did_not_fit for r in self.cases.get((program, allocator, threads), []))
 
     def programs(self) -> list[str]:
         present = {r.program for r in self.rows}
