@@ -163,13 +163,14 @@ class ProgramNames:
     programs: tuple[str, ...] = ()
     threaded: tuple[str, ...] = ()
     allocators: tuple[str, ...] = ()
+    servers: tuple[str, ...] = ()  # the programs with a client, the only ones with requests_per_s
 
 
 def program_names(registry: Registry) -> ProgramNames:
     from alloclab.preload import SYSTEM
     from alloclab.programs.suite import PROGRAMS
     return ProgramNames(tuple(p.name for p in PROGRAMS), tuple(p.name for p in PROGRAMS if p.threaded),
-                        (SYSTEM, *registry.allocator_names("preloaded")))
+                        (SYSTEM, *registry.allocator_names("preloaded")), tuple(p.name for p in PROGRAMS if p.server))
 
 
 def _check_program_claim(c: dict[str, Any], bad: Any, names: ProgramNames) -> Claim:
@@ -190,6 +191,9 @@ def _check_program_claim(c: dict[str, Any], bad: Any, names: ProgramNames) -> Cl
         raise bad("relation", f"'{relation}' is not one of {', '.join(PROGRAM_RELATIONS)} (a program claim)")
     if c["metric"] not in PROGRAM_METRICS:
         raise bad("metric", f"'{c['metric']}' is not one of {', '.join(PROGRAM_METRICS)} (a program claim)")
+    if c["metric"] == "requests_per_s" and names.servers and (clients := [x for x in chosen if x not in names.servers]):
+        raise bad("metric", f"'requests_per_s' is measured on servers only ({', '.join(names.servers)}), "
+                  f"not on {', '.join(clients)}")
     if relation == "fastest" and c["metric"] not in FASTEST_METRICS:
         raise bad("metric", f"'{c['metric']}' is not a speed: 'fastest' ranks {', '.join(FASTEST_METRICS)}")
     if relation in ("greater", "less") and len(chosen) != 1:
@@ -572,25 +576,30 @@ def evaluate_fastest(claim: Claim, run: ProgramsRun) -> Verdict:
         why = "no other allocator in the run" if not rivals else f"{claim.a} did not fit on any program of the claim"
         return Verdict(claim.id, claim.relation, "INCONCLUSIVE", detail=why, left_out=left_out)
     duels: list[Duel] = []
-    unjudged: list[str] = []  # (program: rival) pairs with too few passes to compare
+    unjudged: list[str] = []  # (program: rival) pairs with too few passes to compare; programs A never ran
     for program in kept:
         t = _program_threads(run, claim, program)
         mine = run.by_repetition(program, claim.a, t, column)
+        if not mine:  # not run, or every run failed: the program is not judged (as a ratio claim's)
+            info = run.plan.program(program)
+            unjudged.append(f"{program}: {claim.a} has no successful run"
+                            + (f" at {t} threads" if info is not None and info.threaded else ""))
+            continue
         for rival in rivals:
             theirs = run.by_repetition(program, rival, t, column)
             if not theirs:
                 continue  # no successful run: it cannot be faster
             shared = sorted(r for r in set(mine) & set(theirs) if mine[r] > 0 and theirs[r] > 0)
             if len(shared) < 3:
-                unjudged.append(f"{program}: {rival} ({len(shared)} passes)")
+                unjudged.append(f"{program}: {rival} (only {len(shared)} passes with both ok, 3 needed)")
                 continue
             a, b = [mine[r] for r in shared], [theirs[r] for r in shared]
             value, low, high = stats.paired_ratio_interval(*((a, b) if higher_better else (b, a)))
             duels.append(Duel(program, rival, value, low, high, len(shared)))
     if not duels:
         return Verdict(claim.id, claim.relation, "INCONCLUSIVE", left_out=left_out,
-                       detail="no rival compared: fewer than 3 passes with both ok" +
-                       (f" ({'; '.join(unjudged)})" if unjudged else ""))
+                       detail="no rival compared: " + ("; ".join(unjudged) if unjudged else
+                                                       "no other allocator has a successful run there"))
     beaten = [d for d in duels if d.high < 1]
     ties = [d for d in duels if d.low <= 1 <= d.high]
     judged = sorted({d.program for d in duels}, key=kept.index)
@@ -607,7 +616,7 @@ def evaluate_fastest(claim: Claim, run: ProgramsRun) -> Verdict:
     if ties:
         parts.append("tied on " + per_program(ties))
     if unjudged:
-        parts.append("not compared, too few passes: " + "; ".join(unjudged))
+        parts.append("not compared: " + "; ".join(unjudged))
     return Verdict(claim.id, claim.relation, verdict, n=min(d.n for d in duels), value=closest.value,
                    low=closest.low, high=closest.high, paired=True,
                    measured=f"{closest.value:.3g}x (closest: {closest.rival} on {closest.program})",
@@ -787,7 +796,7 @@ def main(argv: list[str] | None = None) -> int:
             if has_programs(Path(args.from_dir)):
                 prun = read_programs(args.from_dir)
                 names = ProgramNames(names.programs, names.threaded,
-                                     tuple(dict.fromkeys(names.allocators + tuple(prun.allocators()))))
+                                     tuple(dict.fromkeys(names.allocators + tuple(prun.allocators()))), names.servers)
             file = load_claims_file(args.file, allocators, workloads, names)
             folder = Path(args.from_dir)
             targets = [folder / f"{file.output}.{ext}" for ext in ("md", "json")]
@@ -811,7 +820,8 @@ def main(argv: list[str] | None = None) -> int:
     except (ClaimsError, ResultsError, RegistryError) as e:
         return fail(str(e))
     except subprocess.CalledProcessError as e:
-        return fail(f"the sweep failed (exit {e.returncode})", 1)
+        step = "programs run" if "alloclab.programs" in e.cmd else "sweep"
+        return fail(f"the {step} failed (exit {e.returncode})", 2 if e.returncode == 2 else 1)
 
     verdicts = [judge(c, run.rows, prun) for c in file.claims]
     checked = checked_entries(file.claims, verdicts)

@@ -182,3 +182,14 @@ def check_takes_effect(allocator: Preload, probe: Path) -> None:
         said = (done.stderr.strip().splitlines() or [""])[-1]
         raise UsageError(f"allocator '{allocator.name}' does not take effect: "
                          f"{said.strip() or verdict or f'exit {done.returncode}'}")
+
+
+def check_starts(allocator: Preload) -> None:
+    """Runs /bin/true with the allocator preloaded: UsageError, with what it said, when the
+    process cannot start (a malloc shim refusing its environment, e.g. a bad
+    ALLOCLAB_BUMP_LIMIT, exits 2 before main) — said once, not in every unit's failure."""
+    env = {**os.environ, "LD_PRELOAD": allocator.ld_preload()}
+    done = subprocess.run(["/bin/true"], env=env, capture_output=True, text=True, timeout=60)
+    said = (done.stderr.strip().splitlines() or [""])[-1].strip()
+    if done.returncode != 0 or said.startswith("ERROR: ld.so"):
+        raise UsageError(f"allocator '{allocator.name}' cannot start a process: {said or f'exit {done.returncode}'}")

@@ -30,13 +30,14 @@ import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
+from collections.abc import Sequence
 from typing import Any, NoReturn
 
 from alloclab import results
 from alloclab.cli import Parser, UsageError, clock, parse_names, parse_shard, positive, seconds
 from alloclab.fit import out_of_memory_reason
-from alloclab.preload import (DEFAULT_PROBE, Preload, check_takes_effect, installed_library, parse_preloads,
-                              registry_preload)
+from alloclab.preload import (DEFAULT_PROBE, Preload, check_starts, check_takes_effect, installed_library,
+                              parse_preloads, registry_preload)
 from alloclab.registry import DEFAULT_BINARY, ROOT, Registry, RegistryError, ask_driver
 from alloclab.results import ResultRow, ResultsError
 
@@ -61,22 +62,38 @@ def fail(message: str) -> NoReturn:
 
 @dataclass(frozen=True)
 class Unit:
+    """One driver process: a workload under an allocator at every thread count of the plan, or
+    at the one count `threads` (for a malloc that never frees: see plan_units)."""
     repetition: int
     workload: str
     allocator: str
+    threads: int = 0  # 0: every thread count of the plan
 
     @property
     def name(self) -> str:
-        return f"r{self.repetition:02d}__{self.workload}__{self.allocator}"
+        tail = f"__t{self.threads}" if self.threads else ""
+        return f"r{self.repetition:02d}__{self.workload}__{self.allocator}{tail}"
+
+    def thread_counts(self, plan_threads: list[int]) -> list[int]:
+        return [self.threads] if self.threads else plan_threads
 
 
-def plan_units(labels: list[str], workloads: list[str], repetitions: int) -> list[Unit]:
-    """Units in interleaved order: the allocators rotate with the repetition."""
+def plan_units(labels: list[str], workloads: list[str], repetitions: int,
+               one_process_per_count: frozenset[str] = frozenset(), threads: Sequence[int] = ()) -> list[Unit]:
+    """Units in interleaved order: the allocators rotate with the repetition. An allocator in
+    `one_process_per_count` (a preloaded malloc whose free does nothing) gets a process per thread
+    count: in one process a thread count would inherit every byte the counts before it held, and
+    its budget would run out for them, failing cases that fit on their own."""
     units = []
     for rep in range(1, repetitions + 1):
         shift = (rep - 1) % len(labels)
         order = labels[shift:] + labels[:shift]
-        units += [Unit(rep, w, a) for w in workloads for a in order]
+        for w in workloads:
+            for a in order:
+                if a in one_process_per_count:
+                    units += [Unit(rep, w, a, t) for t in threads]
+                else:
+                    units.append(Unit(rep, w, a))
     return units
 
 
@@ -136,8 +153,8 @@ def skip_unit(plan: Plan, raw_dir: Path, unit: Unit, why: str, progress: Progres
     """Records a unit that cannot run as skipped (one row per thread count, with the reason)."""
     results.write_json(raw_dir / f"{unit.name}.skipped.json", {
         "unit": unit.name, "workload": unit.workload, "allocator": unit.allocator,
-        "repetition": unit.repetition, "threads": plan.threads, "status": "skipped", "why": why})
-    for _ in plan.threads:
+        "repetition": unit.repetition, "threads": unit.thread_counts(plan.threads), "status": "skipped", "why": why})
+    for _ in unit.thread_counts(plan.threads):
         progress.line(f"skipped {unit.workload}/{unit.allocator}: {why}")
 
 
@@ -151,7 +168,7 @@ def run_unit(plan: Plan, raw_dir: Path, unit: Unit, progress: Progress) -> bool:
         return True
     command = [str(plan.binary), "--workloads", unit.workload,
                "--allocators", info.measured_as if info is not None and preloaded else unit.allocator,
-               "--threads", ",".join(map(str, plan.threads)), "--repetitions", "1",
+               "--threads", ",".join(map(str, unit.thread_counts(plan.threads))), "--repetitions", "1",
                "--min-time", str(plan.min_time), "--seed", str(plan.seed + unit.repetition), "--out", str(out)]
     if plan.tiny:
         command.append("--tiny")
@@ -189,6 +206,10 @@ def run_unit(plan: Plan, raw_dir: Path, unit: Unit, progress: Progress) -> bool:
             os.killpg(process.pid, signal.SIGKILL)
         process.wait()
         stderr_text = process.stderr.read()
+    except BaseException:  # interrupted (Ctrl-C, SIGTERM): the driver, in a session of its own, dies too
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
+        raise
     finally:
         process.stdout.close()
         process.stderr.close()
@@ -203,10 +224,10 @@ def run_unit(plan: Plan, raw_dir: Path, unit: Unit, progress: Progress) -> bool:
                                    why) or why
     results.write_json(raw_dir / f"{unit.name}.failed.json", {
         "unit": unit.name, "workload": unit.workload, "allocator": unit.allocator,
-        "repetition": unit.repetition, "threads": plan.threads, "status": "failed", "why": why,
+        "repetition": unit.repetition, "threads": unit.thread_counts(plan.threads), "status": "failed", "why": why,
         "stderr": stderr_text[-4000:], "command": command, "ld_preload": env.get("LD_PRELOAD", "")})
     last = stderr_text.strip().splitlines()[-1] if stderr_text.strip() else why
-    for _ in range(len(plan.threads) - printed):
+    for _ in range(len(unit.thread_counts(plan.threads)) - printed):
         progress.line(f"FAILED {unit.workload}/{unit.allocator} ({why}): {last}")
     return False
 
@@ -309,6 +330,8 @@ def check_run_arguments(args: argparse.Namespace) -> tuple[Plan, list[str], list
         if info is not None and info.kind == "preloaded" and installed_library(info, binary) is None:
             expected = registry_preload(info, binary)
             raise UsageError(f"peer '{label}' needs {expected.library}, which is not there ({expected.install_hint})")
+        if info is not None and info.kind == "preloaded" and info.name not in {u.name for u in user}:
+            check_starts(registry_preload(info, binary))  # e.g. a shim refusing a bad ALLOCLAB_* variable
     for u in user:
         check_takes_effect(u, Path(args.probe))
     args.repetitions, args.min_time = repetitions, min_time
@@ -361,7 +384,9 @@ def point_latest(results_dir: Path, folder: Path) -> None:
 def command_run(args: argparse.Namespace) -> int:
     plan, labels, workloads = check_run_arguments(args)
     shard = parse_shard(args.shard) if args.shard else (1, 1)
-    units = plan_units(labels, workloads, args.repetitions)
+    never_free = frozenset(a.name for a in plan.registry.allocators
+                           if a.name in labels and a.kind == "preloaded" and not a.supports_free)
+    units = plan_units(labels, workloads, args.repetitions, never_free, plan.threads)
     if args.units:
         wanted = wanted_pairs(args.units)
         outside = sorted(wanted - {(u.workload, u.allocator) for u in units})
@@ -387,7 +412,7 @@ def command_run(args: argparse.Namespace) -> int:
           f"{','.join(map(str, plan.threads))} x {args.repetitions} repetitions"
           f"{f' (shard {k}/{n})' if n > 1 else ''}: {len(todo)} of {len(mine)} units to run -> {folder}",
           flush=True)
-    progress = Progress(len(todo) * len(plan.threads))
+    progress = Progress(sum(len(u.thread_counts(plan.threads)) for u in todo))
     failed = sum(not run_unit(plan, raw_dir, u, progress) for u in todo)
 
     extra = {"command": command_text, "profile": args.profile, "threads": plan.threads,
@@ -483,6 +508,8 @@ def main(argv: list[str] | None = None) -> int:
     merge.add_argument("out", metavar="OUT", help="the merged run folder to create (it must not exist)")
     merge.add_argument("dirs", metavar="DIR", nargs="+", help="results folders to merge (shards of one sweep)")
     args = parser.parse_args(argv)
+    # A SIGTERM unwinds like an exception, so the running unit's driver is killed (run_unit).
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     try:
         return command_run(args) if args.command == "run" else command_merge(args)
     except (UsageError, ResultsError) as e:

@@ -850,6 +850,31 @@ class ProgramClaimsTest(TempDirTest):
         self.assertEqual(v.verdict, "INCONCLUSIVE")
         self.assertIn("did not fit on any program", v.detail)
 
+    def test_fastest_is_inconclusive_where_a_never_ran_and_says_so(self):
+        run = self.bump_run({"lua": 1.3, "rocksdb": 1.3})  # sqlite not in the run
+        v = claims.judge(self.fastest(), [], run)
+        self.assertEqual(v.verdict, "INCONCLUSIVE", v.detail)
+        self.assertIn("not compared: sqlite: alloclab_bump has no successful run", v.detail)
+        lua_only = self.parse(program="lua", a="mimalloc", metric="time", relation="fastest")
+        v = claims.judge(lua_only, [], self.programs_run({("lua", "glibc", 1): [1.0] * 5}))
+        self.assertEqual((v.verdict, v.detail), ("INCONCLUSIVE", "no rival compared: lua: mimalloc has no successful run"))
+
+    def test_requests_per_s_is_refused_on_a_program_that_is_not_a_server(self):
+        path = os.path.join(self.tmp, "rps.toml")
+        names = claims.ProgramNames(("lua", "redis"), (), ("glibc", "alloclab_bump"), ("redis",))
+        for fields in (dict(program="lua"), dict(programs="all")):
+            with open(path, "w") as f:
+                f.write(toml_text(dict(id="p", sentence="s", source="src", a="alloclab_bump", metric="requests_per_s",
+                                       relation="fastest", **fields)))
+            with self.assertRaises(claims.ClaimsError) as caught:
+                claims.load_claims_file(path, ["malloc"], ["small"], names)
+            self.assertIn("field 'metric': 'requests_per_s' is measured on servers only (redis), not on lua",
+                          str(caught.exception))
+        with open(path, "w") as f:
+            f.write(toml_text(dict(id="p", sentence="s", source="src", a="alloclab_bump", metric="requests_per_s",
+                                   relation="fastest", program="redis")))
+        self.assertEqual(claims.load_claims_file(path, ["malloc"], ["small"], names).claims[0].programs, ("redis",))
+
     def test_fastest_parses_only_with_a_speed_and_no_b(self):
         self.assertEqual(self.fastest().b, None)
         for fields, field, words in ((dict(b="glibc"), "b", "not used by a program claim"),

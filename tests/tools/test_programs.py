@@ -276,6 +276,18 @@ class DidNotFitTest(unittest.TestCase):
         # Killed without a word and not by the runner: the kernel's out-of-memory killer.
         self.assertIn("SIGKILL", self.reason(-signal.SIGKILL))
 
+    def test_a_results_folder_saying_a_freeing_allocator_did_not_fit_is_refused(self):
+        from alloclab.programs.records import Plan, ProgramInfo, ProgramRow
+        from alloclab.registry import AllocatorInfo
+        plan = Plan((ProgramInfo("lua"),), (AllocatorInfo("glibc", "peer"),
+                                            AllocatorInfo("alloclab_bump", "preloaded", supports_free=False)),
+                    (1,), 1.0, 42, 1, 60)
+        reason = "did not fit: out of memory under glibc's budget"
+        self.assertIn("reason 'did not fit' for 'glibc', which frees",
+                      plan.outside(ProgramRow("lua", "glibc", 1, 1, "failed", reason, unit="r01__lua__glibc__t1")) or "")
+        self.assertIsNone(plan.outside(ProgramRow("lua", "alloclab_bump", 1, 1, "failed", reason,
+                                                  unit="r01__lua__alloclab_bump__t1")))
+
     def test_anything_else_is_what_it_looks_like(self):
         self.assertIsNone(self.reason(1, "not enough memory", frees=True))     # an allocator that frees
         self.assertIsNone(self.reason(-signal.SIGKILL, timed_out=True))        # the runner's timeout

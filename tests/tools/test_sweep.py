@@ -179,6 +179,14 @@ class SweepTest(unittest.TestCase):
             small = next(r for r in csv.DictReader(f) if r["workload"] == "small" and r["allocator"] == "alloclab_bump")
         self.assertEqual(small["status"], "ok", small)
         self.assertIn("liballoclab_bump", small["active_malloc"])
+        # A budget the shim refuses (it exits 2 in every process) is one line before anything runs,
+        # not a failed unit per workload.
+        refused = os.path.join(self.tmp, "bump-refused")
+        result = sweep("run", *args, "--out", refused, env=dict(os.environ, ALLOCLAB_BUMP_LIMIT="banana"))
+        self.assertEqual(result.returncode, 2, result.stderr)
+        self.assertEqual(len(result.stderr.strip().splitlines()), 1, result.stderr)
+        self.assertIn("'alloclab_bump' cannot start a process: alloclab_bump: ALLOCLAB_BUMP_LIMIT='banana'", result.stderr)
+        self.assertFalse(os.path.exists(refused))
 
     def test_unwritable_output_and_bad_resume_are_one_line_and_exit_2(self):
         blocker = os.path.join(self.tmp, "a-file")
@@ -329,6 +337,15 @@ class PreloadedLibraryResolutionTest(unittest.TestCase):
         self.assertEqual(sweep_module.cannot_run(registry, "small", "bump"), "")
         self.assertEqual(sweep_module.cannot_run(registry, "larson", "jemalloc"), "")
         self.assertEqual(sweep_module.cannot_run(registry, "larson", "mutex_arena"), "")  # the driver skips its own
+
+    def test_a_malloc_that_never_frees_gets_a_process_per_thread_count(self):
+        # In one process a thread count would inherit what the counts before it allocated.
+        units = sweep_module.plan_units(["malloc", "bump"], ["small"], 2, frozenset({"bump"}), [1, 4])
+        self.assertEqual([u.name for u in units],
+                         ["r01__small__malloc", "r01__small__bump__t1", "r01__small__bump__t4",
+                          "r02__small__bump__t1", "r02__small__bump__t4", "r02__small__malloc"])
+        self.assertEqual(units[1].thread_counts([1, 4]), [1])
+        self.assertEqual(units[0].thread_counts([1, 4]), [1, 4])
 
 
 if __name__ == "__main__":

@@ -134,18 +134,20 @@ struct BumpBackend {
 
   static std::size_t usable_size(const void* p) noexcept { return header(p); }
 
-  // In place when p is the last block of this thread's chunk and the chunk has room; a shrink
-  // always (the header records the smaller size, so the tail is reused only at the chunk's end).
+  // A shrink always in place (the header records the smaller size; the tail is never reused,
+  // even at the chunk's end: its bytes are dirty, and calloc relies on everything past the
+  // cursor being fresh from the kernel). A growth in place when p is the last block of this
+  // thread's chunk and the chunk has room.
   static void* reallocate(void* p, std::size_t n) noexcept {
     std::size_t& size = header(p);
+    if (n <= size) {
+      size = n;
+      return p;
+    }
     char* const end_of_p = static_cast<char*>(p) + size;
     if (end_of_p == chunk.cursor && n <= static_cast<std::size_t>(chunk.end - static_cast<char*>(p))) {
       size = n;
       chunk.cursor = static_cast<char*>(p) + n;
-      return p;
-    }
-    if (n <= size) {
-      size = n;
       return p;
     }
     return alloclab::shim::relocate<BumpBackend>(p, n);

@@ -61,11 +61,11 @@ template <MallocBackend B>
   return q;
 }
 
-// A byte count from the environment (digits, optionally K, M, G or T), or `fallback` when the
-// variable is unset. A bad value is reported in one line and the process exits with 2: the
+// A byte count from the environment (digits, optionally K, M, G or T) of at least `minimum`,
+// or `fallback` when the variable is unset. A bad value is reported in one line and the process exits with 2: the
 // shim runs inside someone else's program and has no better channel. Allocates nothing.
 [[nodiscard]] inline std::size_t byte_count_from_env(const char* variable, std::string_view shim,
-                                                     std::size_t fallback) noexcept {
+                                                     std::size_t fallback, std::size_t minimum = 1) noexcept {
   const char* text = std::getenv(variable);
   if (text == nullptr) return fallback;
   std::size_t value = 0;
@@ -92,9 +92,9 @@ template <MallocBackend B>
     ++c;
   }
   const bool fits = shift >= 0 && (value << shift >> shift) == value;
-  if (!digits || *c != '\0' || !fits || value == 0) {
-    std::fprintf(stderr, "%.*s: %s='%s' is not a byte count (valid: a positive integer, optionally with K, M, G or T)\n",
-                 static_cast<int>(shim.size()), shim.data(), variable, text);
+  if (!digits || *c != '\0' || !fits || (value << shift) < minimum) {
+    std::fprintf(stderr, "%.*s: %s='%s' is not a byte count of at least %zu (valid: an integer, optionally with K, M, G or T)\n",
+                 static_cast<int>(shim.size()), shim.data(), variable, text, minimum);
     std::fflush(stderr);
     ::_exit(2);
   }

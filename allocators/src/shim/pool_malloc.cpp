@@ -13,7 +13,7 @@
 // a mapping's LargeHeader sits in the 16 bytes below p and reads
 //   magic ^ (p - mapping start) in `offset`, the whole mapping's length in `length`.
 //
-// Environment: ALLOCLAB_MALLOC_RESERVE (bytes, default 1T) sizes the reservation; the kernel
+// Environment: ALLOCLAB_MALLOC_RESERVE (bytes, at least 1M, default 1T) sizes the reservation; the kernel
 // commits only the pages touched, and a reservation it refuses is halved until it accepts.
 // When the pool is full, requests below the threshold fail (NULL, ENOMEM).
 //
@@ -62,7 +62,9 @@ std::atomic_flag heap_building = ATOMIC_FLAG_INIT;
   }
   ThreadCachedPool* heap = heap_instance.load(std::memory_order_acquire);
   if (heap == nullptr) {
-    std::size_t reserve = alloclab::shim::byte_count_from_env("ALLOCLAB_MALLOC_RESERVE", shim_name, default_reserve);
+    // Below a megabyte the pool could not hold a program's start-up: every run would fail.
+    std::size_t reserve = alloclab::shim::byte_count_from_env("ALLOCLAB_MALLOC_RESERVE", shim_name, default_reserve,
+                                                              std::size_t{1} << 20);
     MemoryBlock region{};
     const MmapBlockSource lazy(/*lazy=*/true);
     for (; !region && reserve >= min_reserve; reserve /= 2) region = lazy.allocate_block(reserve);

@@ -223,8 +223,13 @@ class Plan:
         program = self.program(row.program)
         if program is None:
             return f"program '{row.program}' is not in the plan ({', '.join(p.name for p in self.programs)})"
-        if self.allocator(row.allocator) is None:
+        allocator = self.allocator(row.allocator)
+        if allocator is None:
             return f"allocator '{row.allocator}' is not in the plan ({', '.join(a.name for a in self.allocators)})"
+        if row.did_not_fit and allocator.supports_free:
+            never = [a.name for a in self.allocators if not a.supports_free]
+            return (f"reason '{DID_NOT_FIT}' for '{row.allocator}', which frees (only an allocator that never frees "
+                    f"runs out as '{DID_NOT_FIT}': {', '.join(never) or 'none in this plan'})")
         if row.threads not in (self.threads if program.threaded else (1,)):
             return f"{row.program} did not run at {row.threads} threads in this plan"
         if not 1 <= row.repetition <= self.repetitions:
