@@ -34,12 +34,13 @@ def throughput_series(cases: dict[Key, Case], workload: str, allocators: list[st
     partial: list[str] = []
     for a in allocators:
         pts: dict[str, list[float]] = {"threads": [], "median": [], "min": [], "max": [], "n": []}
-        states = []
+        states, whys = [], []
         for t in threads:
             case = cases.get((workload, a, t))
             if case is None:
                 continue
             states.append(case.state)
+            whys.append(case.why_missing)
             s = stats.summarise(case.values("items_per_second"))
             if s is None:
                 continue
@@ -50,7 +51,8 @@ def throughput_series(cases: dict[Key, Case], workload: str, allocators: list[st
             if any(st != "ok" for st in states):
                 partial.append(a)
         elif states:
-            missing[a] = "failed" if "failed" in states else "skipped"
+            # "did not fit" only when every thread count ran out of a never-freeing malloc's budget.
+            missing[a] = whys[0] if len(set(whys)) == 1 else "failed" if "failed" in states else "skipped"
     return series, missing, partial
 
 
@@ -135,7 +137,7 @@ def summary_table(run: Run, threads: int, noise_cv: float = NOISE_CV) -> dict[st
     throughput, references excluded).
 
     -> {"threads", "workloads", "allocators", "cells": {w: {a: cell | None}}, "winner": {w: a | None}}
-       cell = {"ns_per_op", "items_per_second", "n", "cv", "noisy", "state"}"""
+       cell = {"ns_per_op", "items_per_second", "n", "cv", "noisy", "state", "why_missing"}"""
     cases = run.cases()
     workloads, allocators = run.workloads(), run.allocators()
     cells: dict[str, dict[str, dict[str, Any] | None]] = {}
@@ -150,7 +152,7 @@ def summary_table(run: Run, threads: int, noise_cv: float = NOISE_CV) -> dict[st
                 continue
             tp = stats.summarise(case.values("items_per_second"))
             ns = stats.summarise(case.values("ns_per_op"))
-            cells[w][a] = {"state": case.state, "ns_per_op": ns.median if ns else None,
+            cells[w][a] = {"state": case.state, "why_missing": case.why_missing, "ns_per_op": ns.median if ns else None,
                            "items_per_second": tp.median if tp else None, "n": tp.n if tp else 0,
                            "cv": tp.cv if tp else None, "noisy": bool(tp and tp.cv is not None and tp.cv > noise_cv)}
             if tp and run.registry.kind_of(a) != "reference" and (best is None or tp.median > best[0]):

@@ -246,7 +246,7 @@ def latency_chart(run: Run, out_dir: Path, workload: str, threads: int | None = 
         if len(entry) == len(PERCENTILES):
             series[a] = entry
         else:
-            missing[a] = case.state if case.state in ("skipped", "failed") else "failed"
+            missing[a] = case.why_missing if case.state in ("skipped", "failed") else "failed"
     if not series:
         return None
     title = f"{workload}: allocation latency percentiles, {threads} thread{'s' if threads != 1 else ''}"

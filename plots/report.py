@@ -139,7 +139,7 @@ def summary_block(run: Run, table: dict[str, Any]) -> Table:
         for w in table["workloads"]:
             cell = table["cells"][w].get(a)
             if cell is None or cell["items_per_second"] is None:
-                cells.append(Cell(cell["state"] if cell else "not run", css="none"))
+                cells.append(Cell(cell.get("why_missing", cell["state"]) if cell else "not run", css="none"))
                 continue
             win = table["winner"][w] == a
             mark = ("~ " if cell["noisy"] else "") + (f"{DAGGER} " if cell["state"] == "partial" else "") + \

@@ -30,6 +30,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from alloclab.fit import DID_NOT_FIT
 from alloclab.registry import DEFAULT_BINARY, NAME, Registry, RegistryError, ask_driver
 
 STATUSES = ("ok", "skipped", "failed")
@@ -130,6 +131,15 @@ class Case:
         if "ok" in statuses:
             return "partial"
         return "failed" if "failed" in statuses else "skipped"
+
+    @property
+    def why_missing(self) -> str:
+        """What a chart or table shows for a case with no ok repetition: "did not fit" when every
+        failure ran out of a never-freeing malloc's budget, else its state (failed, skipped)."""
+        failed = [r for r in self.rows if r.status == "failed"]
+        if failed and all(r.reason.startswith(DID_NOT_FIT + ":") for r in failed):
+            return DID_NOT_FIT
+        return "failed" if failed else "skipped"
 
 
 def group_cases(rows: Iterable[ResultRow]) -> dict[tuple[str, str, int], Case]:

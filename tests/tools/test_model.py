@@ -111,6 +111,18 @@ class ResultsReaderTest(unittest.TestCase):
         self.assertEqual(rows[0].active_malloc, "libc.so.6")
 
 
+class CaseTest(unittest.TestCase):
+    def test_a_case_that_only_ran_out_of_a_never_freeing_budget_did_not_fit(self):
+        oom = "did not fit: out of memory under alloclab_bump's budget (it never frees; exit -6)"
+        def case(*rows: ResultRow) -> results.Case:
+            return results.Case("w", "a", 1, rows=rows)
+        self.assertEqual(case(ResultRow("w", "a", 1, status="failed", reason=oom)).why_missing, "did not fit")
+        self.assertEqual(case(ResultRow("w", "a", 1, status="failed", reason=oom),
+                              ResultRow("w", "a", 1, repetition=2, status="failed", reason="exit -11")).why_missing,
+                         "failed")
+        self.assertEqual(case(ResultRow("w", "a", 1, status="skipped", reason="needs free")).why_missing, "skipped")
+
+
 class DocumentTest(unittest.TestCase):
     DOC = Document("T <1>", "sub `x`", (
         Heading("Part"), Paragraph("a **b** `c<d>` | e"),
