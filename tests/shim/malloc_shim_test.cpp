@@ -349,6 +349,27 @@ void realloc_chain(const std::vector<std::size_t>& sizes) {
   std::free(p);
 }
 
+// A buffer appended to step by step (a string built by +=): every shim must get it to 64 MiB
+// with its contents. A bump that moved on every step would leave each old copy behind and map
+// the sum of all the sizes (about 32 TiB here), far past any budget.
+TEST(ShimRealloc, GrowthLoopOfSmallStepsReachesSixtyFourMebibytes) {
+  constexpr std::size_t target = 64 * kMiB, step = 64;
+  auto* p = static_cast<unsigned char*>(std::malloc(step));
+  ASSERT_NE(p, nullptr);
+  std::size_t size = step;
+  p[0] = 0x5a;
+  while (size < target) {
+    size += step;
+    p = static_cast<unsigned char*>(std::realloc(p, size));
+    ASSERT_NE(p, nullptr) << "realloc to " << size << " failed";
+    p[size - 1] = static_cast<unsigned char>(size / step);
+  }
+  EXPECT_EQ(p[0], 0x5a);
+  for (std::size_t at = 2 * step - 1; at < target; at += 4099 * step)
+    ASSERT_EQ(p[at], static_cast<unsigned char>((at + 1) / step)) << at;
+  std::free(p);
+}
+
 TEST(ShimRealloc, SmallGrowthAndShrinkKeepContents) { realloc_chain({16, 17, 100, 1000, 8, 1, 600, 1024, 1040, 33}); }
 TEST(ShimRealloc, MediumGrowthAndShrinkKeepContents) {
   realloc_chain({2000, 200000, 900000, 50000, 3000, 1000000, 100});

@@ -3,7 +3,10 @@
 // Each thread bumps through chunks of its own, mapped from the kernel (MmapBlockSource); a
 // chunk is never given back, nor is any block. Allocation is the library's fit_in() on the
 // thread's chunk plus a 16-byte header holding the block's size (for malloc_usable_size and
-// realloc). No lock, no atomic on the fast path; the only shared state is the count of bytes
+// realloc) and its capacity. A realloc that must move reserves 1.5 x the size asked: a program
+// growing a buffer step by step (a string appended to) then moves O(log n) times, not on every
+// step — without it, every step would leave its old copy behind and a 100 MB buffer grown a
+// byte at a time would exhaust any budget. No lock, no atomic on the fast path; the only shared state is the count of bytes
 // mapped, touched once per chunk. What a program gains under it over a real malloc is what
 // freeing costs it (Berger, Zorn and McKinley's "regions" question); its peak RSS is the price.
 //
@@ -11,8 +14,8 @@
 // little maps little and one that allocates much maps rarely. A request larger than a quarter
 // of the thread's next chunk gets a chunk of its own; the current chunk stays in use.
 //
-// Invariants: every result is aligned to at least 16; header(p) = the size p was allocated or
-// last resized with; chunk.cursor <= chunk.end; mapped_bytes <= limit.
+// Invariants: every result is aligned to at least 16; header(p).size = the size p was allocated
+// or last resized with <= header(p).capacity, the bytes p owns; chunk.cursor <= chunk.end; mapped_bytes <= limit.
 //
 // Environment: ALLOCLAB_BUMP_LIMIT (bytes, default half the machine's physical memory) caps
 // the bytes mapped. Past it requests fail (NULL, ENOMEM): a program that does not fit fails
@@ -75,7 +78,8 @@ std::size_t limit() noexcept {
 MemoryBlock map_chunk(std::size_t size) noexcept {
   std::size_t before = mapped_bytes.load(std::memory_order_relaxed);
   do {
-    if (size > limit() || before > limit() - size) {
+    if (size > limit()) return {};  // larger than the whole budget: impossible, not exhausted
+    if (before > limit() - size) {
       report_budget_exhausted();
       return {};
     }
@@ -86,8 +90,14 @@ MemoryBlock map_chunk(std::size_t size) noexcept {
   return block;
 }
 
-std::size_t& header(const void* p) noexcept {
-  return *reinterpret_cast<std::size_t*>(const_cast<char*>(static_cast<const char*>(p)) - header_size);
+struct Header {
+  std::size_t size;
+  std::size_t capacity;
+};
+static_assert(sizeof(Header) == header_size);
+
+Header& header(const void* p) noexcept {
+  return *reinterpret_cast<Header*>(const_cast<char*>(static_cast<const char*>(p)) - header_size);
 }
 
 // p for `size` bytes at `alignment` in [cursor, end), with room for its header below, or nullptr.
@@ -102,7 +112,7 @@ char* fit(char* cursor, char* end, std::size_t size, std::size_t alignment) noex
   if (need > chunk.next_size / 4) {  // a chunk of its own; the current one stays
     const MemoryBlock own = map_chunk(need);
     char* p = own ? fit(static_cast<char*>(own.data), static_cast<char*>(own.data) + own.size, size, alignment) : nullptr;
-    if (p != nullptr) header(p) = size;
+    if (p != nullptr) header(p) = {size, size};
     return p;
   }
   const MemoryBlock fresh = map_chunk(chunk.next_size);
@@ -111,7 +121,7 @@ char* fit(char* cursor, char* end, std::size_t size, std::size_t alignment) noex
   chunk.cursor = static_cast<char*>(fresh.data);
   chunk.end = chunk.cursor + fresh.size;
   char* p = fit(chunk.cursor, chunk.end, size, alignment);
-  header(p) = size;
+  header(p) = {size, size};
   chunk.cursor = p + size;
   return p;
 }
@@ -122,7 +132,7 @@ struct BumpBackend {
   static void* allocate(std::size_t size, std::size_t alignment) noexcept {
     char* p = fit(chunk.cursor, chunk.end, size, alignment);
     if (p == nullptr) [[unlikely]] return allocate_from_new_chunk(size, alignment);
-    header(p) = size;
+    header(p) = {size, size};
     chunk.cursor = p + size;
     return p;
   }
@@ -132,25 +142,30 @@ struct BumpBackend {
 
   static void deallocate(void*) noexcept {}
 
-  static std::size_t usable_size(const void* p) noexcept { return header(p); }
+  static std::size_t usable_size(const void* p) noexcept { return header(p).size; }
 
-  // A shrink always in place (the header records the smaller size; the tail is never reused,
-  // even at the chunk's end: its bytes are dirty, and calloc relies on everything past the
-  // cursor being fresh from the kernel). A growth in place when p is the last block of this
-  // thread's chunk and the chunk has room.
+  // Within the capacity, in place (a shrink never gives bytes back: the tail is dirty, and
+  // calloc relies on everything past the cursor being fresh from the kernel). Past it, in place
+  // when p's bytes end at this thread's cursor and the chunk has room; else moved, with room.
   static void* reallocate(void* p, std::size_t n) noexcept {
-    std::size_t& size = header(p);
-    if (n <= size) {
-      size = n;
+    Header& h = header(p);
+    if (n <= h.capacity) {
+      h.size = n;
       return p;
     }
-    char* const end_of_p = static_cast<char*>(p) + size;
+    char* const end_of_p = static_cast<char*>(p) + h.capacity;
     if (end_of_p == chunk.cursor && n <= static_cast<std::size_t>(chunk.end - static_cast<char*>(p))) {
-      size = n;
+      h.size = h.capacity = n;
       chunk.cursor = static_cast<char*>(p) + n;
       return p;
     }
-    return alloclab::shim::relocate<BumpBackend>(p, n);
+    const std::size_t room = n <= SIZE_MAX / 3 ? n + n / 2 : n;
+    void* q = allocate(room, min_alignment);
+    if (q == nullptr && room != n) q = allocate(n, min_alignment);
+    if (q == nullptr) return nullptr;
+    std::memcpy(q, p, h.size);
+    header(q).size = n;
+    return q;
   }
 };
 static_assert(alloclab::shim::MallocBackend<BumpBackend>);

@@ -8,7 +8,8 @@
 //
 // Semantics follow glibc where C leaves a choice, so a program behaves the same under a shim:
 //   malloc(0) returns a unique pointer; realloc(p, 0) frees p and returns NULL;
-//   memalign rounds an alignment that is not a power of two up to one;
+//   memalign rounds an alignment that is not a power of two up to one (aligned_alloc refuses
+//   one with EINVAL, as C17 and glibc from 2.38 do; glibc 2.36 treated it as memalign);
 //   failures return NULL with errno = ENOMEM (EINVAL for a bad alignment; posix_memalign
 //   returns the code instead and leaves errno alone).
 #pragma once
@@ -243,5 +244,19 @@ template <MallocBackend B>
   }                                                                                                \
   [[gnu::visibility("default")]] std::size_t malloc_usable_size(void* p) noexcept {                \
     return alloclab::shim::shim_malloc_usable_size<Backend>(p);                                    \
+  }                                                                                                \
+  /* glibc's own names for the same functions, which some code calls directly. */                  \
+  [[gnu::visibility("default")]] void* __libc_malloc(std::size_t n) noexcept {                     \
+    return alloclab::shim::shim_malloc<Backend>(n);                                                \
+  }                                                                                                \
+  [[gnu::visibility("default")]] void __libc_free(void* p) noexcept { alloclab::shim::shim_free<Backend>(p); } \
+  [[gnu::visibility("default")]] void* __libc_calloc(std::size_t c, std::size_t n) noexcept {      \
+    return alloclab::shim::shim_calloc<Backend>(c, n);                                             \
+  }                                                                                                \
+  [[gnu::visibility("default")]] void* __libc_realloc(void* p, std::size_t n) noexcept {           \
+    return alloclab::shim::shim_realloc<Backend>(p, n);                                            \
+  }                                                                                                \
+  [[gnu::visibility("default")]] void* __libc_memalign(std::size_t a, std::size_t n) noexcept {    \
+    return alloclab::shim::shim_memalign<Backend>(a, n);                                           \
   }                                                                                                \
   }
