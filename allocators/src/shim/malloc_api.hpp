@@ -26,6 +26,8 @@
 
 #include <unistd.h>
 
+#include "alloclab/block_source.hpp"
+
 namespace alloclab::shim {
 
 // What a shim's backend provides. Requests reaching it are valid: size >= 1, alignment a
@@ -46,10 +48,7 @@ inline constexpr std::size_t min_alignment = alignof(std::max_align_t);
 
 [[nodiscard]] constexpr bool is_power_of_two(std::size_t a) noexcept { return a != 0 && (a & (a - 1)) == 0; }
 
-[[nodiscard]] inline std::size_t page_size() noexcept {
-  static const auto page = static_cast<std::size_t>(::sysconf(_SC_PAGESIZE));
-  return page;
-}
+[[nodiscard]] inline std::size_t page_size() noexcept { return MmapBlockSource::page_size(); }
 
 // Moves p to a new block of n bytes: the fallback of every backend's reallocate().
 template <MallocBackend B>
