@@ -10,12 +10,14 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <optional>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
 #include "allocator_list.hpp"
 #include "naming_reporter.hpp"
+#include "parametric_workloads.hpp"
 #include "run_context.hpp"
 #include "selection.hpp"
 #include "summary_reporter.hpp"
@@ -81,6 +83,12 @@ void print_list() {
     std::printf("  %-16s %s\n  %-16s op = %s\n", std::string(w.info.name).c_str(),
                 std::string(w.info.description).c_str(), "", std::string(w.info.operation).c_str());
   }
+  // Named with a file: not among the workloads "all" selects.
+  for (const ParametricListing& p : parametric_listing()) {
+    const std::string name = std::string(p.info.name) + ":" + std::string(p.argument);
+    std::printf("  %-16s %s\n  %-16s op = %s\n", name.c_str(), std::string(p.info.description).c_str(), "",
+                std::string(p.info.operation).c_str());
+  }
 }
 
 // `--list --json`: how every other tool learns the names, kinds, requirements and the thread
@@ -116,6 +124,18 @@ void print_list_json(const std::vector<int>& threads) {
                          {"needs_free", w.info.needs_free},
                          {"needs_cross_thread_free", w.info.needs_cross_thread_free}});
   }
+  // Named KIND:FILE on a command line (trace:FILE, empirical:FILE): "parametric", with what
+  // follows the colon as "argument"; not among the workloads "all" selects.
+  for (const ParametricListing& p : parametric_listing()) {
+    workloads.push_back({{"name", p.info.name},
+                         {"description", p.info.description},
+                         {"operation", p.info.operation},
+                         {"needs_shared_instance", p.info.needs_shared_instance},
+                         {"needs_free", p.info.needs_free},
+                         {"needs_cross_thread_free", p.info.needs_cross_thread_free},
+                         {"parametric", true},
+                         {"argument", p.argument}});
+  }
   Json doc;
   doc["schema"] = 1;
   doc["allocators"] = std::move(allocators);
@@ -144,10 +164,13 @@ int main(int argc, char** argv) {
       "Cases are named workload/allocator/threads:N. Thread-safe allocators are shared by the\n"
       "threads of a case; the others get one instance per thread. Pairs that cannot run (a\n"
       "workload needing individual or cross-thread free on an arena) are skipped, printed and\n"
-      "recorded. Any --benchmark_* flag is passed to Google Benchmark.",
+      "recorded. Any --benchmark_* flag is passed to Google Benchmark.\n"
+      "Besides the built-in workloads, trace:FILE replays a recorded allocation trace (one case\n"
+      "per allocator, at the trace's own thread count) and empirical:FILE drives the allocators\n"
+      "from a size table made by `alloclab-trace distill` (at each --threads count).",
       "alloclab"};
   bool list = false, json = false;
-  std::string allocators = "all", workloads = "all", threads = "1", out;
+  std::string allocators = "all", workloads = "all", threads = "1", out, touch_text = "pages";
   int repetitions = 1;
   double min_time = 0;
   long long iterations = 0;
@@ -159,18 +182,30 @@ int main(int argc, char** argv) {
       "  alloclab --list --json --threads 1..8   (names, kinds, requirements, thread counts as JSON)\n"
       "  alloclab --workloads small,mixed --allocators malloc,thread_local_arena --threads 1..8 \\\n"
       "           --repetitions 5 --out results.json\n"
+      "  alloclab --workloads trace:python.trace,empirical:python.csv --threads 1..8 --out traces.json\n"
       "\nGoogle Benchmark flags pass through, for example --benchmark_filter=REGEX (run the cases\n"
       "whose name matches), --benchmark_enable_random_interleaving=true, --benchmark_min_warmup_time=S.\n"
       "\nReported per case (JSON): items_per_second, ns_per_op (wall time per operation, all threads),\n"
       "bytes_per_second, latency_p50/p99/p999/max_ns (allocate() alone, separate untimed pass),\n"
       "peak_rss_bytes, rss_at_start_bytes, page_faults, overhead_ratio (allocators that count).\n"
+      "A trace case adds ns_per_event, events_per_second, peak_live_requested_bytes (the trace's\n"
+      "ideal), bytes_reserved_at_peak and fragmentation_ratio (allocators that count),\n"
+      "rss_at_10pct..rss_at_100pct (RSS at each tenth of a replay), frees_are_noops (arenas) and\n"
+      "foreign_frees_skipped; an allocator that runs out is skipped as 'exhausted at event N of M'.\n"
       "Exit status: 0 done, 1 results could not be written, 2 bad input (nothing written).");
   app.add_flag("--list", list,
                "List allocators (with kind and traits), preloaded peers and workloads (with their operation), then exit");
   app.add_flag("--json", json,
                "With --list: print the listing as JSON (schema 1), with the thread counts --threads stands for");
   app.add_option("--allocators", allocators, "Comma-separated allocator names, or all")->capture_default_str();
-  app.add_option("--workloads", workloads, "Comma-separated workload names, or all")->capture_default_str();
+  app.add_option("--workloads", workloads,
+                 "Comma-separated workload names, trace:FILE (a recorded trace), empirical:FILE (a distilled "
+                 "size table), or all (every built-in workload)")
+      ->capture_default_str();
+  app.add_option("--touch", touch_text,
+                 "How a trace replay writes each object: none, pages (its first cache line and one byte of "
+                 "every further page), or all (every byte)")
+      ->capture_default_str();
   app.add_option("--threads", threads, "Thread counts: 4, a list 1,2,8, or a doubling range 1..64")
       ->capture_default_str();
   app.add_option("--repetitions", repetitions, "Repetitions of every case (aggregates reported when > 1)")
@@ -219,7 +254,15 @@ int main(int argc, char** argv) {
 
   Selection sel;
   sel.allocators = parse_names("allocator", allocators, allocator_names);
-  sel.workloads = parse_names("workload", workloads, workload_names);
+  const std::optional<alloclab::workloads::Touch> touch = alloclab::workloads::parse_touch(touch_text);
+  if (!touch) usage_error("bad --touch '" + touch_text + "' (valid: none, pages, all)");
+  // Files named here are read now: a bad one stops the run before anything is written.
+  WorkloadChoice choice;
+  {
+    std::string problem;
+    if (!choose_workloads(workloads, workload_names, choice, problem)) usage_error(problem);
+  }
+  sel.workloads = choice.builtin;
   sel.threads = parse_thread_spec(threads);  // exits 2 with a message on a bad value
   if (repetitions < 1) usage_error("--repetitions must be a positive count, got " + std::to_string(repetitions));
   if (!(min_time >= 0 && min_time <= 86400))  // NaN fails too
@@ -265,19 +308,30 @@ int main(int argc, char** argv) {
                 "' (valid: the --benchmark_* flags of Google Benchmark 1.7, e.g. --benchmark_filter=REGEX)");
   }
   for (const auto& [key, value] : run_context(argc, argv, seed)) benchmark::AddCustomContext(key, value);
+  benchmark::AddCustomContext("touch", std::string(alloclab::workloads::touch_name(*touch)));
+  benchmark::AddCustomContext("workload_files", workload_files_json(choice.parametric));
 
   std::vector<SkippedCase> skipped;
   for (const WorkloadEntry& w : all_workloads()) {
     if (std::find(sel.workloads.begin(), sel.workloads.end(), w.info.name) != sel.workloads.end())
       w.register_cases(sel, skipped);
   }
+  for (const ParametricWorkload& w : choice.parametric) {
+    if (w.kind == ParametricKind::trace) {
+      register_trace_cases(sel, w, *touch, skipped);
+    } else {
+      register_empirical_cases(sel, w, skipped);
+    }
+  }
   benchmark::AddCustomContext("skipped_cases", std::to_string(skipped.size()));
 
   // Every combination registers one case (measured or skipped); a filter makes the total unknown.
   bool filtered = false;
   for (char* arg : theirs) filtered |= std::strncmp(arg, "--benchmark_filter", 18) == 0;
-  const std::size_t total =
-      filtered ? 0 : sel.workloads.size() * sel.allocators.size() * sel.threads.size();
+  std::size_t total = sel.workloads.size() * sel.allocators.size() * sel.threads.size();
+  for (const ParametricWorkload& w : choice.parametric)  // a trace runs at its own thread count only
+    total += sel.allocators.size() * (w.kind == ParametricKind::trace ? 1 : sel.threads.size());
+  if (filtered) total = 0;
   NamingReporter<SummaryReporter> console(total);
   if (!malloc_label.empty()) benchmark::AddCustomContext("malloc_label", malloc_label);
   NamingReporter<benchmark::JSONReporter> file;

@@ -56,6 +56,23 @@ class MallocAllocator : public NoStats {
   void deallocate(void* p, std::size_t /*size*/) noexcept { std::free(p); }
   void reset() noexcept {}  // nothing to do: every object is freed individually
 
+  // calloc and realloc, so that a replayed trace (workloads/trace_replay.hpp) calls what the
+  // program called: ::calloc knows which pages are fresh and skips zeroing them, ::realloc
+  // grows in place or moves pages (mremap) instead of copying. Failures counted as above.
+  [[nodiscard]] void* allocate_zeroed(std::size_t size) noexcept {
+    if (size == 0) [[unlikely]] return nullptr;
+    void* p = std::calloc(1, size);
+    if (p == nullptr) [[unlikely]] failed_.fetch_add(1, std::memory_order_relaxed);
+    return p;
+  }
+  // p resized to new_size: p, a new block (p freed), or nullptr (p unchanged).
+  [[nodiscard]] void* reallocate(void* p, std::size_t /*old_size*/, std::size_t new_size) noexcept {
+    if (new_size == 0) [[unlikely]] return nullptr;  // realloc(p, 0) would free p
+    void* q = std::realloc(p, new_size);
+    if (q == nullptr) [[unlikely]] failed_.fetch_add(1, std::memory_order_relaxed);
+    return q;
+  }
+
   // Only the refusals are counted: a preloaded malloc with a memory budget (alloclab_bump, whose
   // free does nothing) runs out of it in a long case, and the driver must then fail the case
   // ("allocator exhausted") instead of timing the workloads' fast path past a NULL. Off the fast
@@ -86,6 +103,13 @@ class TbbMallocAllocator : public NoStats {
   // scalable_free releases blocks of either call (scalable_aligned_free is an alias of it).
   void deallocate(void* p, std::size_t /*size*/) noexcept { scalable_free(p); }
   void reset() noexcept {}
+  // calloc and realloc for a replayed trace, as the malloc adapter's.
+  [[nodiscard]] void* allocate_zeroed(std::size_t size) noexcept {
+    return size == 0 ? nullptr : scalable_calloc(1, size);
+  }
+  [[nodiscard]] void* reallocate(void* p, std::size_t /*old_size*/, std::size_t new_size) noexcept {
+    return new_size == 0 ? nullptr : scalable_realloc(p, new_size);
+  }
 };
 
 // A std::pmr resource owned by the adapter; pmr throws on failure, the contract returns null.

@@ -58,6 +58,11 @@ class NullAllocator : public NoStats {
   static constexpr bool supports_free = false;
   static constexpr std::string_view name = "null";
   static constexpr std::string_view description = "returns prepared memory; the harness's own cost";
+  // Its one buffer per thread. A trace replay (workloads/trace_replay.hpp, ScratchReference)
+  // asks for at most this much and writes no further, so that null runs every trace: its
+  // objects are not the program's anyway, and its time is the replay's own.
+  static constexpr std::size_t scratch_bytes = 64 * 1024;
+  static constexpr std::size_t scratch_alignment = 4096;
 
   [[nodiscard]] void* allocate(std::size_t size, std::size_t alignment = default_alignment) noexcept {
     if (!is_valid_request(size, alignment) || size > sizeof(scratch_.bytes) ||
@@ -69,8 +74,8 @@ class NullAllocator : public NoStats {
   void reset() noexcept {}
 
  private:
-  struct alignas(4096) Scratch {
-    unsigned char bytes[64 * 1024];
+  struct alignas(scratch_alignment) Scratch {
+    unsigned char bytes[scratch_bytes];
   };
   static inline thread_local Scratch scratch_{};
 };

@@ -23,7 +23,8 @@ int main(int argc, char** argv) {
     const nlohmann::json list = nlohmann::json::parse(std::cin);
     for (const auto& a : list.at("allocators"))
       if (a.at("kind") != "preloaded") allocators.push_back(a.at("name"));
-    for (const auto& w : list.at("workloads")) workloads.push_back(w.at("name"));
+    for (const auto& w : list.at("workloads"))  // parametric ones (trace:FILE) need a file: not in "all"
+      if (!w.value("parametric", false)) workloads.push_back(w.at("name"));
   }
   std::vector<std::string> threads;
   {

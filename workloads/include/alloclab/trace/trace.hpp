@@ -21,7 +21,8 @@ namespace alloclab::trace {
 inline constexpr std::uint32_t no_object = UINT32_MAX;
 
 // One event as the replay runs it: 16 bytes.
-//   bits  0-47 size (requests of 256 TiB and more are refused by the reader as corrupt)
+//   bits  0-47 size (a successful request of 256 TiB or more is corrupt; a failed one, such as
+//              malloc(SIZE_MAX) or an overflowing calloc, is kept, clamped to 2^48 - 1)
 //   bits 48-50 kind (Kind::malloc .. Kind::aligned; never time_mark)
 //   bit  51    failed: the recorded call returned NULL; no object is made
 //   bits 52-57 log2(alignment) for Kind::aligned, else 0

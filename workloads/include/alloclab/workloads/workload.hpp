@@ -28,11 +28,18 @@
 
 #include "alloclab/allocator.hpp"
 
+namespace alloclab::trace {
+struct Distribution;  // alloclab/trace/distribution.hpp
+}  // namespace alloclab::trace
+
 namespace alloclab::workloads {
 
 struct Params {
   std::uint64_t seed = 42;
   bool tiny = false;  // smoke tests: rounds and structures cut down to run in milliseconds
+  // The `empirical:FILE` workload's table (empirical.hpp), read once by the driver; it must
+  // outlive every workload built from these Params. Unused by the other workloads.
+  const trace::Distribution* distribution = nullptr;
 };
 
 // What a workload needs from an allocator; the driver skips (and records) pairs that lack it.
