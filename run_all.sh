@@ -13,6 +13,14 @@
 #                                glibc and every preloaded peer (add yours: --preload LABEL=lib.so),
 #                                5 repetitions; results, charts, report (programs run -h);
 #                                programs merge OUT DIR… merges shards, programs list lists
+#   ./run_all.sh trace OUT.trace -- CMD [ARG…]
+#                                record CMD's allocations (liballoclab_trace.so preloaded): its
+#                                own process into OUT.trace, every process it starts into
+#                                OUT-<pid>.trace beside it; prints a table of them (exit: CMD's)
+#   ./run_all.sh trace info FILE [--json]       a trace's events, threads, sizes, lifetimes
+#   ./run_all.sh trace distill FILE --out DIST.csv   its size distribution (workload empirical:)
+#                                replay: sweep --workloads trace:FILE,empirical:DIST.csv;
+#                                programs --record records each program of the suite
 #   ./run_all.sh plot DIR [DIR…] redraw charts and report from results folders; two or more
 #                                are compared side by side
 #   ./run_all.sh merge OUT DIR…  merge the folders of a sharded sweep
@@ -33,6 +41,9 @@
 # As root on Debian 12 it installs what is missing (apt-get update once, then apt-get install);
 # as another user it prints the exact command to run and exits 2.
 set -euo pipefail
+# Files named on the command line (a trace, a distribution, a program to record) are the
+# caller's: relative to the folder run_all.sh was called from, not to the repository.
+export ALLOCLAB_CALLER_DIR="$PWD"
 cd "$(dirname "$(readlink -f "$0")")"
 
 usage() { sed -n '2,/^[^#]/p' "$0" | sed '$d' | sed 's/^# \{0,1\}//'; }
@@ -123,8 +134,26 @@ programs() {  # programs [alloclab.programs run options]
   local folder
   python=$(pick_python)
   run_into_folder "programs run" alloclab.programs "$@"
+  case " $* " in  # programs --record records traces instead of measuring: nothing to draw
+    *" --record "*) echo "== traces: $folder/traces/ (what each holds: $folder/traces/index.json)"; return ;;
+  esac
   "$python" -m plots "$folder"
   echo "== report: $folder/report.html ($folder/report.md); results: $folder/programs.csv"
+}
+
+trace() {  # trace OUT -- CMD… | trace info FILE [--json] | trace distill FILE --out DIST.csv
+  ensure_packages "${build_packages[@]}" "${tool_packages[@]}"
+  # Only the recorder and the tool, not the whole build; the build's output goes to stderr, as
+  # stdout is the recorded program's.
+  cmake --preset release >/dev/null
+  cmake --build --preset release --target alloclab_trace alloclab_trace_tool >&2
+  local tool="$PWD/build/release/harness/alloclab-trace" python
+  python=$(pick_python)
+  cd "$ALLOCLAB_CALLER_DIR"  # the program runs, and the files are named, where the caller is
+  case "${1-}" in
+    info|distill) exec "$tool" "$@" ;;
+    *) exec "$python" -m alloclab.traces record "$@" ;;
+  esac
 }
 
 run_tests() {
@@ -191,7 +220,8 @@ case "${1-}" in
     ensure_packages "${build_packages[@]}" "${tool_packages[@]}"
     build release
     exec "$(pick_python)" -m alloclab.claims harness/targets.toml --one-run --repetitions 25 --min-time 0.1 "$@" ;;
+  trace) shift; trace "$@" ;;
   test) shift; run_tests "$@" ;;
   help|-h|--help) usage ;;
-  *) die "unknown command '$1' (valid: sweep, --full, programs, plot, merge, claims, targets, test, help, or none for the main job)" ;;
+  *) die "unknown command '$1' (valid: sweep, --full, programs, trace, plot, merge, claims, targets, test, help, or none for the main job)" ;;
 esac

@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from alloclab import stats
+from alloclab.registry import fixed_threads_workload
 from alloclab.results import Case, Run
 
 NOISE_CV = 0.05
@@ -76,14 +77,16 @@ def efficiency(tp: dict[int, float], threads: list[int], hw: int | None) -> dict
 def relative_summary(run: Run, baseline: str = "malloc", threads: int | None = None,
                      metric: str = "items_per_second") -> dict[str, Any]:
     """Throughput of every allocator relative to baseline per workload, plus the geometric mean.
+    A workload with a thread count of its own (a trace) is read at that count.
 
-    -> {"threads", "baseline", "workloads", "allocators",
+    -> {"threads", "baseline", "workloads", "allocators", "threads_of": {workload: int},
         "ratio": {alloc: {workload: float | None}}, "state": {alloc: {workload: str}},
         "geomean": {alloc: float | None}, "geomean_n": {alloc: int}}.
     state is ok / partial / skipped / failed / missing / no-baseline."""
     cases = run.cases()
     threads = max(run.thread_counts()) if threads is None else threads
     workloads, allocators = run.workloads(), run.allocators()
+    threads_of = {w: run.threads_of(w, threads) for w in workloads}
     ratio: dict[str, dict[str, float | None]] = {}
     state: dict[str, dict[str, str]] = {}
     geo: dict[str, float | None] = {}
@@ -91,16 +94,17 @@ def relative_summary(run: Run, baseline: str = "malloc", threads: int | None = N
     for a in allocators:
         ratio[a], state[a] = {}, {}
         for w in workloads:
-            base = median_metric(cases, w, baseline, threads, metric)
-            case = cases.get((w, a, threads))
-            value = median_metric(cases, w, a, threads, metric)
+            t = threads_of[w]
+            base = median_metric(cases, w, baseline, t, metric)
+            case = cases.get((w, a, t))
+            value = median_metric(cases, w, a, t, metric)
             state[a][w] = ("missing" if case is None else case.state if value is None
                            else "no-baseline" if base is None else case.state)
             ratio[a][w] = value / base if value and base else None
         found = [v for v in ratio[a].values() if v]
         geo[a], geo_n[a] = stats.geometric_mean(found), len(found)
     return {"threads": threads, "baseline": baseline, "workloads": workloads, "allocators": allocators,
-            "ratio": ratio, "state": state, "geomean": geo, "geomean_n": geo_n}
+            "threads_of": threads_of, "ratio": ratio, "state": state, "geomean": geo, "geomean_n": geo_n}
 
 
 def relative_runs(run_a: Run, run_b: Run, metric: str = "items_per_second") -> dict[str, Any]:
@@ -134,19 +138,22 @@ def relative_runs(run_a: Run, run_b: Run, metric: str = "items_per_second") -> d
 def summary_table(run: Run, threads: int, noise_cv: float = NOISE_CV) -> dict[str, Any]:
     """Per workload x allocator at one thread count: median ns/op and items/s over the ok
     repetitions, the state, whether it is noisy; and the winner per workload (highest median
-    throughput, references excluded).
+    throughput, references excluded). A workload with a thread count of its own (a trace) is
+    read at that count (threads_of).
 
-    -> {"threads", "workloads", "allocators", "cells": {w: {a: cell | None}}, "winner": {w: a | None}}
+    -> {"threads", "workloads", "allocators", "threads_of": {w: int}, "cells": {w: {a: cell | None}},
+        "winner": {w: a | None}}
        cell = {"ns_per_op", "items_per_second", "n", "cv", "noisy", "state", "why_missing"}"""
     cases = run.cases()
     workloads, allocators = run.workloads(), run.allocators()
+    threads_of = {w: run.threads_of(w, threads) for w in workloads}
     cells: dict[str, dict[str, dict[str, Any] | None]] = {}
     winner: dict[str, str | None] = {}
     for w in workloads:
         cells[w] = {}
         best: tuple[float, str] | None = None
         for a in allocators:
-            case = cases.get((w, a, threads))
+            case = cases.get((w, a, threads_of[w]))
             if case is None:
                 cells[w][a] = None
                 continue
@@ -158,7 +165,8 @@ def summary_table(run: Run, threads: int, noise_cv: float = NOISE_CV) -> dict[st
             if tp and run.registry.kind_of(a) != "reference" and (best is None or tp.median > best[0]):
                 best = (tp.median, a)
         winner[w] = best[1] if best else None
-    return {"threads": threads, "workloads": workloads, "allocators": allocators, "cells": cells, "winner": winner}
+    return {"threads": threads, "workloads": workloads, "allocators": allocators, "threads_of": threads_of,
+            "cells": cells, "winner": winner}
 
 
 def noisy_cases(run: Run, threshold: float = NOISE_CV) -> tuple[list[dict[str, Any]], int]:
@@ -243,6 +251,11 @@ def caveats(run: Run, noisy: list[dict[str, Any]], judged: int) -> list[str]:
         over, many = ",".join(map(str, above)), len(above) > 1
         out.append(f"Thread count{'s' if many else ''} {over} exceed{'' if many else 's'} the {hw} hardware threads: "
                    f"cases at {over} threads are oversubscribed.")
+    for w in run.workloads():
+        if fixed_threads_workload(w) and hw:
+            recorded = run.threads_of(w, 0)
+            if recorded > hw:
+                out.append(f"{w} replays its {recorded} recorded threads on {hw} hardware threads: oversubscribed.")
     if judged and noisy:
         out.append(f"{len(noisy)} of {judged} cases are noisy (throughput CV > {NOISE_CV:.0%} over repetitions); "
                    "see the last section. Differences smaller than their spread are not findings.")

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from alloclab import results, stats
+from alloclab.registry import fixed_threads_workload
 from alloclab.results import Run
 from plots import analysis, style
 from plots.analysis import DAGGER
@@ -224,6 +225,123 @@ def efficiency_chart(run: Run, out_dir: Path, workload: str) -> Chart | None:
     return finish(fig, out_dir, title, stem_of("efficiency", workload), data, notes, style.footer_text(run.facts))
 
 
+# ----------------------------------------------------------------------------- trace replays
+
+def trace_speed_chart(run: Run, out_dir: Path, workload: str) -> Chart | None:
+    """A trace's replay at its own thread count: events per second of each allocator, a bar
+    each (median, min-max whiskers), the references' bars (null: the replay's own cost) among
+    them in their own style."""
+    cases, styles = run.cases(), style.Styles(run.registry)
+    threads = run.threads_of(workload, max(run.thread_counts()))
+    series: dict[str, dict[str, float]] = {}
+    missing: dict[str, str] = {}
+    partial: list[str] = []
+    for a in run.allocators():
+        case = cases.get((workload, a, threads))
+        if case is None:
+            continue
+        s = stats.summarise(case.values("items_per_second"))
+        if s is None:
+            missing[a] = case.why_missing
+            continue
+        series[a] = {"median": s.median, "min": s.min, "max": s.max, "n": s.n}
+        if case.state != "ok":
+            partial.append(a)
+    if not series:
+        return None
+    names = list(series)
+    title = f"{workload}: replay speed, {threads} thread{'s' if threads != 1 else ''} (the trace's)"
+    fig = Figure(figsize=(7.2, 1.2 + 0.22 * len(names)))
+    ax = fig.add_subplot()
+    ys = list(range(len(names)))
+    for y, a in zip(ys, names):
+        v = series[a]
+        ax.barh(y, v["median"], height=0.72, zorder=3, **styles.bar(a))
+        ax.plot([v["min"], v["max"]], [y, y], color="#333333", lw=0.6, zorder=4)
+    lo = min(v["min"] for v in series.values())
+    hi = max(v["max"] for v in series.values())
+    ax.set_xscale("log")
+    decades = math.log10(hi / lo) if lo > 0 else 99
+    subs = (1.0, 2.0, 5.0) if decades <= 3.5 else (1.0,)
+    ax.xaxis.set_major_locator(ticker.LogLocator(base=10, subs=subs))
+    ax.xaxis.set_major_formatter(ticker.EngFormatter(sep=""))
+    ax.xaxis.set_minor_formatter(ticker.NullFormatter())
+    ax.set_xlim(lo / 2 if lo > 0 else None, hi * 1.6)
+    ax.set_yticks(ys)
+    ax.set_yticklabels([f"{a} {DAGGER}" if a in partial else a for a in names])
+    ax.invert_yaxis()
+    ax.grid(axis="y", visible=False)
+    ax.set_xlabel("events per second (log scale; more is faster)")
+    ax.set_title(title)
+    null = [a for a in names if run.registry.kind_of(a) == "reference"]
+    notes = [f"Bars: median of up to {int(max(v['n'] for v in series.values()))} repetitions; whiskers: min–max. "
+             "One event is one call of the recorded program into its allocator, replayed in process."
+             + (f" References ({', '.join(null)}): the replay's own cost without a real allocator; an allocator's "
+                "time beyond it is its own." if null else ""),
+             f"{DAGGER} some repetitions failed or were skipped." if partial else "",
+             _not_shown_note(missing, run.registry.order)]
+    data = {"workload": workload, "threads": threads, "series": series, "not_shown": missing, "partial": partial}
+    return finish(fig, out_dir, title, stem_of("trace_speed", workload), data, notes, style.footer_text(run.facts))
+
+
+def _added_rss(case: Any, metric: str) -> list[float]:
+    """Per ok repetition: the metric (an RSS) less the RSS when the case began, in MiB; the
+    RSS itself where the start was not recorded."""
+    out = []
+    for r in case.ok_rows:
+        value, start = r.metric(metric), r.rss_at_start_bytes
+        if value is not None:
+            out.append((value - (start or 0.0)) / MIB)
+    return out
+
+
+def trace_rss_chart(run: Run, out_dir: Path, workload: str) -> Chart | None:
+    """Resident memory the replay of a trace added (RSS less the RSS when the case began) at
+    each tenth of its events, the median over repetitions per allocator, against the trace's
+    ideal: its peak of live requested bytes."""
+    cases, styles = run.cases(), style.Styles(run.registry)
+    threads = run.threads_of(workload, max(run.thread_counts()))
+    progress = [10 * k for k in range(1, 11)]
+    series: dict[str, list[float]] = {}
+    for a in run.allocators():
+        case = cases.get((workload, a, threads))
+        if case is None:
+            continue
+        medians = [stats.summarise(_added_rss(case, m)) for m in results.RSS_DECILES]
+        if all(m is not None for m in medians):
+            series[a] = [m.median for m in medians if m is not None]
+    if not series:
+        return None
+    ideal_values = [v for a in series for v in cases[(workload, a, threads)].values("bytes_requested_at_peak")]
+    ideal = stats.summarise(ideal_values)
+    title = f"{workload}: memory over the replay, {threads} thread{'s' if threads != 1 else ''}"
+    fig = Figure(figsize=style.WIDE)
+    ax = fig.add_subplot()
+    for a, values in series.items():
+        ax.plot(progress, values, zorder=3 if styles.is_reference(a) else 4, **styles.line(a))
+    if ideal is not None:
+        ax.axhline(ideal.median / MIB, color="#444444", lw=1.0, linestyle=(0, (1, 1.5)), zorder=2)
+        ax.text(0.005, ideal.median / MIB, "peak live requested (the ideal)", transform=ax.get_yaxis_transform(),
+                ha="left", va="bottom", fontsize=7, color="#444444")
+    ax.set_xlim(5, 105)
+    ax.xaxis.set_major_locator(ticker.FixedLocator(progress))
+    ax.xaxis.set_major_formatter(ticker.StrMethodFormatter("{x:.0f} %"))
+    top = max([max(v) for v in series.values()] + [ideal.median / MIB if ideal else 0.0])
+    ax.set_ylim(min(0.0, min(min(v) for v in series.values()) * 1.15), top * 1.15 if top > 0 else 1.0)
+    ax.set_xlabel("events replayed")
+    ax.set_ylabel("resident memory added (MiB)")
+    ax.set_title(title)
+    _legend_outside(ax)
+    notes = ["Lines: median over repetitions of the resident memory the replay had added (RSS less the RSS when the "
+             "case began, which holds the loaded trace) when each tenth of the trace's events had been replayed. "
+             "Dotted: the most requested bytes the recorded program had live at once, the ideal; above it are the "
+             "allocator's overhead and fragmentation and the replay's own object table. A reference that hands out "
+             "memory prepared before the case began adds none."]
+    data = {"workload": workload, "threads": threads, "progress": progress, "median_mib": series,
+            "ideal_mib": ideal.median / MIB if ideal else None}
+    return finish(fig, out_dir, title, stem_of("trace_rss", workload), data, notes, style.footer_text(run.facts))
+
+
 # ----------------------------------------------------------------------------- latency and memory
 
 PERCENTILES = [("latency_p50_ns", "p50"), ("latency_p99_ns", "p99"), ("latency_p999_ns", "p99.9")]
@@ -234,6 +352,7 @@ def latency_chart(run: Run, out_dir: Path, workload: str, threads: int | None = 
     threads = min(run.thread_counts()) if threads is None else threads
     series: dict[str, dict[str, dict[str, float]]] = {}
     missing: dict[str, str] = {}
+    threads = run.threads_of(workload, threads)
     for a in run.allocators():
         case = cases.get((workload, a, threads))
         if case is None:
@@ -293,7 +412,8 @@ def overhead_chart(run: Run, out_dir: Path, threads: int | None = None) -> Chart
     reporting = [a for a in run.allocators() if any(r.allocator == a and r.overhead_ratio is not None for r in run.rows)]
     if not reporting:
         return None
-    values = {a: {w: stats.summarise(cases[(w, a, threads)].values("overhead_ratio")) if (w, a, threads) in cases
+    at = {w: run.threads_of(w, threads) for w in workloads}  # a trace: its own thread count
+    values = {a: {w: stats.summarise(cases[(w, a, at[w])].values("overhead_ratio")) if (w, a, at[w]) in cases
                   else None for w in workloads} for a in reporting}
     title = f"Memory overhead (reserved / requested at peak), {threads} threads"
     fig = Figure(figsize=(7.2, 3.4))
@@ -305,14 +425,15 @@ def overhead_chart(run: Run, out_dir: Path, threads: int | None = None) -> Chart
         for k, w in enumerate(workloads):
             x, v = k + (i - (n - 1) / 2) * width, values[a][w]
             if v is None:
-                case = cases.get((w, a, threads))
+                case = cases.get((w, a, at[w]))
                 ax.text(x, 0.03 * top, case.state if case else "not run", rotation=90, ha="center",
                         va="bottom", fontsize=6, color="#777777", style="italic")
                 continue
             bars = ax.bar(x, v.median, width=width * 0.92, zorder=3, **styles.bar(a))
             ax.bar_label(bars, fmt="%.2f", rotation=90, padding=1.5, fontsize=5.5, color="#333333")
     ax.set_xticks(range(len(workloads)))
-    ax.set_xticklabels(workloads, rotation=30, ha="right", rotation_mode="anchor")
+    ax.set_xticklabels([w if at[w] == threads else f"{w} ({at[w]} t)" for w in workloads], rotation=30, ha="right",
+                       rotation_mode="anchor")
     ax.grid(axis="x", visible=False)
     ax.set_ylim(0, top * 1.22)
     ax.set_ylabel("bytes reserved / bytes requested")
@@ -321,7 +442,9 @@ def overhead_chart(run: Run, out_dir: Path, threads: int | None = None) -> Chart
     _legend_outside(ax, handles=[Patch(label=a, **styles.bar(a)) for a in reporting])
     others = [a for a in run.allocators() if a not in reporting]
     notes = ["Median over repetitions; 1.00 = no overhead. Only allocators that count requested and "
-             "reserved bytes report it" + (f"; not reported by: {', '.join(others)}." if others else ".")]
+             "reserved bytes report it" + (f"; not reported by: {', '.join(others)}." if others else ".")
+             + (" A trace (\"(N t)\") at its own thread count; requested: its peak of live bytes."
+                if any(at[w] != threads for w in workloads) else "")]
     data = {"threads": threads, "workloads": workloads, "allocators": reporting,
             "median": {a: {w: (v.median if v else None) for w, v in values[a].items()} for a in reporting}}
     return finish(fig, out_dir, title, stem_of("memory_overhead", f"t{threads}"), data, notes,
@@ -334,9 +457,10 @@ def rss_chart(run: Run, out_dir: Path, threads: int | None = None) -> Chart | No
     workloads, allocators = run.workloads(), run.allocators()
     peak: dict[str, dict[str, Any]] = {w: {} for w in workloads}
     start: dict[str, dict[str, Any]] = {w: {} for w in workloads}
+    at = {w: run.threads_of(w, threads) for w in workloads}  # a trace: its own thread count
     for w in workloads:
         for a in allocators:
-            case = cases.get((w, a, threads))
+            case = cases.get((w, a, at[w]))
             s = stats.summarise(case.values("peak_rss_bytes")) if case else None
             peak[w][a] = {"median": s.median / MIB, "min": s.min / MIB, "max": s.max / MIB} if s else None
             s0 = stats.summarise(case.values("rss_at_start_bytes")) if case else None
@@ -352,7 +476,7 @@ def rss_chart(run: Run, out_dir: Path, threads: int | None = None) -> Chart | No
         for y, a in zip(ys, allocators):
             p = peak[w][a]
             if p is None:
-                case = cases.get((w, a, threads))
+                case = cases.get((w, a, at[w]))
                 ax.text(0.02 * right, y, case.state if case else "not run", va="center", ha="left",
                         fontsize=6, color="#777777", style="italic")
                 continue
@@ -360,7 +484,7 @@ def rss_chart(run: Run, out_dir: Path, threads: int | None = None) -> Chart | No
             ax.plot([p["min"], p["max"]], [y, y], color="#333333", lw=0.6, zorder=4)
             if start[w][a] is not None:
                 ax.plot([start[w][a]] * 2, [y - 0.36, y + 0.36], color="#000000", lw=1.0, zorder=5)
-        ax.set_title(w, fontsize=8.5)
+        ax.set_title(w if at[w] == threads else f"{w}\n({at[w]} threads)", fontsize=8.5)
         ax.set_xlim(0, right)
         ax.xaxis.set_major_locator(ticker.MaxNLocator(3, integer=True))
         ax.grid(axis="y", visible=False)
@@ -469,7 +593,9 @@ def summary_chart(run: Run, out_dir: Path, baseline: str = "malloc", threads: in
              + (" (k/n: only k of n workloads had data)." if incomplete else ".")
              + " Hatched: no successful repetition (skipped or failed; see the report)."
              + (f" {DAGGER}: some repetitions failed." if partial else "")
-             + (" Below the line: references." if refs else "")]
+             + (" Below the line: references." if refs else "")
+             + ("".join(f" {w}: at its own {t} thread{'s' if t != 1 else ''}." for w, t in rel["threads_of"].items()
+                        if t != threads))]
     return finish(fig, out_dir, title, stem_of("summary_vs", baseline, f"t{threads}"), dict(rel), notes,
                   style.footer_text(run.facts))
 
@@ -511,9 +637,12 @@ def compare_throughput_chart(runs: list[tuple[str, Run]], out_dir: Path, workloa
     allocators = registry.order({r.allocator for _, run in runs for r in run.rows})
     panels: list[dict[str, Any]] = []
     for label, run in runs:
-        series, missing, partial = analysis.throughput_series(run.cases(), workload, allocators, run.thread_counts())
-        panels.append({"label": label, "threads": run.thread_counts(), "series": series, "not_shown": missing,
-                       "partial": partial})
+        # A trace: the thread count of its own, in each run.
+        threads = sorted({r.threads for r in run.rows if r.workload == workload}) \
+            if fixed_threads_workload(workload) else run.thread_counts()
+        series, missing, partial = analysis.throughput_series(run.cases(), workload, allocators, threads)
+        panels.append({"label": label, "threads": threads or run.thread_counts(), "series": series,
+                       "not_shown": missing, "partial": partial})
     if not any(p["series"] for p in panels):
         return None
     title = f"{workload}: throughput vs threads, per run"
@@ -545,8 +674,11 @@ def draw_all(run: Run, out_dir: Path, baseline: str = "malloc") -> list[Chart]:
     charts: list[Chart | None] = []
     if any(r.allocator == baseline for r in run.rows):
         charts += [summary_chart(run, out_dir, baseline, t) for t in sorted({min(threads), max(threads)})]
-    charts += [throughput_chart(run, out_dir, w) for w in workloads]
-    charts += [efficiency_chart(run, out_dir, w) for w in workloads]
+    # A trace runs at one thread count of its own: bars and RSS over the replay, not lines over threads.
+    fixed = [w for w in workloads if fixed_threads_workload(w)]
+    charts += [throughput_chart(run, out_dir, w) for w in workloads if w not in fixed]
+    charts += [c for w in fixed for c in (trace_speed_chart(run, out_dir, w), trace_rss_chart(run, out_dir, w))]
+    charts += [efficiency_chart(run, out_dir, w) for w in workloads if w not in fixed]
     charts += [latency_chart(run, out_dir, w, min(threads)) for w in workloads]
     charts += [overhead_chart(run, out_dir, max(threads)), rss_chart(run, out_dir, max(threads))]
     return [c for c in charts if c is not None]

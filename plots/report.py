@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from alloclab import results
+from alloclab.registry import fixed_threads_workload
 from alloclab.verdicts import verdict_table
 from alloclab.document import (Block, Bullets, Cell, Code, Details, Document, Figure, Heading, KeyValues, Paragraph,
                                Table, render_html, render_markdown, render_text)
@@ -32,6 +33,7 @@ MACHINE_FIELDS = [
 CHART_SECTIONS = [
     ("summary_vs", "Throughput relative to the baseline"),
     ("throughput_", "Throughput vs threads"),
+    ("trace_", "Trace replays"),
     ("efficiency_", "Scaling efficiency"),
     ("latency_", "Latency percentiles"),
     ("memory_", "Memory"),
@@ -132,7 +134,7 @@ def machine_rows(facts: dict[str, Any]) -> tuple[tuple[str, str], ...]:
 def summary_block(run: Run, table: dict[str, Any]) -> Table:
     """One thread count's summary: allocators x workloads, median ns/op and throughput."""
     styles = style.Styles(run.registry)
-    t, rows, row_css = table["threads"], [], []
+    rows, row_css = [], []
     for a in table["allocators"]:
         ref = styles.is_reference(a)
         cells: list[Cell | str] = [Cell(f"{a} (reference)" if ref else a, css="name", swatch=styles.colour(a))]
@@ -146,10 +148,24 @@ def summary_block(run: Run, table: dict[str, Any]) -> Table:
                 ("★" if win else "")
             cells.append(Cell(fmt_ns(cell["ns_per_op"]), note=fmt_tp(cell["items_per_second"]), strong=win,
                               mark=mark.strip(), css="win" if win else "",
-                              tooltip=f"{w}/{a}/threads:{t}, {cell['n']} repetitions"))
+                              tooltip=f"{w}/{a}/threads:{_threads_of(table, w)}, {cell['n']} repetitions"))
         rows.append(tuple(cells))
         row_css.append("ref" if ref else "")
-    return Table(("allocator", *table["workloads"]), tuple(rows), css="summary", row_css=tuple(row_css))
+    return Table(("allocator", *_headings(table)), tuple(rows), css="summary", row_css=tuple(row_css))
+
+
+def _threads_of(table: dict[str, Any], workload: str) -> int:
+    count: int = table.get("threads_of", {}).get(workload, table["threads"])
+    return count
+
+
+def _headings(table: dict[str, Any]) -> list[str]:
+    """Workload names; one read at a thread count of its own (a trace) says which."""
+    out = []
+    for w in table["workloads"]:
+        t = _threads_of(table, w)
+        out.append(w if t == table["threads"] else f"{w} ({t} thread{'s' if t != 1 else ''})")
+    return out
 
 
 def text_summary(table: dict[str, Any]) -> str:
@@ -166,7 +182,7 @@ def text_summary(table: dict[str, Any]) -> str:
                              + ("*" if table["winner"].get(w) == a else ""))
         rows.append(tuple(cells))
     t = table["threads"]
-    return render_text(Table(("", *table["workloads"]), tuple(rows)),
+    return render_text(Table(("", *_headings(table)), tuple(rows)),
                        f"median ns/op at {t} thread{'s' if t != 1 else ''} (* most throughput, references excluded; "
                        "~ noisy: cv > 5 %; - not run)")
 
@@ -230,6 +246,29 @@ def noise_blocks(run: Run, noisy: list[dict[str, Any]], judged: int) -> list[Blo
             matrix, Details(f"All {len(noisy)} noisy cases, noisiest first", (listing,))]
 
 
+def trace_blocks(run: Run) -> list[Block]:
+    """The files the parametric workloads came from (machine.json's workload_files), with each
+    trace's thread count and the replay's touch mode."""
+    files = run.facts.get("workload_files")
+    if not isinstance(files, dict) or not files:
+        return []
+    rows = []
+    for w in run.workloads():
+        if w in files:
+            counts = sorted({r.threads for r in run.rows if r.workload == w})
+            fixed = fixed_threads_workload(w)
+            rows.append((w, str(files[w]),
+                         (", ".join(map(str, counts)) + (" (the trace's own)" if fixed else "")) if counts else "-"))
+    touch = run.facts.get("touch")
+    return [Heading("Traces and distributions"),
+            Paragraph("A `trace:` workload replays a recorded trace in process, one replay thread per recorded "
+                      "thread, at the trace's own thread count; one operation is one event. An `empirical:` "
+                      "workload drives the allocator from a distilled size table at every thread count of the run. "
+                      "`null` is the replay's own cost: what an allocator adds to it is its own."
+                      + (f" Objects were written with `--touch {touch}`." if touch else ""), css="legend"),
+            Table(("workload", "file", "threads"), tuple(rows))]
+
+
 def claims_blocks(checked: tuple[dict[str, Any], ...]) -> list[Block]:
     if not checked:
         return []
@@ -261,7 +300,7 @@ def build(run: Run, charts: list[Chart], baseline: str = "malloc", extra: Sequen
     for table in tables:
         t = table["threads"]
         blocks += [Heading(f"{t} thread{'s' if t != 1 else ''}", 3), summary_block(run, table)]
-    blocks += [Heading("Charts"), *chart_blocks(charts), Heading("Failed and skipped cases"),
+    blocks += [Heading("Charts"), *chart_blocks(charts), *trace_blocks(run), Heading("Failed and skipped cases"),
                *problem_blocks(analysis.problems(run)), Heading("Noisy cases"), *noise_blocks(run, noisy, judged),
                *claims_blocks(run.claims), *extra]
     footer = f"Generated by plots from results.csv and machine.json. Baseline for relative charts: {baseline}."

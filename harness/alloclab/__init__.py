@@ -20,5 +20,7 @@ Modules:
   document    a report model rendered once per format (Markdown, HTML, plain text)
   sweep       `python3 -m alloclab.sweep`: sweeps in processes, resume, shards, merge
   claims      `python3 -m alloclab.claims`: published claims checked with statistics
+  traces      `python3 -m alloclab.traces record OUT -- CMD`: a program's allocations recorded
+              (the layout of its processes' files), `programs run --record`, the framing scan
   instructions_per_op  callgrind's instruction count per operation
 """

@@ -47,7 +47,8 @@ from scipy import stats as sps
 from alloclab import results, stats
 from alloclab.cli import Parser, UsageError, positive, seconds
 from alloclab.document import Bullets, Document, Heading, Paragraph, render_markdown, render_text
-from alloclab.registry import DEFAULT_BINARY, ROOT, Registry, RegistryError, ask_driver
+from alloclab.registry import (DEFAULT_BINARY, NAME, ROOT, Registry, RegistryError, ask_driver, fixed_threads_workload,
+                               parametric_kind)
 from alloclab.programs.records import MAX_SCALE, ProgramsRun, has_programs, read_programs
 from alloclab.results import ResultRow, ResultsError
 from alloclab.verdicts import verdict_table
@@ -128,6 +129,13 @@ class Claim:
     exponent: float | None = None
     note: str = ""
     programs: tuple[str, ...] = ()  # a claim about real programs (then no workloads)
+    # Workloads of a file (trace:PATH, empirical:PATH): case name (trace:<stem>) -> the driver's
+    # argument (trace:/absolute/path, the path relative to the claims file's folder).
+    files: tuple[tuple[str, str], ...] = ()
+
+    def argument(self, workload: str) -> str:
+        """What the sweep's --workloads is given for one of this claim's workloads."""
+        return dict(self.files).get(workload, workload)
 
 
 @dataclass(frozen=True)
@@ -272,9 +280,29 @@ def _check_claim(path: str, index: int, c: Any, seen: set[str], allocators: Sequ
         ws = [c.get("workload")]
         if not isinstance(ws[0], str):
             raise bad("workload", "missing or not a string")
-    for w in ws:
+    files: list[tuple[str, str]] = []
+    for i, w in enumerate(ws):
+        kind = parametric_kind(w) if isinstance(w, str) else None
+        if kind is not None:
+            # A workload of a file: its cases are named after the file's stem, and a trace's
+            # thread count is the trace's own (read from the results, not from the claim).
+            given = Path(w.split(":", 1)[1]).expanduser()
+            if not str(given) or not w.split(":", 1)[1]:
+                raise bad("workloads" if growth else "workload", f"'{w}' names no file (valid: {kind}:PATH, PATH "
+                          "relative to the claims file's folder)")
+            if not NAME.fullmatch(given.stem):
+                raise bad("workloads" if growth else "workload", f"the stem of '{w[:200]}' is not a name (letters, "
+                          "digits, _ . + -, at most 64): its cases could not be named")
+            case = f"{kind}:{given.stem}"
+            files.append((case, f"{kind}:{os.path.abspath(Path(path).parent / given)}"))
+            ws[i] = case
+            if kind == "trace" and ("threads" in c or "threads_b" in c):
+                raise bad("threads" if "threads" in c else "threads_b",
+                          "a trace replays at its own recorded thread count; leave the threads out")
+            continue
         if w not in workloads:
-            raise bad("workloads" if growth else "workload", f"unknown workload '{w}' (valid: {', '.join(workloads)})")
+            raise bad("workloads" if growth else "workload", f"unknown workload '{w}' (valid: {', '.join(workloads)}, "
+                      "or trace:FILE, empirical:FILE)")
     for key in RELATIONS[relation]:
         if key not in c:
             raise bad(key, f"required by relation '{relation}'")
@@ -304,7 +332,7 @@ def _check_claim(path: str, index: int, c: Any, seen: set[str], allocators: Sequ
     return Claim(id=name, sentence=c["sentence"], source=c["source"], metric=c["metric"], relation=relation,
                  workloads=tuple(ws), a=c["a"], b=c.get("b"), threads=threads, threads_b=c.get("threads_b", threads),
                  bound=c.get("bound"), tolerance=c.get("tolerance"), sizes=tuple(c.get("sizes", ())),
-                 exponent=c.get("exponent"), note=c.get("note", ""))
+                 exponent=c.get("exponent"), note=c.get("note", ""), files=tuple(files))
 
 
 def load_claims_file(path: str, allocators: Sequence[str], workloads: Sequence[str],
@@ -365,7 +393,17 @@ def value_of(row: ResultRow, metric: str) -> float | None:
     return row.metric(column)
 
 
+def case_threads(rows: Sequence[ResultRow], workload: str, threads: int) -> int:
+    """The thread count a claim's case is read at: its own, except a trace's, which is the
+    trace's recorded count (the one its rows have)."""
+    if not fixed_threads_workload(workload):
+        return threads
+    counts = sorted({r.threads for r in rows if r.workload == workload})
+    return counts[-1] if counts and threads not in counts else threads
+
+
 def _case_rows(rows: Sequence[ResultRow], workload: str, allocator: str, threads: int) -> list[ResultRow]:
+    threads = case_threads(rows, workload, threads)
     return [r for r in rows if r.ok and r.key == (workload, allocator, threads)]
 
 
@@ -681,10 +719,11 @@ def run_cases(claims: Sequence[Claim], args: argparse.Namespace) -> Path:
     with tempfile.TemporaryDirectory(prefix="alloclab-claims-") as scratch:
         units_file, folder_file = Path(scratch) / "units.json", Path(scratch) / "folder"
         results.write_json(units_file, [list(u) for u in units])
+        arguments = {w: arg for c in claims for w, arg in c.files}
         command = [sys.executable, "-m", "alloclab.sweep", "run", "--units", str(units_file),
                    "--folder-file", str(folder_file), "--binary", args.binary,
                    "--allocators", ",".join(sorted({a for _, a in units})),
-                   "--workloads", ",".join(sorted({w for w, _ in units})),
+                   "--workloads", ",".join(sorted({arguments.get(w, w) for w, _ in units})),
                    "--threads", ",".join(map(str, threads)), "--repetitions", str(args.repetitions),
                    "--min-time", str(args.min_time)] + (["--out", args.out] if args.out else []) + (
                    ["--tiny"] if args.tiny else [])
@@ -711,6 +750,12 @@ def run_programs(claims: Sequence[Claim], args: argparse.Namespace, folder: Path
         return Path(folder_file.read_text().strip())
 
 
+def _literal(name: str) -> str:
+    """A name as a Google Benchmark filter matches it literally (POSIX extended syntax: of a
+    name's characters only . and + are special)."""
+    return re.sub(r"([.+])", r"[\1]", name)
+
+
 def run_once(claims: Sequence[Claim], args: argparse.Namespace, registry: Registry) -> Path:
     """Runs exactly the needed cases in ONE driver process; returns the results folder."""
     units, threads = needed_cases(claims)
@@ -728,12 +773,17 @@ def run_once(claims: Sequence[Claim], args: argparse.Namespace, registry: Regist
     by_workload: dict[str, set[str]] = {}
     for w, a in units:
         by_workload.setdefault(w, set()).add(a)
-    # Google Benchmark matches its own names: workload/allocator/repeats:N/real_time/threads:T.
-    pattern = "^(" + "|".join(f"{w}/({'|'.join(sorted(a))})" for w, a in sorted(by_workload.items())) + \
-        ")/(.*/)?threads:(" + "|".join(map(str, threads)) + ")$"
+    arguments = {w: arg for c in claims for w, arg in c.files}
+    # Google Benchmark matches its own names: workload/allocator/repeats:N/real_time/threads:T
+    # (a trace's T is its own: any).
+    counts = "(" + "|".join(map(str, threads)) + ")"
+    pattern = "^(" + "|".join(f"{_literal(w)}/({'|'.join(sorted(a))})/(.*/)?threads:"
+                              + ("[0-9]+" if fixed_threads_workload(w) else counts)
+                              for w, a in sorted(by_workload.items())) + ")$"
     out = folder / "run.json"
     command = [args.binary, "--allocators", ",".join(sorted({a for _, a in units})),
-               "--workloads", ",".join(sorted(by_workload)), "--threads", ",".join(map(str, threads)),
+               "--workloads", ",".join(sorted(arguments.get(w, w) for w in by_workload)),
+               "--threads", ",".join(map(str, threads)),
                "--repetitions", str(args.repetitions), "--min-time", str(args.min_time),
                "--benchmark_filter=" + pattern, "--benchmark_enable_random_interleaving=true", "--out", str(out)]
     if args.tiny:

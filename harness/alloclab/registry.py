@@ -1,6 +1,11 @@
 """What the driver knows, as `alloclab --list --json` prints it: the one source of truth for
 allocator and workload names, kinds, traits and requirements, and for the thread-count grammar.
 
+Parametric workloads (`--list --json` marks them `"parametric": true`, with the argument they
+take) are named with a file: `trace:PATH` replays a recorded trace, `empirical:PATH` drives an
+allocator from a distilled size table. Their cases are named after the file's stem,
+`trace:<stem>/<allocator>/threads:<N>`; a trace's N is the trace's own thread count.
+
 No tool keeps its own table of names: the sweep, the claims and the charts read a Registry,
 either from the driver or from a run folder's registry.json (written by the sweep, so charts
 of an old run keep the names and kinds it was made with).
@@ -21,6 +26,9 @@ DEFAULT_BINARY = ROOT / "build" / "release" / "harness" / "alloclab"
 KINDS = ("library", "peer", "preloaded", "reference")
 LIBRARY_FROM = ("", "system", "build")
 NAME = re.compile(r"[A-Za-z0-9_.+-]{1,64}")
+# The parametric workloads' kinds, and a case's workload name: a NAME, or KIND:STEM of a file.
+PARAMETRIC = ("trace", "empirical")
+WORKLOAD_NAME = re.compile(r"(?:(?:trace|empirical):)?[A-Za-z0-9_.+-]{1,64}")
 
 
 class RegistryError(Exception):
@@ -51,6 +59,10 @@ class WorkloadInfo:
     needs_shared_instance: bool = False
     needs_free: bool = False
     needs_cross_thread_free: bool = False
+    # A parametric workload (`trace`, `empirical`): named KIND:FILE on a command line; `argument`
+    # says what it takes ("FILE"). It is not one of the workloads "all" selects.
+    parametric: bool = False
+    argument: str = ""
 
 
 def _typed(where: str, entry: Any, cls: type[Any], required: tuple[str, ...]) -> Any:
@@ -60,7 +72,8 @@ def _typed(where: str, entry: Any, cls: type[Any], required: tuple[str, ...]) ->
     for key in required:
         if key not in entry:
             raise RegistryError(f"{where}: an entry has no '{key}'")
-        if not isinstance(entry[key], str) or not NAME.fullmatch(entry[key]):
+        pattern = WORKLOAD_NAME if cls is WorkloadInfo else NAME
+        if not isinstance(entry[key], str) or not pattern.fullmatch(entry[key]):
             raise RegistryError(f"{where}: an entry's '{key}' is not a name (letters, digits, _ . + -, at most 64)")
     values = {k: v for k, v in entry.items() if k in known}
     for k, v in values.items():
@@ -124,7 +137,13 @@ class Registry:
         return [a.name for a in self.allocators if not kinds or a.kind in kinds]
 
     def workload_names(self) -> list[str]:
-        return [w.name for w in self.workloads]
+        """The workloads a selection can name by themselves ("all" among them): not the
+        parametric kinds, which need a file."""
+        return [w.name for w in self.workloads if not w.parametric]
+
+    def parametric_names(self) -> list[str]:
+        """The parametric kinds this driver runs (trace, empirical), each named KIND:FILE."""
+        return [w.name for w in self.workloads if w.parametric]
 
     def kind_of(self, name: str) -> str:
         a = self.allocator(name)
@@ -141,6 +160,18 @@ class Registry:
         wanted = set(names)
         known = [n for kind in KINDS for n in self.allocator_names(kind) if n in wanted]
         return known + sorted(wanted - set(known))
+
+
+def parametric_kind(name: str) -> str | None:
+    """'trace' for 'trace:...', 'empirical' for 'empirical:...', else None."""
+    kind, sep, _ = name.partition(":")
+    return kind if sep and kind in PARAMETRIC else None
+
+
+def fixed_threads_workload(name: str) -> bool:
+    """Whether a workload's cases run at one thread count of their own (a trace replays its
+    recorded threads), not at the thread counts of the run."""
+    return parametric_kind(name) == "trace"
 
 
 def ask_driver(binary: str | Path = DEFAULT_BINARY, threads: str | None = None) -> Registry:

@@ -31,7 +31,8 @@ from pathlib import Path
 from typing import Any
 
 from alloclab.fit import DID_NOT_FIT
-from alloclab.registry import DEFAULT_BINARY, NAME, Registry, RegistryError, ask_driver
+from alloclab.registry import (DEFAULT_BINARY, NAME, WORKLOAD_NAME, Registry, RegistryError, ask_driver,
+                               fixed_threads_workload)
 
 STATUSES = ("ok", "skipped", "failed")
 MAX_THREADS = 1 << 20
@@ -45,9 +46,21 @@ METRICS = (
     "peak_rss_bytes", "rss_at_start_bytes", "page_faults",
     "overhead_ratio", "bytes_requested_at_peak", "bytes_reserved_at_peak",
     "destroy_ns_per_tree",
+    # Trace replays only (workload trace:<stem>): resident memory at each tenth of the replay.
+    "rss_at_10pct", "rss_at_20pct", "rss_at_30pct", "rss_at_40pct", "rss_at_50pct",
+    "rss_at_60pct", "rss_at_70pct", "rss_at_80pct", "rss_at_90pct", "rss_at_100pct",
 )
+RSS_DECILES = tuple(f"rss_at_{k}0pct" for k in range(1, 11))
 COLUMNS = ("workload", "allocator", "threads", "repetition", "status", "reason",
            *METRICS, "active_malloc", "unit")
+# Columns added after results.csv first had readers: a file made before them is read without them.
+OPTIONAL_COLUMNS = RSS_DECILES
+EXHAUSTED = re.compile(r"exhausted at event [0-9]+ of [0-9]+")
+# A trace replay's counters under the names the other workloads' columns already have, where the
+# driver does not give those: one event is one operation; reserved / requested at the peak, and
+# its requested side (the trace's ideal, the same for every allocator).
+ALIASES = {"ns_per_op": "ns_per_event", "items_per_second": "events_per_second",
+           "overhead_ratio": "fragmentation_ratio", "bytes_requested_at_peak": "peak_live_requested_bytes"}
 
 
 class ResultsError(Exception):
@@ -79,6 +92,16 @@ class ResultRow:
     bytes_requested_at_peak: float | None = None
     bytes_reserved_at_peak: float | None = None
     destroy_ns_per_tree: float | None = None
+    rss_at_10pct: float | None = None
+    rss_at_20pct: float | None = None
+    rss_at_30pct: float | None = None
+    rss_at_40pct: float | None = None
+    rss_at_50pct: float | None = None
+    rss_at_60pct: float | None = None
+    rss_at_70pct: float | None = None
+    rss_at_80pct: float | None = None
+    rss_at_90pct: float | None = None
+    rss_at_100pct: float | None = None
 
     @property
     def key(self) -> tuple[str, str, int]:
@@ -172,6 +195,15 @@ class Run:
         """The rows grouped by case, once per run (every chart and table asks)."""
         return self._cases
 
+    def threads_of(self, workload: str, threads: int) -> int:
+        """The thread count at which `workload` is read where the run's tables and charts read
+        `threads`: that count, except for a workload with a thread count of its own (a trace
+        replays at its recorded threads), read at its own."""
+        if not fixed_threads_workload(workload):
+            return threads
+        counts = sorted({r.threads for r in self.rows if r.workload == workload})
+        return threads if not counts or threads in counts else counts[-1]
+
     def workloads(self) -> list[str]:
         """Workloads in the sweep's order (machine.json), then any others in row order."""
         present = list(dict.fromkeys(r.workload for r in self.rows))
@@ -183,7 +215,10 @@ class Run:
         return self.registry.order({r.allocator for r in self.rows})
 
     def thread_counts(self) -> list[int]:
-        return sorted({r.threads for r in self.rows})
+        """The run's thread counts: those of its workloads that run at the counts of the run,
+        not a trace's own (unless the run holds nothing but traces)."""
+        swept = {r.threads for r in self.rows if not fixed_threads_workload(r.workload)}
+        return sorted(swept or {r.threads for r in self.rows})
 
     def hardware_threads(self) -> int | None:
         return hardware_threads(self.facts)
@@ -308,10 +343,10 @@ def parse_count(where: str, name: str, text: str, limit: int) -> int:
 def _row(where: str, record: dict[str, str]) -> ResultRow:
     if not record["workload"].strip() or not record["allocator"].strip():
         raise ResultsError(f"{where}: empty workload or allocator")
-    for key in ("workload", "allocator"):
-        if not NAME.fullmatch(record[key]):
+    for key, pattern in (("workload", WORKLOAD_NAME), ("allocator", NAME)):
+        if not pattern.fullmatch(record[key]):
             raise ResultsError(f"{where}: {key} {record[key][:80]!r} is not a name (letters, digits, _ . + -, "
-                               "at most 64)")
+                               "at most 64" + (", after trace: or empirical:)" if key == "workload" else ")"))
     threads = parse_count(where, "threads", record["threads"], MAX_THREADS)
     if threads < 1:
         raise ResultsError(f"{where}: threads {threads} is not positive")
@@ -320,7 +355,7 @@ def _row(where: str, record: dict[str, str]) -> ResultRow:
     status = record["status"]
     if status not in STATUSES:
         raise ResultsError(f"{where}: status {status!r} is not one of {', '.join(STATUSES)}")
-    metrics = {m: parse_number(where, m, record[m]) for m in METRICS}
+    metrics = {m: parse_number(where, m, record.get(m, "")) for m in METRICS}
     if status == "ok":
         for m in ("items_per_second", "ns_per_op"):
             if not metrics[m]:
@@ -372,7 +407,8 @@ def read_records(path: str | Path, columns: Sequence[str], kind: str = "results.
 
 def read_csv(path: str | Path) -> list[ResultRow]:
     """Every row of a results.csv, each field checked; ResultsError on the first fault."""
-    return [_row(where, record) for where, record in read_records(path, COLUMNS)]
+    required = [c for c in COLUMNS if c not in OPTIONAL_COLUMNS]
+    return [_row(where, record) for where, record in read_records(path, required)]
 
 
 def _plain(value: Any, depth: int = 0) -> bool:
@@ -505,10 +541,15 @@ def rows_from_driver_json(doc: dict[str, Any], repetition: int, unit: str) -> li
         if b.get("error_occurred"):
             message = str(b.get("error_message", ""))
             skipped = message.startswith("skipped: ")
-            rows.append(replace(base, status="skipped" if skipped else "failed",
-                                reason=message[len("skipped: "):] if skipped else message))
+            reason = message[len("skipped: "):] if skipped else message
+            # A trace replay whose fixed-capacity allocator ran out: a skip with that reason
+            # (the allocator cannot hold the program), not a crash.
+            skipped = skipped or EXHAUSTED.fullmatch(reason) is not None
+            rows.append(replace(base, status="skipped" if skipped else "failed", reason=reason))
         else:
-            rows.append(replace(base, **{m: float(b[m]) for m in METRICS if m in b}))
+            values = {m: float(b[m]) for m in METRICS if m in b}
+            values |= {m: float(b[alias]) for m, alias in ALIASES.items() if m not in values and alias in b}
+            rows.append(replace(base, **values))
     return rows
 
 

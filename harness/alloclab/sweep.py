@@ -14,11 +14,21 @@ grammar come from the driver (`alloclab --list --json`).
 A preloaded malloc whose free does nothing (alloclab_bump) is skipped, with the reason, on a
 workload that needs free, by the rule the driver applies to its arenas; a unit in which it runs
 out of its memory budget fails as "did not fit" (alloclab.fit), and the sweep goes on.
+
+Parametric workloads: --workloads may name `trace:PATH` (a recorded trace, replayed) and
+`empirical:PATH` (a distilled size table) beside the built-in names; a relative PATH is the
+caller's (ALLOCLAB_CALLER_DIR, which run_all.sh sets, else the current folder) and the driver
+gets it absolute. Their cases are named after the file's stem (`trace:<stem>`), so two files of
+one kind with the same stem are refused. A trace replays at its own recorded thread count (read
+from the file before anything runs): its units run that one count, whatever --threads says; an
+empirical table runs at every count of the plan. machine.json's `workload_files` maps each such
+case name to its file.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import selectors
 import shlex
@@ -27,10 +37,10 @@ import signal
 import subprocess
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any, NoReturn
 
 from alloclab import results
@@ -38,8 +48,9 @@ from alloclab.cli import Parser, UsageError, clock, parse_names, parse_shard, po
 from alloclab.fit import out_of_memory_reason
 from alloclab.preload import (DEFAULT_PROBE, Preload, check_starts, check_takes_effect, installed_library,
                               parse_preloads, registry_preload)
-from alloclab.registry import DEFAULT_BINARY, ROOT, Registry, RegistryError, ask_driver
+from alloclab.registry import DEFAULT_BINARY, NAME, ROOT, Registry, RegistryError, ask_driver, parametric_kind
 from alloclab.results import ResultRow, ResultsError
+from alloclab.traces.scan import TraceError, scan
 
 PROFILES = {
     # On 2 cores: threads 1..4, 3 repetitions; the whole job within 10 minutes with the build.
@@ -79,18 +90,23 @@ class Unit:
 
 
 def plan_units(labels: list[str], workloads: list[str], repetitions: int,
-               one_process_per_count: frozenset[str] = frozenset(), threads: Sequence[int] = ()) -> list[Unit]:
+               one_process_per_count: frozenset[str] = frozenset(), threads: Sequence[int] = (),
+               fixed_threads: Mapping[str, int] | None = None) -> list[Unit]:
     """Units in interleaved order: the allocators rotate with the repetition. An allocator in
     `one_process_per_count` (a preloaded malloc whose free does nothing) gets a process per thread
     count: in one process a thread count would inherit every byte the counts before it held, and
-    its budget would run out for them, failing cases that fit on their own."""
+    its budget would run out for them, failing cases that fit on their own. A workload in
+    `fixed_threads` (a trace: its recorded thread count) runs at that one count only."""
     units = []
+    fixed = fixed_threads or {}
     for rep in range(1, repetitions + 1):
         shift = (rep - 1) % len(labels)
         order = labels[shift:] + labels[:shift]
         for w in workloads:
             for a in order:
-                if a in one_process_per_count:
+                if w in fixed:
+                    units.append(Unit(rep, w, a, fixed[w]))
+                elif a in one_process_per_count:
                     units += [Unit(rep, w, a, t) for t in threads]
                 else:
                     units.append(Unit(rep, w, a))
@@ -134,6 +150,101 @@ class Plan:
     seed: int
     timeout: float
     tiny: bool
+    # Parametric workloads: case name (trace:<stem>) -> the driver's argument (trace:/abs/path),
+    # and the thread count of those that fix their own (traces).
+    workload_args: Mapping[str, str] = field(default_factory=dict)
+    fixed_threads: Mapping[str, int] = field(default_factory=dict)
+    touch: str | None = None
+
+
+@dataclass(frozen=True)
+class ParametricWorkload:
+    """One `trace:PATH` or `empirical:PATH` of --workloads."""
+    case: str       # the name its cases have: KIND:<file stem>
+    argument: str   # what the driver is given: KIND:<absolute path>
+    path: Path
+    threads: int    # a trace's recorded thread count; 0 for an empirical table (every count of the plan)
+
+
+def caller_dir() -> Path:
+    """The folder relative paths on the command line are relative to: run_all.sh's caller's."""
+    return Path(os.environ.get("ALLOCLAB_CALLER_DIR") or os.getcwd())
+
+
+def check_distribution(path: Path) -> None:
+    """A distilled table: its header `size,rate,mean_live` (after optional # lines); the driver
+    reads the rows."""
+    try:
+        with open(path, encoding="utf-8") as f:
+            for line in f:
+                if line.startswith("#") or not line.strip():
+                    continue
+                if [c.strip() for c in line.strip().split(",")] != ["size", "rate", "mean_live"]:
+                    raise UsageError(f"{path}: not a distribution (its first line is not size,rate,mean_live; "
+                                     "make one with ./run_all.sh trace distill FILE --out DIST.csv)")
+                return
+    except UnicodeDecodeError:
+        raise UsageError(f"{path}: not a distribution (not UTF-8 text)") from None
+    except OSError as e:
+        raise UsageError(f"{path}: {e.strerror}") from None
+    raise UsageError(f"{path}: not a distribution (no header line size,rate,mean_live)")
+
+
+def parametric_workload(text: str, registry: Registry, base: Path) -> ParametricWorkload:
+    """KIND:PATH checked before anything runs: the file exists, is what its kind reads, and its
+    stem can name cases."""
+    kind, _, given = text.partition(":")
+    if kind not in registry.parametric_names():
+        raise UsageError(f"workload '{text[:200]}': this driver does not run {kind}: workloads "
+                         f"(it runs {', '.join(registry.parametric_names()) or 'none'}; rebuild it: "
+                         "cmake --build --preset release)")
+    if not given:
+        raise UsageError(f"workload '{text}' names no file (valid: {kind}:PATH)")
+    # Absolute, symbolic links kept: a link's own name is the stem its cases get.
+    path = Path(os.path.abspath(base / Path(given).expanduser()))
+    if not path.exists():
+        raise UsageError(f"workload '{text[:200]}': {path} does not exist")
+    if not path.is_file():
+        raise UsageError(f"workload '{text[:200]}': {path} is not a regular file")
+    stem = path.stem
+    if not NAME.fullmatch(stem):
+        raise UsageError(f"workload '{text[:200]}': its cases are named after the file's stem '{stem[:80]}', which "
+                         "is not a name (letters, digits, _ . + -, at most 64): rename or link the file")
+    threads = 0
+    if kind == "trace":
+        try:
+            facts = scan(path)
+        except TraceError as e:
+            raise UsageError(str(e)) from None
+        if facts.events == 0 or facts.threads == 0:
+            raise UsageError(f"{path}: holds no events: nothing to replay")
+        threads = facts.threads
+    else:
+        check_distribution(path)
+    return ParametricWorkload(f"{kind}:{stem}", f"{kind}:{path}", path, threads)
+
+
+def parse_workloads(text: str, registry: Registry, base: Path) -> tuple[list[str], list[ParametricWorkload]]:
+    """--workloads: built-in names (or all) and KIND:PATH entries -> (case names in order, the
+    parametric ones). Paths cannot hold a comma (it separates the entries)."""
+    names: list[str] = []
+    parametric: list[ParametricWorkload] = []
+    for entry in (n for n in text.split(",") if n):
+        if parametric_kind(entry) is None:
+            names += [n for n in parse_names("workload", entry, registry.workload_names()) if n not in names]
+            continue
+        p = parametric_workload(entry, registry, base)
+        twin = next((q for q in parametric if q.case == p.case), None)
+        if twin is not None and twin.path != p.path:
+            raise UsageError(f"two {p.case.split(':')[0]} files with the stem '{p.case.split(':', 1)[1]}' "
+                             f"({twin.path} and {p.path}): cases are named after the stem; rename or link one")
+        if twin is None:
+            parametric.append(p)
+            names.append(p.case)
+    if not names:
+        raise UsageError(f"no workload named in '{text[:200]}' (valid: {', '.join(registry.workload_names())}, all, "
+                         f"or {', '.join(k + ':FILE' for k in registry.parametric_names()) or 'no file workloads'})")
+    return names, parametric
 
 
 def cannot_run(registry: Registry, workload: str, allocator: str) -> str:
@@ -141,7 +252,9 @@ def cannot_run(registry: Registry, workload: str, allocator: str) -> str:
     run a workload that needs free (the driver's rule for its arenas, workload.hpp's
     incompatibility(), which the driver cannot apply itself: it measures the preload as
     `malloc`). Such a pair would measure nothing but its memory growing."""
-    info, w = registry.allocator(allocator), registry.workload(workload)
+    # A file's workload (empirical:<stem>) has the requirements of its kind (empirical).
+    info, w = registry.allocator(allocator), registry.workload(workload) or registry.workload(
+        parametric_kind(workload) or workload)
     if info is None or info.kind != "preloaded" or info.supports_free or w is None:
         return ""
     if w.needs_free or w.needs_cross_thread_free:
@@ -166,12 +279,14 @@ def run_unit(plan: Plan, raw_dir: Path, unit: Unit, progress: Progress) -> bool:
     if why_not:
         skip_unit(plan, raw_dir, unit, why_not, progress)
         return True
-    command = [str(plan.binary), "--workloads", unit.workload,
+    command = [str(plan.binary), "--workloads", plan.workload_args.get(unit.workload, unit.workload),
                "--allocators", info.measured_as if info is not None and preloaded else unit.allocator,
                "--threads", ",".join(map(str, unit.thread_counts(plan.threads))), "--repetitions", "1",
                "--min-time", str(plan.min_time), "--seed", str(plan.seed + unit.repetition), "--out", str(out)]
     if plan.tiny:
         command.append("--tiny")
+    if plan.touch is not None:
+        command += ["--touch", plan.touch]
     env = dict(os.environ)
     if info is not None and preloaded:
         env["LD_PRELOAD"] = str(installed_library(info, plan.binary))
@@ -264,13 +379,29 @@ def merge_rows(raw_dirs: list[Path]) -> list[ResultRow]:
 
 
 def machine_facts(raw_dir: Path, extra: dict[str, Any]) -> dict[str, Any]:
-    """The context of one raw result (build, libraries, CPU) plus the sweep's own facts."""
+    """The context of one raw result (build, libraries, CPU) plus the sweep's own facts; and
+    from every raw result, the files of the parametric workloads (the driver's workload_files:
+    case name -> path) and how a trace's objects were written (touch)."""
     facts: dict[str, Any] = {}
+    files: dict[str, str] = {}
+    touch: set[str] = set()
     for path in sorted(raw_dir.glob("*.json")):
         if not path.name.endswith((".failed.json", ".skipped.json")) and not path.name.startswith("."):
             context = results.read_json(path).get("context", {})
-            facts = {k: context[k] for k in MACHINE_KEYS if k in context}
-            break
+            if not facts:
+                facts = {k: context[k] for k in MACHINE_KEYS if k in context}
+            try:
+                named = json.loads(context.get("workload_files") or "{}")
+            except (TypeError, ValueError):
+                named = {}
+            if isinstance(named, dict):
+                files |= {str(k): str(v) for k, v in named.items()}
+                if named and isinstance(context.get("touch"), str):
+                    touch.add(context["touch"])
+    if files:
+        facts["workload_files"] = dict(sorted(files.items()))
+    if len(touch) == 1:
+        facts["touch"] = touch.pop()
     return {**facts, **extra}
 
 
@@ -313,7 +444,7 @@ def check_run_arguments(args: argparse.Namespace) -> tuple[Plan, list[str], list
     registry = Registry(registry.allocators + tuple(u.info() for u in user), registry.workloads, registry.threads)
     labels = parse_names("allocator", args.allocators, registry.allocator_names())
     labels += [u.name for u in user if u.name not in labels]
-    workloads = parse_names("workload", args.workloads, registry.workload_names())
+    workloads, parametric = parse_workloads(args.workloads, registry, caller_dir())
     repetitions = profile["repetitions"] if args.repetitions is None else args.repetitions
     min_time = profile["min_time"] if args.min_time is None else args.min_time
     positive("--repetitions", repetitions, 10_000)
@@ -335,7 +466,9 @@ def check_run_arguments(args: argparse.Namespace) -> tuple[Plan, list[str], list
     for u in user:
         check_takes_effect(u, Path(args.probe))
     args.repetitions, args.min_time = repetitions, min_time
-    plan = Plan(binary, registry, list(registry.threads), min_time, args.seed, args.timeout, args.tiny)
+    plan = Plan(binary, registry, list(registry.threads), min_time, args.seed, args.timeout, args.tiny,
+                {p.case: p.argument for p in parametric}, {p.case: p.threads for p in parametric if p.threads},
+                args.touch)
     return plan, labels, workloads
 
 
@@ -386,7 +519,7 @@ def command_run(args: argparse.Namespace) -> int:
     shard = parse_shard(args.shard) if args.shard else (1, 1)
     never_free = frozenset(a.name for a in plan.registry.allocators
                            if a.name in labels and a.kind == "preloaded" and not a.supports_free)
-    units = plan_units(labels, workloads, args.repetitions, never_free, plan.threads)
+    units = plan_units(labels, workloads, args.repetitions, never_free, plan.threads, plan.fixed_threads)
     if args.units:
         wanted = wanted_pairs(args.units)
         outside = sorted(wanted - {(u.workload, u.allocator) for u in units})
@@ -408,8 +541,9 @@ def command_run(args: argparse.Namespace) -> int:
     k, n = shard
     mine = [u for i, u in enumerate(units) if i % n == k - 1]
     todo = [u for u in mine if not unit_done(raw_dir, u)]
+    fixed = "".join(f" ({w} at {t} thread{'s' if t != 1 else ''}, the trace's)" for w, t in plan.fixed_threads.items())
     print(f"sweep: {len(labels)} allocators x {len(workloads)} workloads x threads "
-          f"{','.join(map(str, plan.threads))} x {args.repetitions} repetitions"
+          f"{','.join(map(str, plan.threads))}{fixed} x {args.repetitions} repetitions"
           f"{f' (shard {k}/{n})' if n > 1 else ''}: {len(todo)} of {len(mine)} units to run -> {folder}",
           flush=True)
     progress = Progress(sum(len(u.thread_counts(plan.threads)) for u in todo))
@@ -419,6 +553,10 @@ def command_run(args: argparse.Namespace) -> int:
              "repetitions": args.repetitions, "min_time": args.min_time, "shard": f"{k}/{n}",
              "finished_utc": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
              "allocators": labels, "workloads": workloads}
+    if plan.workload_args:
+        extra["workload_files"] = {w: arg.split(":", 1)[1] for w, arg in plan.workload_args.items()}
+    if plan.touch is not None:
+        extra["touch"] = plan.touch
     counts = finish_folder(folder, [raw_dir], extra)
     if not args.out and not args.resume and n == 1:
         point_latest(Path(args.results), folder)
@@ -483,7 +621,13 @@ def main(argv: list[str] | None = None) -> int:
                      help="default: threads to 2 x cores, 3 repetitions; full: threads to 4 x cores, 9 repetitions")
     run.add_argument("--allocators", default="all",
                      help="comma-separated names (`alloclab --list` shows them, preloaded peers included), or all")
-    run.add_argument("--workloads", default="all", help="comma-separated workload names, or all")
+    run.add_argument("--workloads", default="all",
+                     help="comma-separated workload names, or all; and trace:PATH (a recorded trace, replayed at "
+                     "its own thread count) or empirical:PATH (a table from trace distill), PATH relative to "
+                     "the caller's folder")
+    run.add_argument("--touch", choices=("none", "pages", "all"),
+                     help="how a trace replay writes its objects (the driver's default: pages, every page and "
+                     "the first cache line of each object)")
     run.add_argument("--threads", help="thread counts: 4, 1,2,8 or 1..64 (default: from the profile)")
     run.add_argument("--repetitions", type=int, help="repetitions of every case (default: from the profile)")
     run.add_argument("--min-time", type=float, dest="min_time", help="seconds per case (default: from the profile)")

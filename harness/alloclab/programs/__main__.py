@@ -4,6 +4,8 @@ glibc and every preloaded allocator, with their time, CPU, page faults and memor
   python3 -m alloclab.programs run   [options]            a suite run into a new results folder
   python3 -m alloclab.programs merge OUT DIR [DIR ...]    merge the folders of a sharded run
   python3 -m alloclab.programs list                       the programs and the allocators
+  python3 -m alloclab.programs run --record [options]     each program recorded once under the
+                                                          trace recorder into traces/ (alloclab.traces.suite)
 
 Each run (one program, one allocator, one thread count, one repetition) is a process of the
 program with the allocator preloaded and liballoclab_probe.so beside it: every process of the
@@ -48,6 +50,7 @@ from alloclab.programs.records import Plan, ProgramInfo, ProgramRow
 from alloclab.programs.suite import PROGRAMS
 from alloclab.registry import DEFAULT_BINARY, ROOT, Registry, RegistryError, ask_driver
 from alloclab.results import ResultsError
+from alloclab.traces import suite as trace_suite
 
 PROFILES = {
     # About 1-5 s per run on 2 cores; 5 interleaved repetitions.
@@ -299,7 +302,74 @@ def same_labels_as_sweep(folder: Path, plan: Plan) -> None:
             raise UsageError(f"'{a.name}' is {other.library} in this folder's sweep, not {a.library}: use another label")
 
 
+def command_record(args: argparse.Namespace) -> int:
+    """--record: each chosen program recorded once under the trace recorder (no allocators, no
+    measurement beyond the recorder's overhead): traces/<program>.trace and traces/index.json."""
+    for flag, given in (("--resume", args.resume), ("--shard", args.shard), ("--preload", args.preload),
+                        ("--allocators", args.allocators != "all")):
+        if given:
+            raise UsageError(f"--record runs each program under the recorder alone: {flag} does not apply")
+    probe = Path(args.probe).absolute()
+    launcher = probe.parent / "alloclab_launch"
+    if not os.access(launcher, os.X_OK):
+        raise UsageError(f"alloclab_launch is not built beside '{probe}' (cmake --build --preset release)")
+    recorder = Path(args.recorder).absolute() if args.recorder else probe.parent / trace_suite.RECORDER
+    why = shared_library(recorder) if recorder.exists() else "does not exist"
+    if why is not None:
+        raise UsageError(f"the recorder '{recorder}' {why} (build it: cmake --build --preset release "
+                         "--target alloclab_trace)")
+    if not 0 <= args.seed <= 2 ** 31 - 1:
+        raise UsageError(f"bad --seed {args.seed} (valid: a whole number from 0 to 2^31 - 1)")
+    scale = PROFILES[args.profile]["scale"] if args.scale is None else args.scale
+    if not (0 < scale <= records.MAX_SCALE):
+        raise UsageError(f"bad --scale {scale} (valid: a number above 0, up to {records.MAX_SCALE:g}; "
+                         "1 is the default size)")
+    repetitions = 1 if args.repetitions is None else args.repetitions
+    positive("--repetitions", repetitions, records.MAX_REPETITIONS)
+    seconds("--timeout", args.timeout)
+    if not (1 <= args.sample_ms <= 10_000):
+        raise UsageError(f"bad --sample-ms {args.sample_ms} (valid: 1 to 10000 milliseconds)")
+    cores = os.cpu_count() or 1
+    _, threads = catalog_allocators(Path(args.binary), args.threads or str(2 * cores))
+    by_name = {p.name: p for p in PROGRAMS}
+    chosen = [by_name[n] for n in parse_names("program", args.programs, list(by_name))]
+    for p in chosen:
+        gone = p.missing()
+        if gone:
+            raise UsageError(f"program '{p.name}' needs {', '.join(gone)}, not installed (Debian package"
+                             f"{'s' if len(p.packages) > 1 else ''} {', '.join(p.packages)})")
+    for flag, value in (("--out", args.out), ("--results", args.results), ("--folder-file", args.folder_file)):
+        if value is not None and not value.strip():
+            raise UsageError(f"bad {flag} ''")
+    if args.folder_file and (Path(args.folder_file).is_dir() or not Path(args.folder_file).resolve().parent.is_dir()):
+        raise UsageError(f"--folder-file '{args.folder_file}' is not a file in an existing folder")
+    folder = (Path(args.out) if args.out else Path(args.results) / results.new_run_name("-traces")).absolute()
+    trace_suite.check_folder(folder)
+    heaptrack = ""
+    if args.compare_heaptrack:
+        heaptrack = shutil.which("heaptrack") or ""
+        if not heaptrack:
+            raise UsageError("--compare-heaptrack needs heaptrack, not installed (Debian package heaptrack)")
+    job = trace_suite.Job(folder, chosen, recorder, launcher, max(threads), scale, args.seed, repetitions, args.timeout,
+                          args.sample_ms / 1000, heaptrack)
+    command_text = "python3 -m alloclab.programs " + shlex.join(sys.argv[1:] if args.argv is None else args.argv)
+    results.write_atomically(folder / "traces" / "command.txt", command_text + "\n")
+    print(f"programs --record: {len(chosen)} programs, scale {scale:g}, threaded programs at {job.threads} "
+          f"threads, {repetitions} untraced/traced pair{'s' if repetitions != 1 else ''} each -> {folder / 'traces'}",
+          flush=True)
+    entries = trace_suite.record_suite(job, prepare_inputs)
+    trace_suite.print_summary(entries, folder)
+    if args.folder_file:
+        results.write_atomically(args.folder_file, f"{folder}\n")
+    return 0
+
+
 def command_run(args: argparse.Namespace) -> int:
+    if args.record:
+        return command_record(args)
+    for flag, given in (("--recorder", args.recorder), ("--compare-heaptrack", args.compare_heaptrack)):
+        if given:
+            raise UsageError(f"{flag} goes with --record")
     profile = PROFILES[args.profile]
     for flag, value in (("--out", args.out), ("--resume", args.resume), ("--results", args.results),
                         ("--folder-file", args.folder_file)):
@@ -499,6 +569,14 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument("--binary", default=str(DEFAULT_BINARY), help="the alloclab driver (asked for the peers)")
     run.add_argument("--probe", default=str(DEFAULT_PROBE), help="liballoclab_probe.so, with alloclab_launch beside it (default: the release build's)")
     run.add_argument("--folder-file", help="write the run folder's path to this file (for scripts)")
+    run.add_argument("--record", action="store_true",
+                     help="record each program once under the trace recorder into traces/ instead of measuring "
+                     "(--repetitions: untraced/traced pairs for the recorder's overhead, default 1; threaded "
+                     "programs at the highest --threads count)")
+    run.add_argument("--recorder", help="liballoclab_trace.so for --record (default: beside the probe)")
+    run.add_argument("--compare-heaptrack", action="store_true",
+                     help="with --record: run each program under heaptrack too (a third run per pair), and "
+                     "record its wall time and file size beside the recorder's")
     merge = sub.add_parser("merge", help="merge shard folders")
     merge.add_argument("out", metavar="OUT", help="the merged folder to create")
     merge.add_argument("dirs", metavar="DIR", nargs="+", help="folders of the shards")
