@@ -282,11 +282,7 @@ class Empirical {
   }
 
   Thread make_thread(int thread_index) const {
-    // thread_seed's seeds are one SplitMix increment apart, so thread i+1's stream would be
-    // thread i's shifted by one draw, and with a varying number of draws per step the threads
-    // fall into step and repeat each other's births. One SplitMix output of the seed scatters
-    // the streams across the generator's cycle.
-    Thread t{Rng(Rng(thread_seed(params_, thread_index)).next())};
+    Thread t{Rng(thread_seed(params_, thread_index))};  // independent streams: see thread_seed
     t.steps_wheel.assign(wheel_size_, none);
     t.blocks_wheel.assign(wheel_size_, none);
     t.table_live = births_.empty() ? 0.0 : total_live_;

@@ -173,8 +173,12 @@ class Rng {
   std::uint64_t state_;
 };
 
+// The seed of one thread's Rng. Seeds that differ by Rng's own increment would make thread i+1's
+// stream thread i's shifted by one draw (threads repeating each other's sizes a step apart), so
+// the combined value goes through one SplitMix output, which scatters the threads' streams
+// across the generator's cycle.
 inline std::uint64_t thread_seed(const Params& p, int thread_index) noexcept {
-  return p.seed * 0x100000001B3ULL + static_cast<std::uint64_t>(thread_index) * 0x9E3779B97F4A7C15ULL + 1;
+  return Rng(p.seed * 0x100000001B3ULL + static_cast<std::uint64_t>(thread_index) * 0x9E3779B97F4A7C15ULL + 1).next();
 }
 
 // Keeps the compiler from proving a write dead without costing a fence.
