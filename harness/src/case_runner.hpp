@@ -83,7 +83,10 @@ class CaseRunner {
     std::size_t ops = 0;
     workloads::NoProbe no_probe;
     for (auto _ : state) {
-      if (!run) [[unlikely]] run = current_;
+      if (!run) [[unlikely]] {
+        run = current_;
+        prepare(state, *run, index);
+      }
       ops += run->workload.run_round(run->allocator(index), run->threads[static_cast<std::size_t>(index)].state,
                                      run->syncs[static_cast<std::size_t>(index)], no_probe);
     }
@@ -188,6 +191,16 @@ class CaseRunner {
     std::size_t failed_timed = 0;  // failed allocations in the timed rounds (counting allocators)
     bool rss_reset = false;
   };
+
+  // A workload with state to build in its allocator before it is measured (empirical's steady
+  // state) gets it here, once per run, on the first iteration, with this thread's timer paused.
+  static void prepare(benchmark::State& state, Run& run, int index) {
+    if constexpr (requires(Workload& w, A& a, typename Workload::Thread& t) { w.prepare(a, t); }) {
+      state.PauseTiming();
+      run.workload.prepare(run.allocator(index), run.threads[static_cast<std::size_t>(index)].state);
+      state.ResumeTiming();
+    }
+  }
 
   void begin_run(int threads) {
     finished_run().reset();  // every thread of the previous run has been joined

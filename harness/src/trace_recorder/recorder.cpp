@@ -57,6 +57,8 @@
 #include <pthread.h>
 #include <sched.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
@@ -164,7 +166,7 @@ std::atomic<bool> write_failed{false};  // no more writes: the file ends where i
 std::atomic<bool> write_torn{false};    // a write went partly out: no end record after it
 std::atomic<bool> said_write_error{false};
 
-int trace_fd = -1;
+std::atomic<int> trace_fd{-1};  // replaced when the program takes its number (check_descriptor)
 pid_t recorder_pid = 0;
 std::uint64_t clock_origin_ns = 0;  // CLOCK_MONOTONIC at started_unix_ns
 pthread_key_t thread_key;
@@ -188,7 +190,7 @@ std::uint64_t trace_ns() noexcept { return monotonic_ns() - clock_origin_ns; }
 
 // One line on stderr, with write(2): nothing allocated.
 void say(std::initializer_list<std::string_view> parts) noexcept {
-  char line[8192];
+  char line[1024];  // small: a thread with a minimal stack may get here (a fork child's open)
   JsonOut out(line, sizeof line - 1);
   out.raw("alloclab_trace: ");
   for (std::string_view part : parts) out.raw(part);
@@ -258,11 +260,55 @@ void report_write_error(int error) noexcept {
   say({"writing ", trace_path, ": ", describe(error), "; the trace ends here, later events are dropped"});
 }
 
-// Writes all of [data, data + n); returns the bytes that went out.
+// The trace file as opened: a program that closes descriptors and opens its own files (or
+// dup2s onto ours) may take the trace's number; chunks must then not go into its file.
+dev_t trace_dev = 0;
+ino_t trace_ino = 0;
+std::atomic_flag fd_lock = ATOMIC_FLAG_INIT;
+
+// A descriptor above the program's usual ones: 900, or under a lower RLIMIT_NOFILE the top of
+// the range. Returns fd itself when no higher one can be had.
+int move_high(int fd) noexcept {
+  int start = 900;
+  rlimit limit{};
+  if (::getrlimit(RLIMIT_NOFILE, &limit) == 0 && limit.rlim_cur != RLIM_INFINITY && limit.rlim_cur <= 916)
+    start = static_cast<int>(limit.rlim_cur) - 16;
+  if (start <= fd) return fd;
+  const int high = ::fcntl(fd, F_DUPFD_CLOEXEC, start);
+  if (high < 0) return fd;
+  ::close(fd);
+  return high;
+}
+
+// True when trace_fd still names the trace file; otherwise reopens it (append) on a new
+// descriptor. Once per chunk: one fstat per 64 KiB of events.
+bool check_descriptor(int* error) noexcept {
+  struct stat st {};
+  if (::fstat(trace_fd, &st) == 0 && st.st_dev == trace_dev && st.st_ino == trace_ino) return true;
+  while (fd_lock.test_and_set(std::memory_order_acquire)) sched_yield();
+  bool ok = ::fstat(trace_fd, &st) == 0 && st.st_dev == trace_dev && st.st_ino == trace_ino;  // another thread did it
+  if (!ok) {
+    const int fd = ::open(trace_path, O_WRONLY | O_APPEND | O_CLOEXEC);
+    if (fd >= 0 && ::fstat(fd, &st) == 0 && st.st_dev == trace_dev && st.st_ino == trace_ino) {
+      trace_fd = move_high(fd);  // the old number is the program's now: not closed
+      ok = true;
+    } else {
+      *error = fd < 0 ? errno : ESTALE;
+      if (fd >= 0) ::close(fd);
+    }
+  }
+  fd_lock.clear(std::memory_order_release);
+  return ok;
+}
+
+// Writes all of [data, data + n); returns the bytes that went out. The raw system call: write()
+// is a cancellation point, and malloc must not become one (a thread cancelled inside it would
+// leave the program's locks held).
 std::size_t write_all(const unsigned char* data, std::size_t n, int* error) noexcept {
   std::size_t done = 0;
+  if (!check_descriptor(error)) return 0;
   while (done < n) {
-    const ssize_t w = ::write(trace_fd, data + done, n - done);
+    const ssize_t w = ::syscall(SYS_write, trace_fd.load(), data + done, n - done);
     if (w < 0 && errno == EINTR) continue;
     if (w <= 0) {
       *error = w < 0 ? errno : ENOSPC;
@@ -441,10 +487,11 @@ bool open_trace(bool forked, std::uint64_t forked_from_stamp) noexcept {
   }
   // Out of the way of the program's own descriptors: one that closes the low ones and opens
   // files again must not get this number back and have trace chunks written into its file.
-  const int high = ::fcntl(fd, F_DUPFD_CLOEXEC, 900);
-  if (high >= 0) {
-    ::close(fd);
-    fd = high;
+  fd = move_high(fd);
+  struct stat st {};
+  if (::fstat(fd, &st) == 0) {
+    trace_dev = st.st_dev;
+    trace_ino = st.st_ino;
   }
 
   const std::uint64_t started = realtime_ns();
@@ -538,11 +585,14 @@ void finish() noexcept {
   if (!state.compare_exchange_strong(expected, ending)) return;
   tls.busy = true;  // for good: this thread's later calls pass through
   const int saved = errno;
+  bool lost_buffer = false;
   for (Buffer* b = all_buffers.load(std::memory_order_acquire); b != nullptr; b = b->next_all) {
     // A thread appending finishes within microseconds, given the processor (hence the
     // yield); one that does not within half a second (stopped in a write, or by a signal
     // handler that called _exit in the middle of it) loses its buffer's events (counted).
-    const std::uint64_t deadline = monotonic_ns() + 500'000'000u;
+    // This thread's own buffer held by itself means finish() interrupted its own append or
+    // write (a signal handler that called _exit): no use waiting.
+    const std::uint64_t deadline = monotonic_ns() + (b == tls.buffer ? 0 : 500'000'000u);
     bool mine = false;
     for (;;) {
       std::uint32_t e = idle;
@@ -556,11 +606,12 @@ void finish() noexcept {
     if (mine) {
       flush(b);
     } else {
-      // Read while its thread may still write it: an estimate, and the one figure left.
-      dropped_events.fetch_add(b->chunk.event_count(), std::memory_order_relaxed);
+      // Its chunk may be half written or written without being counted: the end record's
+      // counts could not be trusted, so there is none and the file reads as truncated.
+      lost_buffer = true;
     }
   }
-  if (!write_torn.load()) {
+  if (!write_torn.load() && !lost_buffer) {
     tr::EndRecord end;
     end.total_events = written_events.load();
     end.chunks = written_chunks.load();
@@ -599,22 +650,39 @@ void on_thread_exit(void*) noexcept {
   t.busy = was_busy;
 }
 
+// A fork from a signal handler that interrupted this thread inside the recorder (tls.busy) must
+// not take the locks that thread may hold: it would wait for itself. The child then records
+// nothing (see after_fork_in_child).
+thread_local bool fork_took_locks = false;
+thread_local bool busy_before_fork = false;
+
 void before_fork() noexcept {
+  fork_took_locks = false;
   if (state.load() != recording) return;
+  busy_before_fork = tls.busy;
+  if (busy_before_fork) return;
   tls.busy = true;
   free_lock.lock();
   objects.lock_all();
+  fork_took_locks = true;
 }
 
 void after_fork_in_parent() noexcept {
-  if (state.load() != recording) return;
+  if (!fork_took_locks) return;
   objects.unlock_all();
   free_lock.unlock();
-  tls.busy = false;
+  tls.busy = busy_before_fork;
 }
 
 void after_fork_in_child() noexcept {
   if (state.load() != recording) return;
+  if (!fork_took_locks) {
+    // Forked from inside the recorder: its tables may be mid-change. The child is not traced
+    // (its calls pass through); the parent's file is the parent's.
+    trace_fd = -1;
+    state.store(ended);
+    return;
+  }
   objects.reset_locks();
   free_lock.reset();
   // The parent's buffers: its own to flush. Every buffer here starts empty, on the free list.

@@ -57,6 +57,14 @@ int run_distill(const std::string& trace_path, const std::string& out_path) {
     return refuse(out_path + ": is the trace itself (valid: another file for the CSV)");
   }
 
+  // Only a new name or a regular file is replaced: the rename would otherwise put a file in
+  // place of a device, a FIFO or a symbolic link (--out /dev/stdout as root).
+  struct stat link_st {};
+  if (::lstat(out_path.c_str(), &link_st) == 0 && !S_ISREG(link_st.st_mode)) {
+    return refuse(out_path + ": " + (S_ISDIR(link_st.st_mode) ? "is a folder" : "exists and is not a regular file") +
+                  " (valid: a new file or a regular file to replace)");
+  }
+
   std::string error;
   ReadOptions options;
   options.events = true;

@@ -28,10 +28,10 @@
 //   mean_live, the fraction taken by a coin), each size drawn with probability mean_live / M,
 //   each with a geometric residual lifetime of the same mean (memoryless). The expected live
 //   count of every size is then the table's mean_live at every step, with no transient to wait
-//   out. The fill happens in the first timed round (a workload has no untimed hook with its
-//   allocator; larson and mixed fill theirs there too): it is not counted as operations, and
-//   its allocations bypass the Probe, so the latency pass samples steady-state births only.
-//   Its share of the timed work is fill_objects / (steps of the run).
+//   out. The driver calls prepare() for the fill before the timed rounds, with its timer paused
+//   (the page faults of the fill still count in the case's page_faults); it is not counted as
+//   operations, and its allocations bypass the Probe, so the latency pass samples steady-state
+//   births only.
 // Death schedule: a hierarchical timing wheel (Varghese & Lauck): 4096 one-step buckets for
 //   deaths less than 4096 steps away, 4096 buckets of 4096 steps for deaths up to 2^24 steps
 //   away (each emptied into the first wheel when its block begins), and a binary heap of
@@ -292,10 +292,18 @@ class Empirical {
     return t;
   }
 
+  // Called by the driver once per run before the timed rounds, with the timer paused: the
+  // steady-state fill (the first round would do it otherwise, timed).
+  void prepare(A& a, Thread& t) {
+    if (!births_.empty() && !t.filled) fill(a, t);
+  }
+
   template <class Probe>
   std::size_t run_round(A& a, Thread& t, RoundSync& sync, Probe& probe) {
     if (births_.empty()) return 0;
-    if constexpr (!allocator_traits<A>::supports_free) {
+    // null (a scratch reference) never runs out: no epochs, so it does no refill the allocators
+    // that free never do.
+    if constexpr (!allocator_traits<A>::supports_free && !requires { A::scratch_bytes; }) {
       // Every thread makes the same number of rounds, so they reach this reset together.
       if (t.filled && t.epoch_rounds == epoch_rounds_) {
         drop(t);

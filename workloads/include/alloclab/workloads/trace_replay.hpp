@@ -299,6 +299,11 @@ class TraceReplay {
       .description = "replays a recorded program's allocations (alloclab-trace): its sizes, lifetimes, reallocs and threads",
       .operation = "one recorded event (malloc, calloc, aligned allocation, realloc or free), objects written per --touch"};
   static constexpr bool supports_free = allocator_traits<A>::supports_free;
+  // Frees go through the object table and deallocate(): every allocator that frees, and the
+  // scratch reference (null), whose deallocate() does nothing — so null pays the replay's own
+  // bookkeeping of a free (the table load, the cross-thread wait) exactly as malloc does, and
+  // its time is the replay's cost. Arenas skip it: their frees are no-ops by contract.
+  static constexpr bool replays_frees = supports_free || ScratchReference<A>;
   static constexpr std::size_t npos = SIZE_MAX;
 
   // Why A cannot replay this trace, or an empty string. One instance per thread (an allocator
@@ -326,7 +331,12 @@ class TraceReplay {
   TraceReplay(std::shared_ptr<const ReplayPlan> plan, Touch touch, int threads)
       : plan_(std::move(plan)),
         touch_(touch),
-        meet_(plan_->cross_thread_frees > 0),
+        // Every round of a case with several threads ends at a barrier: Google Benchmark averages
+        // the threads' own times, and a thread that finished its share early would report less
+        // than the replay's wall time (a trace with one busy thread and idle helpers would look
+        // N times faster). With the barrier every thread's time is the slowest one's: the wall
+        // time, for every allocator alike. One barrier per whole-trace round costs nothing.
+        meet_(threads > 1),
         spin_(threads <= static_cast<int>(std::thread::hardware_concurrency())),
         page_(page_size()),
         // Zeroed (a published slot's generation must start at 0) by calloc, which maps large
@@ -354,7 +364,7 @@ class TraceReplay {
     ++t.generation;
     replay_ops(a, t, observer);
     observer.ops_done();
-    if constexpr (supports_free) {
+    if constexpr (replays_frees) {
       for (std::size_t i = 0; i < t.leftover_count; ++i) {
         const Slot& s = slots_[t.leftovers[i]];  // never published: its maker's alone
         if (s.p != nullptr) [[likely]] a.deallocate(s.p, request_size(s.word & size_mask));
@@ -549,7 +559,7 @@ class TraceReplay {
   }
 
   [[gnu::always_inline]] std::ptrdiff_t release(A& a, const Thread& t, const trace::Op& op) {
-    if constexpr (!supports_free) {
+    if constexpr (!replays_frees) {
       return 0;  // a no-op: nothing to wait for either
     } else {
       const Slot s = load(op, op.object, t.generation);
@@ -576,7 +586,7 @@ class TraceReplay {
       if (q != nullptr && old.p != nullptr) [[likely]] {
         // memmove: a reference that wraps around (bump_limit) may hand out overlapping bytes.
         if constexpr (!ScratchReference<A>) std::memmove(q, old.p, std::min(old_size, size));
-        if constexpr (supports_free) a.deallocate(old.p, old_size);
+        if constexpr (replays_frees) a.deallocate(old.p, old_size);
       }
     }
     std::ptrdiff_t delta;
@@ -586,7 +596,7 @@ class TraceReplay {
       if (writable(op.size()) > from) write(static_cast<unsigned char*>(q) + from, writable(op.size()) - from);
       store(op, op.object, q, op.size(), t.generation);
       const auto grown = static_cast<std::ptrdiff_t>(op.size());
-      delta = supports_free && old.p != nullptr ? grown - static_cast<std::ptrdiff_t>(old.word) : grown;
+      delta = replays_frees && old.p != nullptr ? grown - static_cast<std::ptrdiff_t>(old.word) : grown;
     } else {
       failure(t, index, observer);
       store(op, op.object, old.p, old.word, t.generation);  // the old block lives on under the new name
@@ -630,7 +640,7 @@ class TraceReplay {
 
   std::shared_ptr<const ReplayPlan> plan_;
   Touch touch_;
-  bool meet_;  // threads hand objects to each other: a barrier ends each round
+  bool meet_;  // several threads: a barrier ends each round (see the constructor)
   bool spin_;
   std::size_t page_;
   std::unique_ptr<Slot[], FreeSlots> slots_;  // by object index, shared by the threads
