@@ -127,6 +127,7 @@ def record_program(job: Job, program: Program, inputs: Path, scratch: Path) -> d
     reasons: list[str] = []
     heaptrack_wall: list[float] = []
     heaptrack_bytes: list[int] = []
+    heaptrack_reasons: list[str] = []
     for rep in range(1, job.repetitions + 1):
         out, why = run_once(job, program, inputs, work, "", None)
         if why:
@@ -162,8 +163,8 @@ def record_program(job: Job, program: Program, inputs: Path, scratch: Path) -> d
             heap.mkdir()
             out, why = run_once(job, program, inputs, work, "", None,
                                 [job.heaptrack, "-o", str(heap / "heaptrack.%p")])
-            if why:
-                reasons.append(f"heaptrack run {rep}: {why}")
+            if why:  # heaptrack's own failure (its interpreter asserts on some programs): not the recording's
+                heaptrack_reasons.append(f"heaptrack run {rep}: {why}")
             else:
                 heaptrack_wall.append(out.wall_s)
                 heaptrack_bytes.append(sum(f.stat().st_size for f in heap.iterdir() if f.is_file()))
@@ -181,6 +182,7 @@ def record_program(job: Job, program: Program, inputs: Path, scratch: Path) -> d
         pairs = [h / u for u, h in zip(untraced, heaptrack_wall) if u > 0] \
             if len(untraced) == len(heaptrack_wall) else []
         entry["heaptrack_overhead"] = round(statistics.median(pairs), 4) if pairs else None
+        entry["heaptrack_reason"] = "; ".join(heaptrack_reasons)[:results.MAX_TEXT]
     if reasons or "trace" not in entry:
         entry["status"] = "failed"
         entry["reason"] = "; ".join(reasons)[:results.MAX_TEXT] or "no trace recorded"
@@ -225,6 +227,8 @@ def summary_line(entry: dict[str, Any]) -> str:
     if entry.get("heaptrack_overhead"):
         overhead += (f" (heaptrack {entry['heaptrack_overhead']:.2f}x, "
                      f"{statistics.median(entry['heaptrack_bytes']) / 1e6:.2f} MB)")
+    elif entry.get("heaptrack_reason"):
+        overhead += f" (heaptrack failed: {entry['heaptrack_reason'][:120]})"
     text = (f"{entry['program']}: traces/{entry['trace']} ({main['program']}, {main['events']:,} events"
             + (f", {per_event:.2f} bytes/event" if per_event else "") + ")"
             + (f" + {len(entry['processes']) - 1} other process{'es' if len(entry['processes']) != 2 else ''}"
