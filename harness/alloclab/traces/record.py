@@ -38,6 +38,7 @@ from types import FrameType
 
 from alloclab.cli import UsageError
 from alloclab.preload import shared_library
+from alloclab.programs import launch
 from alloclab.registry import ROOT
 from alloclab.traces import layout
 
@@ -129,20 +130,8 @@ def check_command(name: str) -> None:
 # ----------------------------------------------------------------------------- the process tree
 
 def _descendants() -> list[int]:
-    """Every live process below this one (children lists of every thread, recursively)."""
-    out: list[int] = []
-    todo = [os.getpid()]
-    while todo and len(out) < 100_000:
-        p = todo.pop()
-        if p != os.getpid():
-            out.append(p)
-        try:
-            for task in os.listdir(f"/proc/{p}/task"):
-                with open(f"/proc/{p}/task/{task}/children") as f:
-                    todo += [int(c) for c in f.read().split()]
-        except (OSError, ValueError):
-            continue
-    return out
+    """Every live process below this one."""
+    return [p for p in launch.descendants(os.getpid()) if p != os.getpid()]
 
 
 def _running(pid: int) -> bool:
