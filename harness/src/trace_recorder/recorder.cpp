@@ -545,6 +545,7 @@ bool open_trace(bool forked, std::uint64_t forked_from_stamp) noexcept {
   if (!ok) {
     trace_fd = -1;
     ::close(fd);
+    ::unlink(trace_path);  // a file without its header is no trace: none is left behind
   }
   return ok;
 }
