@@ -45,6 +45,14 @@ set -euo pipefail
 # caller's: relative to the folder run_all.sh was called from, not to the repository.
 export ALLOCLAB_CALLER_DIR="$PWD"
 cd "$(dirname "$(readlink -f "$0")")"
+repo=$PWD
+# The tools run in the caller's folder (after the build, which needs the repository's), so every
+# path given to them is the caller's; their defaults (results/, the build, harness/*.toml) are
+# the repository's whatever the folder.
+to_caller() { cd "$ALLOCLAB_CALLER_DIR" || die "the folder run_all.sh was called from is gone"; }
+# A tool killed with run_all.sh (kill -9 included) takes its children with it: the tools ask
+# the kernel for a signal when this shell dies (alloclab.processes).
+export ALLOCLAB_PARENT_PID=$$
 
 usage() { sed -n '2,/^[^#]/p' "$0" | sed '$d' | sed 's/^# \{0,1\}//'; }
 die() { echo "run_all.sh: $*" >&2; exit 2; }
@@ -112,6 +120,7 @@ sweep() {  # sweep [sweep.py run options]
   build release
   local folder
   python=$(pick_python)
+  to_caller
   run_into_folder sweep alloclab.sweep "$@"
   "$python" -m plots "$folder"
   echo "== report: $folder/report.html ($folder/report.md); results: $folder/results.csv"
@@ -122,6 +131,7 @@ main_job() {  # the default sweep, then a short programs run into the same folde
   build release
   local folder
   python=$(pick_python)
+  to_caller
   run_into_folder sweep alloclab.sweep
   "$python" -m alloclab.programs run --profile quick --out "$folder"
   "$python" -m plots "$folder"
@@ -133,6 +143,7 @@ programs() {  # programs [alloclab.programs run options]
   build release
   local folder
   python=$(pick_python)
+  to_caller
   run_into_folder "programs run" alloclab.programs "$@"
   case " $* " in  # programs --record records traces instead of measuring: nothing to draw
     *" --record "*) echo "== traces: $folder/traces/ (what each holds: $folder/traces/index.json)"; return ;;
@@ -149,7 +160,7 @@ trace() {  # trace OUT -- CMD… | trace info FILE [--json] | trace distill FILE
   cmake --build --preset release --target alloclab_trace alloclab_trace_tool >&2
   local tool="$PWD/build/release/harness/alloclab-trace" python
   python=$(pick_python)
-  cd "$ALLOCLAB_CALLER_DIR"  # the program runs, and the files are named, where the caller is
+  to_caller  # the program runs, and the files are named, where the caller is
   case "${1-}" in
     info|distill) exec "$tool" "$@" ;;
     *) exec "$python" -m alloclab.traces record "$@" ;;
@@ -191,24 +202,28 @@ case "${1-}" in
       merge|list)  # programs merge OUT DIR… (shards of one run), programs list
         ensure_packages "${build_packages[@]}" "${tool_packages[@]}"
         [ "$1" = list ] && build release
-        exec "$(pick_python)" -m alloclab.programs "$@" ;;
+        python=$(pick_python); to_caller
+        exec "$python" -m alloclab.programs "$@" ;;
       *) programs "$@" ;;
     esac ;;
   plot)
     shift
-    [ $# -ge 1 ] || die "plot needs at least one results folder (e.g. results/latest)"
+    [ $# -ge 1 ] || die "plot needs at least one results folder (valid: plot DIR [DIR…], e.g. plot results/latest)"
     ensure_packages "${tool_packages[@]}"
-    "$(pick_python)" -m plots "$@" ;;
+    python=$(pick_python); to_caller
+    exec "$python" -m plots "$@" ;;
   merge)
     shift
-    [ $# -ge 2 ] || die "merge needs an output folder and at least one results folder"
+    [ $# -ge 2 ] || die "merge needs an output folder and at least one results folder (valid: merge OUT DIR [DIR…])"
     ensure_packages "${tool_packages[@]}"
-    "$(pick_python)" -m alloclab.sweep merge "$@" ;;
+    python=$(pick_python); to_caller
+    exec "$python" -m alloclab.sweep merge "$@" ;;
   claims)
     shift
     ensure_packages "${build_packages[@]}" "${tool_packages[@]}" "${program_packages[@]}"
     case " $* " in *" --from "*) ;; *) build release ;; esac
     python=$(pick_python)
+    to_caller
     folder_file=$(mktemp)
     status=0
     CLAIMS_FOLDER_FILE="$folder_file" "$python" -m alloclab.claims "$@" || status=$?
@@ -219,7 +234,8 @@ case "${1-}" in
     shift
     ensure_packages "${build_packages[@]}" "${tool_packages[@]}"
     build release
-    exec "$(pick_python)" -m alloclab.claims harness/targets.toml --one-run --repetitions 25 --min-time 0.1 "$@" ;;
+    python=$(pick_python); to_caller
+    exec "$python" -m alloclab.claims "$repo/harness/targets.toml" --one-run --repetitions 25 --min-time 0.1 "$@" ;;
   trace) shift; trace "$@" ;;
   test) shift; run_tests "$@" ;;
   help|-h|--help) usage ;;
