@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import argparse
 import math
+import re
 import sys
+from collections.abc import Callable
 from typing import NoReturn
 
 
@@ -34,16 +36,52 @@ def positive(flag: str, value: int, most: int) -> int:
 
 
 def parse_names(kind: str, text: str, valid: list[str]) -> list[str]:
-    """A comma-separated selection of names, or all: one line naming the bad one and the valid."""
+    """A comma-separated selection of names, or all: one line naming the bad one and the valid.
+    An empty selection, an empty item (a,,b) and a name given twice are refused: each would run
+    something other than what was asked (nothing, or a case twice)."""
     if text == "all":
         return list(valid)
-    names = list(dict.fromkeys(n for n in text.split(",") if n))
-    for n in names:
+    choices = f"valid: {', '.join(valid)}, or all; each name once"
+    if not text.strip(","):
+        raise UsageError(f"no {kind} named in '{text[:80]}' ({choices})")
+    names: list[str] = []
+    for n in text.split(","):
+        if not n:
+            raise UsageError(f"empty {kind} name in '{text[:80]}' ({choices})")
         if n not in valid:
-            raise UsageError(f"unknown {kind} '{n[:80]}' (valid: {', '.join(valid)}, or all)")
-    if not names:
-        raise UsageError(f"no {kind} named in '{text}' (valid: {', '.join(valid)}, or all)")
+            raise UsageError(f"unknown {kind} '{n[:80]}' ({choices})")
+        if n in names:
+            raise UsageError(f"{kind} '{n[:80]}' named twice in '{text[:80]}' ({choices})")
+        names.append(n)
     return names
+
+
+_INTEGER = re.compile(r"[+-]?[0-9]+")
+_NUMBER = re.compile(r"[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?")
+
+
+def integer(least: int, most: int, what: str = "an integer") -> Callable[[str], int]:
+    """argparse type: a plain decimal integer in [least, most] (no 1_0, no 1e3, no spaces)."""
+    def parse(text: str) -> int:
+        if not _INTEGER.fullmatch(text) or not least <= int(text) <= most:
+            raise argparse.ArgumentTypeError(f"bad value '{text[:80]}' (valid: {what} from {least} to {most})")
+        return int(text)
+    parse.__name__ = "integer"
+    return parse
+
+
+def number(least: float, most: float, what: str = "a number", *, open_low: bool = False) -> Callable[[str], float]:
+    """argparse type: a plain finite decimal number in [least, most] ((least, most] when
+    open_low); no nan, inf, 1_0 or hex."""
+    def parse(text: str) -> float:
+        value = float(text) if _NUMBER.fullmatch(text) else math.nan
+        low_ok = value > least if open_low else value >= least
+        if not math.isfinite(value) or not low_ok or value > most:
+            bound = f"above {least:g}" if open_low else f"from {least:g}"
+            raise argparse.ArgumentTypeError(f"bad value '{text[:80]}' (valid: {what} {bound} to {most:g})")
+        return value
+    parse.__name__ = "number"
+    return parse
 
 
 def parse_shard(text: str) -> tuple[int, int]:
