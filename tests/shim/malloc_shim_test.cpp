@@ -611,6 +611,51 @@ TEST(ShimAligned, HugeAlignmentsFailWithEnomem) {
     }
 }
 
+// Every size whose rounding, header or alignment arithmetic could wrap — SIZE_MAX down by up to
+// two pages plus a header, and the same above PTRDIFF_MAX (the largest object) — through every
+// entry point that takes a size: NULL with ENOMEM (posix_memalign: the code), never a block.
+TEST(ShimHuge, EveryOverflowingSizeFailsWithEnomemInEveryEntryPoint) {
+  std::vector<std::size_t> sizes;
+  for (std::size_t k = 0; k <= 2 * kPage + 64; ++k) {
+    sizes.push_back(SIZE_MAX - k);
+    sizes.push_back(static_cast<std::size_t>(PTRDIFF_MAX) + 1 + k);
+  }
+  void* live = std::malloc(100);
+  ASSERT_NE(live, nullptr);
+  std::memset(live, 0x3C, 100);
+  for (const std::size_t size : sizes) {
+    const std::size_t n = opaque(size);
+    errno = 0;
+    void* p = std::malloc(n);
+    escape(p);
+    ASSERT_EQ(p, nullptr) << "malloc(" << n << ")";
+    ASSERT_EQ(errno, ENOMEM) << "malloc(" << n << ")";
+    errno = 0;
+    p = std::calloc(1, n);
+    escape(p);
+    ASSERT_EQ(p, nullptr) << "calloc(1, " << n << ")";
+    ASSERT_EQ(errno, ENOMEM) << "calloc(1, " << n << ")";
+    errno = 0;
+    p = std::realloc(live, n);
+    escape(p);
+    ASSERT_EQ(p, nullptr) << "realloc(p, " << n << ")";
+    ASSERT_EQ(errno, ENOMEM) << "realloc(p, " << n << ")";
+    for (const std::size_t alignment : {std::size_t{16}, std::size_t{64}, kPage, std::size_t{1} << 20}) {
+      void* out = nullptr;
+      ASSERT_EQ(posix_memalign(&out, alignment, n), ENOMEM) << alignment << ", " << n;
+      ASSERT_EQ(out, nullptr);
+      errno = 0;
+      p = aligned_alloc(alignment, n);
+      escape(p);
+      ASSERT_EQ(p, nullptr) << "aligned_alloc(" << alignment << ", " << n << ")";
+      ASSERT_EQ(errno, ENOMEM) << "aligned_alloc(" << alignment << ", " << n << ")";
+    }
+  }
+  for (int i = 0; i < 100; ++i)
+    ASSERT_EQ(static_cast<unsigned char*>(live)[i], 0x3C) << "a failed realloc damaged the block";
+  std::free(live);
+}
+
 // glibc's memalign rounds an alignment that is not a power of two up to one.
 TEST(ShimAligned, MemalignRoundsAlignmentUp) {
   for (auto [asked, expected] : std::vector<std::pair<std::size_t, std::size_t>>{

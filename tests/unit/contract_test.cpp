@@ -332,8 +332,10 @@ TYPED_TEST(AllocatorContract, ExhaustionFailsCleanly) {
   expect_consistent(*a);
 }
 
-// 6. remaining() is exact: for an arena, the largest request with alignment 1 that fits; for
-// the pool, used + remaining == capacity and largest_request() can be had.
+// 6. remaining() is exact: remaining == capacity - used (allocator.hpp's glossary); for an
+// arena holding one block (as here) its free bytes are one range, so remaining is also the
+// largest request with alignment 1 that fits (several blocks: tests/edges/remaining_test.cpp);
+// for the pool, largest_request() can be had.
 TYPED_TEST(AllocatorContract, RemainingIsExact) {
   auto a = make_bounded<TypeParam>(64 * 1024);
   take_first_block(*a);

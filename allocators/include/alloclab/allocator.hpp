@@ -7,9 +7,19 @@
 //   pool       an allocator with individual deallocate(): freed memory is reused.
 //   capacity   bytes of blocks the allocator holds now and can hand out from.
 //   used       bytes of capacity consumed: handed out, alignment padding, headers, block tails
-//              abandoned when a chain moved on. used + remaining == capacity, always.
-//   remaining  bytes of capacity not consumed. For an arena, the largest request with
-//              alignment 1 that succeeds without taking a new block.
+//              abandoned when a chain moved on.
+//   remaining  bytes of capacity not consumed:
+//                  remaining == capacity - used                                  (always)
+//              for a growable arena: the free tail of every block being bumped through, plus
+//              every block held for reuse (recycled after a reset, spare), whole.
+//              It is a sum, not "the largest request that fits": with several blocks the free
+//              bytes are split among them (a 100-byte tail and a recycled 64 KiB block make
+//              remaining 64 KiB + 100, yet no request of that size fits without a new block),
+//              and of the two only the equation keeps used + remaining == capacity, which the
+//              statistics (stats.hpp) and every report built on them need. What does hold:
+//                  largest request at alignment 1 served without a new block <= remaining,
+//              with equality when the free bytes lie in one block (a fixed arena always; a
+//              growable arena whose blocks other than the current one are all consumed).
 //   requested  sum of the sizes callers asked for (successful requests only).
 //   reserved   bytes taken out of capacity for those requests (requested + padding + headers).
 //              reserved / requested is the overhead ratio the harness reports.
@@ -22,8 +32,17 @@
 // that a type missing one gets a diagnostic naming it):
 //   void* allocate(size_t size, size_t alignment = alignof(max_align_t)) noexcept
 //        nullptr when memory is exhausted, when size == 0, when alignment is not a power of two,
-//        and when size + alignment would overflow. Never throws; a failure leaves the allocator
-//        exactly as it was.
+//        when size or alignment exceeds max_request_size (no object can be larger), and when
+//        the allocator's own arithmetic (size + alignment, padding, headers, rounding) would
+//        overflow — checked by the library itself, never left to the upstream (operator new
+//        and mmap round a size up first, and a size near SIZE_MAX wraps to a tiny one there).
+//        In every build. Never throws; a failure leaves the allocator exactly as it was, but
+//        for its failure count. One call is one allocation or one failure in the statistics.
+//   Construction of a FixedCapacity allocator (below) never throws: one that cannot get its
+//   region (a capacity above max_request_size, a heap that refuses) is built empty —
+//   capacity() 0, every request refused; that is how it reports the failure. A Growable one
+//   takes no block until asked: a block size no source can serve makes every request that
+//   needs a block fail (nullptr), never a smaller block.
 //   void deallocate(void* p, size_t size) noexcept   no-op for arenas.
 //   void reset() noexcept                            frees everything at once; keeps blocks.
 //   void release() noexcept                          reset() and give the blocks back upstream.
@@ -55,6 +74,12 @@ inline constexpr std::size_t default_alignment = alignof(std::max_align_t);
 // rather than std::hardware_destructive_interference_size so the layout is the same in every
 // translation unit whatever the compiler's tuning flags.
 inline constexpr std::size_t cache_line_size = 64;
+
+// The largest size, and the largest alignment, any allocator may grant: PTRDIFF_MAX, the
+// largest object (see max_block_size in block_source.hpp). Slow paths refuse beyond it before
+// any other arithmetic, so size + alignment + a header cannot wrap there; fast paths need no
+// test of their own, since their bound check (fit_in) is exact for every size.
+inline constexpr std::size_t max_request_size = static_cast<std::size_t>(PTRDIFF_MAX);
 
 // A request every allocator refuses up front: size 0 or an alignment that is not a power of two.
 [[nodiscard]] constexpr bool is_valid_request(std::size_t size, std::size_t alignment) noexcept {

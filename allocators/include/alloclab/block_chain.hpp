@@ -25,6 +25,36 @@ struct alignas(32) ChainBlock {
 
 inline constexpr std::size_t chain_header_size = sizeof(ChainBlock);
 
+// The most alignment padding a request can need at the start of a chain block's data. The data
+// starts chain_header_size bytes into a block aligned to block_alignment (every BlockSource's
+// promise), so up to that alignment the padding is known exactly: none up to 32, 32 at 64.
+// Beyond it only the block's own alignment is known, and the worst case is counted. Computed
+// from where the data really starts, not as alignment - 1: a request of exactly a block's data
+// bytes at the default alignment fits a standard block.
+[[nodiscard]] constexpr std::size_t chain_data_padding(std::size_t alignment) noexcept {
+  constexpr std::size_t known = (0 - chain_header_size) & (block_alignment - 1);
+  return alignment <= block_alignment ? (0 - chain_header_size) & (alignment - 1)
+                                      : alignment - block_alignment + known;
+}
+static_assert(chain_data_padding(1) == 0 && chain_data_padding(16) == 0 && chain_data_padding(32) == 0);
+static_assert(chain_data_padding(64) == 32 && chain_data_padding(128) == 96);
+
+// Whether `need` bytes at `alignment` fit in `data_bytes` of a fresh chain block, whatever the
+// block's address (within a source's promise). Requires need, alignment <= max_block_size.
+[[nodiscard]] constexpr bool fits_chain_block(std::size_t need, std::size_t alignment,
+                                              std::size_t data_bytes) noexcept {
+  return need <= data_bytes && chain_data_padding(alignment) <= data_bytes - need;
+}
+
+// Data bytes of a block of its own for `need` bytes at `alignment` (an oversized request), or
+// 0 when no block source could serve it: the block would pass max_block_size.
+[[nodiscard]] constexpr std::size_t dedicated_chain_data(std::size_t need, std::size_t alignment) noexcept {
+  constexpr std::size_t limit = max_block_size - chain_header_size;
+  if (need > limit || alignment > limit) return 0;
+  const std::size_t padding = chain_data_padding(alignment);
+  return padding <= limit - need ? need + padding : 0;
+}
+
 // An intrusive singly linked list of blocks with their total data capacity.
 class BlockList {
  public:
@@ -79,9 +109,13 @@ class BlockList {
 // poisoned until handed out. nullptr when the source refuses or the size would overflow.
 template <BlockSource Source>
 [[nodiscard]] ChainBlock* new_chain_block(Source& source, std::size_t data_bytes) noexcept {
-  if (data_bytes > SIZE_MAX - chain_header_size) return nullptr;
+  if (data_bytes > max_block_size - chain_header_size) return nullptr;
   const MemoryBlock m = source.allocate_block(chain_header_size + data_bytes);
   if (!m) return nullptr;
+  if constexpr (debug::checked) {
+    if (reinterpret_cast<std::uintptr_t>(m.data) % block_alignment != 0 || m.size < chain_header_size + data_bytes)
+      debug::fatal("block source", "a block smaller than asked, or not aligned to block_alignment", m.data);
+  }
   auto* b = new (m.data) ChainBlock{nullptr, m.size - chain_header_size, 0};
   debug::poison(b->data(), b->capacity);
   return b;

@@ -13,6 +13,7 @@
 
 #include <concepts>
 #include <cstddef>
+#include <cstdint>
 #include <limits>
 #include <new>
 
@@ -34,6 +35,14 @@ concept BlockSource = requires(S& s, std::size_t n, MemoryBlock b) {
 // bump fast path's first object is cache-aligned.
 inline constexpr std::size_t block_alignment = 64;
 
+// The largest block a source is ever asked for, or hands out: no object may span more than
+// PTRDIFF_MAX bytes (a difference of two pointers into it must be representable), so no
+// address space can serve more, and rounding such a size up to a page or to block_alignment
+// cannot wrap. The sources refuse larger sizes themselves, before asking their upstream:
+// operator new and mmap round a size up first, and a size near SIZE_MAX wraps to a tiny one
+// there (libstdc++'s aligned operator new then returns a 64-byte chunk for SIZE_MAX - 40).
+inline constexpr std::size_t max_block_size = static_cast<std::size_t>(PTRDIFF_MAX);
+
 // Blocks from the global heap (aligned operator new, nothrow), optionally capped at a total
 // byte budget so a growable arena can be driven to exhaustion.
 class HeapBlockSource {
@@ -43,8 +52,10 @@ class HeapBlockSource {
   HeapBlockSource() noexcept = default;
   explicit HeapBlockSource(std::size_t budget) noexcept : budget_(budget) {}
 
+  // A block of exactly `size` bytes, or {} when size is 0 or above max_block_size, the budget
+  // would be passed, or the heap refuses.
   [[nodiscard]] MemoryBlock allocate_block(std::size_t size) noexcept {
-    if (size == 0 || size > budget_ - held_) return {};
+    if (size == 0 || size > max_block_size || size > budget_ - held_) return {};
     void* p = ::operator new(size, std::align_val_t{block_alignment}, std::nothrow);
     if (p == nullptr) return {};
     held_ += size;
@@ -82,11 +93,11 @@ class MmapBlockSource {
     return page;
   }
 
-  // A block of at least `size` bytes (rounded up to whole pages), or {} when size is 0, the
-  // rounding would overflow or the kernel refuses.
+  // A block of at least `size` bytes (rounded up to whole pages), or {} when size is 0 or
+  // above max_block_size (where the rounding could overflow) or the kernel refuses.
   [[nodiscard]] MemoryBlock allocate_block(std::size_t size) const noexcept {
     const std::size_t page = page_size();
-    if (size == 0 || size > std::numeric_limits<std::size_t>::max() - page) return {};
+    if (size == 0 || size > max_block_size) return {};
     const std::size_t rounded = (size + page - 1) & ~(page - 1);
     const int flags = MAP_PRIVATE | MAP_ANONYMOUS | (lazy_ ? MAP_NORESERVE : 0);
     void* p = ::mmap(nullptr, rounded, PROT_READ | PROT_WRITE, flags, -1, 0);

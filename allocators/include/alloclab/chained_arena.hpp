@@ -2,7 +2,10 @@
 //
 // Design: bump through the current block; when it is full, move to a recycled block or take a
 // new one from the BlockSource. A request that would not fit even in a fresh block gets a
-// block of its own (so a huge object does not waste a standard block's tail). reset() keeps
+// block of its own (so a huge object does not waste a standard block's tail); "fit" counts the
+// padding from where a block's data starts (chain_data_padding), so a request of exactly
+// block_size() bytes at an alignment up to 32 — the default included — takes a standard
+// block, which a one-block budget admits and a reset keeps. reset() keeps
 // the standard blocks for reuse — a frame arena that resets every frame stops touching the
 // upstream after the first frame — in one O(1) splice, and returns the dedicated ones.
 //
@@ -65,12 +68,13 @@ class BasicChainedArena {
   // Zeroed memory for `count` objects of `size` bytes; nullptr if count * size overflows.
   [[nodiscard]] void* calloc(std::size_t count, std::size_t size,
                              std::size_t alignment = default_alignment) noexcept {
-    if (size != 0 && count > SIZE_MAX / size) {
+    std::size_t bytes = 0;
+    if (__builtin_mul_overflow(count, size, &bytes)) [[unlikely]] {
       ++failed_;
       return nullptr;
     }
-    void* p = allocate(count * size, alignment);
-    if (p != nullptr) std::memset(p, 0, count * size);
+    void* p = allocate(bytes, alignment);
+    if (p != nullptr) std::memset(p, 0, bytes);
     return p;
   }
 
@@ -134,19 +138,19 @@ class BasicChainedArena {
   }
 
   [[gnu::noinline]] void* allocate_slow(std::size_t size, std::size_t alignment) noexcept {
-    if (!is_valid_request(size, alignment) || size > SIZE_MAX - debug::guard_bytes) {
+    // Sizes and alignments no block can hold are refused here, before any arithmetic on them
+    // and before the source is asked (see max_request_size).
+    if (!is_valid_request(size, alignment) || size > max_request_size - debug::guard_bytes ||
+        alignment > max_request_size) {
       ++failed_;
       return nullptr;
     }
     const std::size_t need = size + debug::guard_bytes;
-    // Enough data bytes that the request fits whatever the padding.
-    const bool fits_standard = need <= block_size_ && alignment - 1 <= block_size_ - need;
-    if (!fits_standard) {
-      if (need > SIZE_MAX - alignment) {
-        ++failed_;
-        return nullptr;
-      }
-      ChainBlock* b = new_chain_block(source_, need + alignment - 1);
+    // A standard block when the request fits one whatever the block's address (the padding
+    // counted from where its data starts: chain_data_padding); a block of its own otherwise.
+    if (!fits_chain_block(need, alignment, block_size_)) {
+      const std::size_t data = dedicated_chain_data(need, alignment);
+      ChainBlock* b = data != 0 ? new_chain_block(source_, data) : nullptr;
       if (b == nullptr) {
         ++failed_;
         return nullptr;

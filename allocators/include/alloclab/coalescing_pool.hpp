@@ -76,7 +76,9 @@ class CoalescingPool {
 
   // Batches under one lock, for a cache in front of the pool (thread_cached_pool.hpp): up to
   // n blocks of `size` bytes at alignment 16 into out[]; returns how many it got. Requires
-  // out != nullptr when n > 0 (checked builds abort otherwise).
+  // out != nullptr when n > 0 (checked builds abort otherwise). A batch is the cache's
+  // traffic, not its callers' calls: it moves blocks (used, bytes requested change) but counts
+  // no allocation, deallocation or failure; the cache counts the calls it serves.
   std::size_t allocate_batch(std::size_t size, void** out, std::size_t n) noexcept {
     if constexpr (debug::checked) {
       if (out == nullptr && n > 0) debug::fatal(name.data(), "allocate_batch() into a null array", out);
@@ -84,7 +86,7 @@ class CoalescingPool {
     std::lock_guard lock(mutex_);
     std::size_t got = 0;
     while (got < n) {
-      void* p = allocate_locked(size, granule);
+      void* p = allocate_locked</*count_call=*/false>(size, granule);
       if (p == nullptr) break;
       out[got++] = p;
     }
@@ -98,7 +100,7 @@ class CoalescingPool {
     }
     std::lock_guard lock(mutex_);
     for (std::size_t i = 0; i < n; ++i)
-      if (ptrs[i] != nullptr) deallocate_locked(ptrs[i], size);
+      if (ptrs[i] != nullptr) deallocate_locked</*count_call=*/false>(ptrs[i], size);
   }
 
   // Quiescent. Everything becomes one free block; pointers from before are invalid (and
@@ -257,11 +259,14 @@ class CoalescingPool {
     start_over();
   }
 
+  // count_call: one allocate() call (counted as one allocation or one failure), or a block of
+  // a batch (not counted: see allocate_batch).
+  template <bool count_call = true>
   [[nodiscard]] void* allocate_locked(std::size_t size, std::size_t alignment) noexcept {
     // Every size test below is against capacity_, so no block-size arithmetic can overflow.
     if (!is_valid_request(size, alignment) || size > capacity_ ||
         alignment > capacity_) [[unlikely]] {
-      ++failed_;
+      if constexpr (count_call) ++failed_;
       return nullptr;
     }
     const std::size_t need = size + debug::guard_bytes;
@@ -276,7 +281,7 @@ class CoalescingPool {
       if (h != nullptr) h = split_front_for_alignment(h, alignment);
     }
     if (h == nullptr) [[unlikely]] {
-      ++failed_;
+      if constexpr (count_call) ++failed_;
       return nullptr;
     }
     split_back(h, total);
@@ -285,7 +290,7 @@ class CoalescingPool {
     write_header(h, block, allocated_flag | (h->size_flags & prev_free_flag));
     used_ += block;
     peak_ = std::max(peak_, used_);
-    ++allocations_;
+    if constexpr (count_call) ++allocations_;
     requested_ += size;
     char* p = payload(h);
     debug::unpoison(p, block - header_size);
@@ -294,13 +299,14 @@ class CoalescingPool {
     return p;
   }
 
+  template <bool count_call = true>
   void deallocate_locked(void* ptr, std::size_t size) noexcept {
     if constexpr (debug::checked) validate(ptr, size);
     Header* h = header_of(ptr);
     std::size_t block = size_of(h);
     used_ -= block;
     requested_ -= std::min(size, requested_);
-    ++deallocations_;
+    if constexpr (count_call) ++deallocations_;
     debug::unpoison(h, block);
     // A stale copy of this header, left inside a merged block, must read "free" (double free).
     write_header(h, block, h->size_flags & prev_free_flag);

@@ -16,16 +16,20 @@
 // pool, so any thread may reuse it): cross-thread free is supported.
 //
 // Fast path cost: two %fs-relative loads of the one-entry cache, the id compare, the class
-// index, the list head, two stores (head and count): per `mixed` operation fewer instructions
-// than glibc malloc and far fewer than the bare coalescing_pool (counted per
-// operation in the README, Results). Where frees come in bursts larger than
+// index, the list head, two stores (head and the bin's pop or push count; a free also loads
+// the other count, for the limit): per `mixed` operation fewer instructions than glibc malloc
+// and far fewer than the bare coalescing_pool (counted per operation in the README, Results). Where frees come in bursts larger than
 // the cache (`small` frees a whole round at once) the batches go back to the pool under its
 // lock and the advantage shrinks.
 //
 // Memory: up to cache_limit blocks per class and thread sit in caches, counted as used by the
 // pool (they are: no one else can have them) but not as requested — the overhead ratio shows
 // what caching costs. Requests are made from the pool at their class size (a multiple of 16),
-// so bytes requested count class sizes.
+// so bytes requested count class sizes. Calls are counted as stats.hpp defines them — one
+// allocate() one allocation or one failure, one deallocate() one deallocation — whether a cache
+// or the pool served them: the batches between caches and pool are no calls (the pool counts
+// none for them, and each bin's monotonic push and pop counts, less that traffic, give the
+// calls its cache served, so counting costs the fast path nothing).
 //
 // Lifetime: a thread's cache is shared (shared_ptr) by the thread and the pool. At thread exit
 // the cache is marked orphaned, and the next new thread adopts it, blocks included, so
@@ -66,10 +70,18 @@ struct ThreadCachedPoolCache {
   // block poisoned whole, so the two functions that touch the link are exempt.
   struct Bin {
     void* head = nullptr;
-    // Written only by the owning thread; atomic (relaxed: plain loads and stores) so that
-    // stats() may read it without a data race.
-    std::atomic<std::uint32_t> count{0};
+    // Blocks ever pushed and popped; the bin holds pushed - popped. Monotonic, so that the
+    // calls the cache served are read from them (stats()) at no cost to the fast path, which
+    // stores one of them per call as it would store a count. Written only by the owning thread
+    // (or under quiescence); atomic (relaxed: plain loads and stores) so that stats() may read
+    // them without a data race.
+    std::atomic<std::uint64_t> pushed{0};
+    std::atomic<std::uint64_t> popped{0};
 
+    [[nodiscard]] std::uint32_t count() const noexcept {
+      return static_cast<std::uint32_t>(pushed.load(std::memory_order_relaxed) -
+                                        popped.load(std::memory_order_relaxed));
+    }
     // Requires head != nullptr (checked builds abort otherwise).
     [[gnu::no_sanitize_address]] void* pop() noexcept {
       if constexpr (debug::checked) {
@@ -77,19 +89,33 @@ struct ThreadCachedPoolCache {
       }
       void* p = head;
       head = *static_cast<void**>(p);
-      count.store(count.load(std::memory_order_relaxed) - 1, std::memory_order_relaxed);
+      popped.store(popped.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
       return p;
     }
-    // `held`: the count, already read by the caller.
-    [[gnu::no_sanitize_address]] void push(void* p, std::uint32_t held) noexcept {
+    // `pushed_now`: `pushed`, already read by the caller.
+    [[gnu::no_sanitize_address]] void push(void* p, std::uint64_t pushed_now) noexcept {
       *static_cast<void**>(p) = head;
       head = p;
-      count.store(held + 1, std::memory_order_relaxed);
+      pushed.store(pushed_now + 1, std::memory_order_relaxed);
     }
+    void push(void* p) noexcept { push(p, pushed.load(std::memory_order_relaxed)); }
   };
   explicit ThreadCachedPoolCache(std::uint64_t id) noexcept : pool_id(id) {}
   const std::uint64_t pool_id;
   std::array<Bin, classes> bins{};
+  // The pushes and pops of the bins that were no caller's call — a refill's blocks pushed;
+  // a flush's, trim()'s and reset()'s pops — and the calls a refill served directly (its first
+  // block is handed out without a push or a pop). Calls served from this cache:
+  //   allocations   = sum(popped) - traffic_popped + refill_served
+  //   deallocations = sum(pushed) - traffic_pushed
+  // Slow paths only; written as the bins are.
+  std::atomic<std::uint64_t> traffic_pushed{0};
+  std::atomic<std::uint64_t> traffic_popped{0};
+  std::atomic<std::uint64_t> refill_served{0};
+
+  static void add(std::atomic<std::uint64_t>& counter, std::uint64_t n) noexcept {
+    counter.store(counter.load(std::memory_order_relaxed) + n, std::memory_order_relaxed);
+  }
   std::atomic<bool> orphaned{false};   // its thread exited; a new thread may adopt it
   std::atomic<bool> pool_dead{false};  // its pool was destroyed; drop it
 };
@@ -170,10 +196,10 @@ class ThreadCachedPool {
       const detail::ThreadCachedPoolFastCache fast = detail::thread_cached_pool_fast_cache;
       if (fast.pool_id == id_ && p != nullptr && size - 1 < max_cached) [[likely]] {
         detail::ThreadCachedPoolCache::Bin& bin = fast.cache->bins[class_index(size)];
-        const std::uint32_t n = bin.count.load(std::memory_order_relaxed);
-        if (n < cache_limit) [[likely]] {
+        const std::uint64_t pushed = bin.pushed.load(std::memory_order_relaxed);
+        if (pushed - bin.popped.load(std::memory_order_relaxed) < cache_limit) [[likely]] {
           debug::on_release(p, class_size(size));
-          bin.push(p, n);
+          bin.push(p, pushed);
           return;
         }
       }
@@ -220,8 +246,10 @@ class ThreadCachedPool {
       std::lock_guard lock(mutex_);
       for (auto& c : caches_) {
         for (auto& bin : c->bins) {
+          const std::uint32_t held = bin.count();
           bin.head = nullptr;
-          bin.count.store(0, std::memory_order_relaxed);
+          bin.popped.store(bin.pushed.load(std::memory_order_relaxed), std::memory_order_relaxed);
+          detail::ThreadCachedPoolCache::add(c->traffic_popped, held);
         }
       }
     }
@@ -239,6 +267,7 @@ class ThreadCachedPool {
         std::array<void*, cache_limit> out{};
         std::size_t n = 0;
         while (bin.head != nullptr && n < out.size()) out[n++] = bin.pop();
+        detail::ThreadCachedPoolCache::add(cache.traffic_popped, n);
         pool_.deallocate_batch(out.data(), n, (k + 1) * granule);  // the pool unpoisons them
       }
     }
@@ -251,15 +280,29 @@ class ThreadCachedPool {
   }
 
   // The pool's statistics, with the blocks sitting in caches counted as used but not as
-  // requested (quiescent for exact figures).
+  // requested, and the calls counted as stats.hpp defines them: one allocate() call is one
+  // allocation or one failure, one deallocate() one deallocation, whether a cache or the pool
+  // served it — the batches moving blocks between them are no calls (quiescent for exact
+  // figures).
   [[nodiscard]] AllocatorStats stats() const noexcept {
-    AllocatorStats s = pool_.stats();
+    AllocatorStats s = pool_.stats();  // the calls that reached the pool directly
     std::size_t cached = 0;
+    std::uint64_t served = 0;
+    std::uint64_t taken = 0;
     std::lock_guard lock(mutex_);
     for (const auto& c : caches_) {
-      for (std::size_t k = 0; k < detail::ThreadCachedPoolCache::classes; ++k)
-        cached += c->bins[k].count.load(std::memory_order_relaxed) * (k + 1) * granule;
+      for (std::size_t k = 0; k < detail::ThreadCachedPoolCache::classes; ++k) {
+        const detail::ThreadCachedPoolCache::Bin& bin = c->bins[k];
+        cached += bin.count() * (k + 1) * granule;
+        served += bin.popped.load(std::memory_order_relaxed);
+        taken += bin.pushed.load(std::memory_order_relaxed);
+      }
+      served += c->refill_served.load(std::memory_order_relaxed) - c->traffic_popped.load(std::memory_order_relaxed);
+      taken -= c->traffic_pushed.load(std::memory_order_relaxed);
     }
+    s.allocations += static_cast<std::size_t>(served);
+    s.deallocations += static_cast<std::size_t>(taken);
+    s.failed_allocations += failed_.load(std::memory_order_relaxed);
     s.bytes_requested -= std::min(cached, s.bytes_requested);
     return s;
   }
@@ -334,11 +377,16 @@ class ThreadCachedPool {
     if (bin.head == nullptr) {
       std::array<void*, batch> got{};
       const std::size_t n = pool_.allocate_batch(block, got.data(), batch);
-      if (n == 0) return nullptr;  // exhausted (the pool counted the failure)
+      if (n == 0) {  // exhausted (a batch counts no failure: this call is the one failure)
+        failed_.fetch_add(1, std::memory_order_relaxed);
+        return nullptr;
+      }
       for (std::size_t i = 1; i < n; ++i) {
         debug::on_release(got[i], block);
-        bin.push(got[i], static_cast<std::uint32_t>(i - 1));
+        bin.push(got[i]);
       }
+      detail::ThreadCachedPoolCache::add(cache->traffic_pushed, n - 1);
+      detail::ThreadCachedPoolCache::add(cache->refill_served, 1);
       // The pool handed it out whole; past `size` is slack, a red zone under ASan.
       debug::poison(static_cast<char*>(got[0]) + size, block - size);
       return got[0];
@@ -362,21 +410,21 @@ class ThreadCachedPool {
       return;
     }
     detail::ThreadCachedPoolCache::Bin& bin = cache->bins[class_index(block)];
-    std::uint32_t n = bin.count.load(std::memory_order_relaxed);
-    if (n >= cache_limit) {  // full: the oldest-pushed stay, `batch` of the newest go back
+    if (bin.count() >= cache_limit) {  // full: the oldest-pushed stay, `batch` of the newest go back
       std::array<void*, batch> out{};
       for (void*& q : out) q = bin.pop();  // (the pool unpoisons what it takes back)
-      n -= batch;
+      detail::ThreadCachedPoolCache::add(cache->traffic_popped, batch);
       pool_.deallocate_batch(out.data(), batch, block);
     }
     debug::on_release(p, block);
-    bin.push(p, n);
+    bin.push(p);
   }
 
   const std::uint64_t id_ = detail::next_thread_cached_pool_id();
   CoalescingPool pool_;
   mutable std::mutex mutex_;  // guards caches_ (the pool has its own)
   std::vector<std::shared_ptr<detail::ThreadCachedPoolCache>> caches_;
+  std::atomic<std::size_t> failed_{0};  // calls a refill could not serve (failures are rare)
 };
 
 static_assert(Allocator<ThreadCachedPool>);

@@ -17,7 +17,11 @@
 //
 // Lifetime: when a thread exits, its states are retired to their arenas (if still alive) and
 // the next new thread adopts one — its partly used block included — so short-lived threads
-// leave nothing stranded. reset() and release() cover every thread's blocks; both, like
+// leave nothing stranded. A thread_local destroyed after that hand-back (one constructed
+// before the thread's first request) may still allocate: the thread is then served under the
+// arena's lock from one state shared by exiting threads (as thread_cached_pool serves such a
+// thread from its pool), never from the list that died. reset() and release() cover every
+// thread's blocks; both, like
 // stats(), capacity(), remaining() and used(), require quiescence (no thread allocating; the
 // caller's join or barrier orders it).
 // Several arenas can live at once; a thread alternating between them pays a short linear
@@ -93,6 +97,11 @@ struct ThreadLocalArenaFastCache {
 };
 inline constinit thread_local ThreadLocalArenaFastCache thread_local_arena_fast_cache{0, nullptr, nullptr,
                                                                                   nullptr};
+// Set once this thread's list of states is destroyed (thread exit): an arena used by a later
+// thread-exit handler (a thread_local destroyed after that list) then serves the thread from
+// its shared exit state under its lock, instead of touching the dead list. Trivial: readable
+// at any point of the thread's exit.
+inline constinit thread_local bool thread_local_arena_thread_exiting = false;
 
 // The part of an arena that thread exit and arena switches need: states handed back.
 class ThreadLocalArenaCore {
@@ -160,6 +169,7 @@ struct ThreadLocalArenaThreadStates {
     prune_at = std::max<std::size_t>(8, 2 * owned.size());
   }
   ~ThreadLocalArenaThreadStates() {
+    thread_local_arena_thread_exiting = true;
     thread_local_arena_park_fast_cache();
     if (owned.empty()) return;
     ThreadLocalArenaRegistry& r = ThreadLocalArenaRegistry::instance();
@@ -395,11 +405,17 @@ class BasicThreadLocalArena final : private detail::ThreadLocalArenaCore {
     return state;
   }
 
+  // A request the slow path refuses before any arithmetic on it (see max_request_size).
+  [[nodiscard]] static bool acceptable(std::size_t size, std::size_t alignment) noexcept {
+    return is_valid_request(size, alignment) && size <= max_request_size - debug::guard_bytes &&
+           alignment <= max_request_size;
+  }
+
   [[gnu::noinline]] void* allocate_slow(std::size_t size, std::size_t alignment) noexcept {
+    if (detail::thread_local_arena_thread_exiting) [[unlikely]] return allocate_at_thread_exit(size, alignment);
     FastCache& fc = detail::thread_local_arena_fast_cache;
     State* s = fc.arena_id == id_ ? fc.state : find_or_create_state();
-    if (s == nullptr || !is_valid_request(size, alignment) ||
-        size > SIZE_MAX - debug::guard_bytes) {
+    if (s == nullptr || !acceptable(size, alignment)) {
       if (s != nullptr) {
         ++s->failed;
       } else {
@@ -414,47 +430,95 @@ class BasicThreadLocalArena final : private detail::ThreadLocalArenaCore {
       commit(fc, *s, p, size);
       return p;
     }
-    const bool fits_standard = need <= block_size_ && alignment - 1 <= block_size_ - need;
-    if (!fits_standard) {
-      std::unique_lock lock(mutex_);
-      ChainBlock* b = need <= SIZE_MAX - alignment ? new_chain_block(source_, need + alignment - 1)
-                                                   : nullptr;
-      if (b == nullptr) {
-        ++s->failed;
+    char* p = allocate_in_new_block(*s, fc.cursor, fc.end, size, alignment, /*locked=*/false);
+    if (p == nullptr) ++s->failed;
+    return p;
+  }
+
+  // A thread whose list of states is gone (a thread_local destroyed after it, at thread exit)
+  // is served under the lock from one state shared by all such threads, never cached: the
+  // exit path of a thread is no fast path.
+  [[gnu::cold, gnu::noinline]] void* allocate_at_thread_exit(std::size_t size, std::size_t alignment) noexcept {
+    std::lock_guard lock(mutex_);
+    State* s = exit_state_locked();
+    if (s == nullptr || !acceptable(size, alignment)) {
+      ++(s != nullptr ? s->failed : failed_);
+      return nullptr;
+    }
+    const std::size_t need = size + debug::guard_bytes;
+    if (char* p = fit_in(s->cursor, s->end, need, alignment)) {
+      s->cursor = p + need;
+      count(*s, size);
+      debug::on_allocate(p, size);
+      return p;
+    }
+    char* p = allocate_in_new_block(*s, s->cursor, s->end, size, alignment, /*locked=*/true);
+    if (p == nullptr) ++s->failed;
+    return p;
+  }
+
+  // The state of exiting threads (see allocate_at_thread_exit), made on first use; nullptr if
+  // no memory could be had for it. Requires mutex_.
+  State* exit_state_locked() noexcept {
+    if (exit_state_ == nullptr) {
+      try {
+        states_.push_back(std::make_unique<State>());
+        exit_state_ = states_.back().get();
+      } catch (...) {  // std::bad_alloc: report as exhaustion
         return nullptr;
       }
+    }
+    return exit_state_;
+  }
+
+  // Serves a request that the state's current block cannot: from a block of its own, or from
+  // the state's next standard block (which becomes its current one). `cursor` and `end` are
+  // where the state's true cursor and end live (its thread's fast cache, or the state itself);
+  // `locked`: the caller holds mutex_. nullptr (nothing changed) when no block can be had.
+  char* allocate_in_new_block(State& s, char*& cursor, char*& end, std::size_t size,
+                              std::size_t alignment, bool locked) noexcept {
+    const std::size_t need = size + debug::guard_bytes;
+    std::unique_lock<std::mutex> lock(mutex_, std::defer_lock);
+    // A standard block when the request fits one whatever the block's address (the padding
+    // counted from where its data starts: chain_data_padding); a block of its own otherwise.
+    if (!fits_chain_block(need, alignment, block_size_)) {
+      const std::size_t data = dedicated_chain_data(need, alignment);
+      if (data == 0) return nullptr;
+      if (!locked) lock.lock();
+      ChainBlock* b = new_chain_block(source_, data);
+      if (b == nullptr) return nullptr;
       b->used = b->capacity;
       dedicated_.push(b);
-      lock.unlock();
+      if (lock.owns_lock()) lock.unlock();
       char* p = fit_in(b->data(), b->end(), need, alignment);
-      s->reserved += b->capacity;
-      count(*s, size);
+      s.reserved += b->capacity;
+      count(s, size);
       debug::on_allocate(p, size);
       return p;
     }
     // This thread's own spare blocks first, without the lock (see ThreadLocalArenaThreadState):
     // after a reset every thread of a shared arena needs blocks at the same moment, and taking
     // the lock here made this path markedly slower at 2 threads.
-    ChainBlock* b = s->spare.pop();
+    ChainBlock* b = s.spare.pop();
     if (b == nullptr) {
-      std::lock_guard lock(mutex_);
+      if (!locked) lock.lock();
       b = recycled_.pop();
       if (b == nullptr) b = new_chain_block(source_, block_size_);
-      if (b == nullptr) {
-        ++s->failed;
-        return nullptr;
-      }
+      if (b == nullptr) return nullptr;
+      if (lock.owns_lock()) lock.unlock();
     }
     b->used = 0;
-    s->blocks.push(b);
-    if (s->current != nullptr) {
-      s->current->used = reserved_in_current(*s);
-      s->reserved += s->current->used;
+    s.blocks.push(b);
+    if (s.current != nullptr) {
+      s.current->used = static_cast<std::size_t>(cursor - s.current->data());
+      s.reserved += s.current->used;
     }
-    s->current = b;
+    s.current = b;
     char* p = fit_in(b->data(), b->end(), need, alignment);
-    fc.end = b->end();
-    commit(fc, *s, p, size);
+    end = b->end();
+    cursor = p + need;
+    count(s, size);
+    debug::on_allocate(p, size);
     return p;
   }
 
@@ -463,6 +527,7 @@ class BasicThreadLocalArena final : private detail::ThreadLocalArenaCore {
   std::size_t block_size_;
   // Guarded by mutex_ (inherited from ThreadLocalArenaCore):
   std::vector<std::unique_ptr<State>> states_;
+  State* exit_state_ = nullptr;  // among states_: serves threads past their exit (see above)
   BlockList dedicated_;  // blocks of one oversized request each
   BlockList recycled_;   // standard blocks free for any thread (spares of exited threads)
   std::size_t peak_ = 0;
