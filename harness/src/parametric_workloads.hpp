@@ -47,12 +47,15 @@ const std::vector<ParametricListing>& parametric_listing();
 struct WorkloadChoice {
   std::vector<std::string> builtin;
   std::vector<ParametricWorkload> parametric;
+  std::vector<std::string> notes;  // for stderr once the whole command line is accepted (a truncated trace)
 };
 
 // "a,b,trace:PATH,empirical:PATH" or "all" (every built-in workload; "all" may be combined
-// with files). False with one line in `error` (without the program's name) on an unknown
-// name, a missing, unreadable or corrupt file, a stem that cannot name cases, or two files
-// of one kind with the same stem. The same file named twice counts once.
+// with files). A PATH may hold commas: the longest run of comma-separated items that names an
+// existing file is taken whole. False with one line in `error` (without the program's name)
+// on an empty value or item, an unknown name, a name or a file given twice (all includes
+// every built-in name), a missing, unreadable or corrupt file, a stem that cannot name cases,
+// or two files of one kind with the same stem.
 bool choose_workloads(const std::string& value, const std::vector<std::string>& builtin, WorkloadChoice& out,
                       std::string& error);
 

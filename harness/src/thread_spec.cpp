@@ -3,7 +3,10 @@
 #include <algorithm>
 #include <charconv>
 #include <cstdio>
+#include <cstdint>
 #include <cstdlib>
+
+#include "command_line.hpp"
 
 namespace alloclab::harness {
 namespace {
@@ -12,18 +15,19 @@ namespace {
   std::fprintf(stderr,
                "alloclab: bad --threads '%s': %s (valid: a count like 4, a list like 1,2,8, or a "
                "doubling range like 1..64; each from 1 to %d)\n",
-               spec.c_str(), why.c_str(), max_threads);
+               command_line::shown(spec).c_str(), why.c_str(), max_threads);
   std::exit(2);
 }
 
 int count(const std::string& spec, const std::string& text) {
-  int value = 0;
-  const char* end = text.data() + text.size();
-  const auto [ptr, ec] = std::from_chars(text.data(), end, value);
-  if (text.empty() || ec != std::errc() || ptr != end) bad(spec, "'" + text + "' is not a whole number");
+  if (text.empty()) bad(spec, "an empty count");
+  if (!std::all_of(text.begin(), text.end(), [](char c) { return c >= '0' && c <= '9'; }))
+    bad(spec, "'" + command_line::shown(text) + "' is not a whole number");
+  if (!command_line::whole_number(text, 0, UINT64_MAX)) bad(spec, "'" + text + "' is above the ceiling");
+  const std::uint64_t value = *command_line::whole_number(text, 0, UINT64_MAX);
   if (value < 1) bad(spec, "'" + text + "' is not positive");
-  if (value > max_threads) bad(spec, "'" + text + "' is above the ceiling");
-  return value;
+  if (value > static_cast<std::uint64_t>(max_threads)) bad(spec, "'" + text + "' is above the ceiling");
+  return static_cast<int>(value);
 }
 
 }  // namespace
@@ -45,8 +49,11 @@ std::vector<int> parse_thread_spec(const std::string& spec) {
     if (comma == std::string::npos) break;
     start = comma + 1;
   }
+  for (std::size_t i = 0; i < out.size(); ++i) {
+    if (std::find(out.begin(), out.begin() + static_cast<std::ptrdiff_t>(i), out[i]) != out.begin() + static_cast<std::ptrdiff_t>(i))
+      bad(spec, "'" + std::to_string(out[i]) + "' twice");
+  }
   std::sort(out.begin(), out.end());
-  out.erase(std::unique(out.begin(), out.end()), out.end());
   return out;
 }
 

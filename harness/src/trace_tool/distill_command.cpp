@@ -69,7 +69,11 @@ int run_distill(const std::string& trace_path, const std::string& out_path) {
   ReadOptions options;
   options.events = true;
   const std::optional<Trace> trace = trace::read_trace(trace_path, &error, options);
-  if (!trace) return refuse(error);
+  if (!trace) {
+    if (error.find("(valid") == std::string::npos)
+      error += " (valid: a trace recorded by liballoclab_trace.so, see workloads/TRACE_FORMAT.md)";
+    return refuse(error);
+  }
 
   if (trace->summary.truncated) {
     // Not an error: the readable prefix is a trace of its own (TRACE_FORMAT.md, Truncation).
@@ -87,11 +91,11 @@ int run_distill(const std::string& trace_path, const std::string& out_path) {
   // The temporary file lives beside the output so that rename() stays within one filesystem.
   std::string tmp = out_path + ".XXXXXX";
   const int fd = ::mkstemp(tmp.data());
-  if (fd < 0) return refuse(out_path + ": cannot write (" + std::strerror(errno) + ")");
+  if (fd < 0) return refuse(out_path + ": cannot write (" + std::strerror(errno) + ") (valid: a new or regular file in an existing, writable folder)");
   auto discard = [&](int e) {
     ::close(fd);
     ::unlink(tmp.c_str());
-    return refuse(out_path + ": cannot write (" + std::strerror(e) + ")");
+    return refuse(out_path + ": cannot write (" + std::strerror(e) + ") (valid: a new or regular file in an existing, writable folder)");
   };
   // mkstemp makes it 0600; a distribution is as readable as any file the user writes.
   const mode_t mask = ::umask(0);
@@ -102,12 +106,12 @@ int run_distill(const std::string& trace_path, const std::string& out_path) {
   if (::close(fd) != 0) {
     const int e = errno;
     ::unlink(tmp.c_str());
-    return refuse(out_path + ": cannot write (" + std::strerror(e) + ")");
+    return refuse(out_path + ": cannot write (" + std::strerror(e) + ") (valid: a new or regular file in an existing, writable folder)");
   }
   if (::rename(tmp.c_str(), out_path.c_str()) != 0) {
     const int e = errno;
     ::unlink(tmp.c_str());
-    return refuse(out_path + ": cannot write (" + std::strerror(e) + ")");
+    return refuse(out_path + ": cannot write (" + std::strerror(e) + ") (valid: a new or regular file in an existing, writable folder)");
   }
   return 0;
 }

@@ -463,6 +463,8 @@ int run_info(const std::string& path, bool json) {
   options.events = true;
   const std::optional<trace::Trace> t = trace::read_trace(path, &error, options);
   if (!t) {
+    if (error.find("(valid") == std::string::npos)
+      error += " (valid: a trace recorded by liballoclab_trace.so, see workloads/TRACE_FORMAT.md)";
     std::fprintf(stderr, "alloclab-trace: %s\n", error.c_str());
     return 2;
   }
@@ -474,7 +476,11 @@ int run_info(const std::string& path, bool json) {
     print_info_text(std::cout, report);
   }
   std::cout.flush();
-  return std::cout ? 0 : 1;
+  if (!std::cout) {
+    std::fprintf(stderr, "alloclab-trace: the figures could not be written to standard output\n");
+    return 1;
+  }
+  return 0;
 }
 
 }  // namespace alloclab::trace_tool
