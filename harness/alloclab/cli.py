@@ -18,7 +18,10 @@ class Parser(argparse.ArgumentParser):
     """argparse, but a bad argument is one line on stderr (no usage block) and exit 2."""
 
     def error(self, message: str) -> NoReturn:
-        print(f"{self.prog}: {message} (--help explains every option)", file=sys.stderr)
+        message = " ".join(message.split()).replace("(choose from ", "(valid: ")
+        if "(valid:" not in message:
+            message += f" (valid: the options `{self.prog} --help` lists and explains)"
+        print(f"{self.prog}: {message}", file=sys.stderr)
         sys.exit(2)
 
 

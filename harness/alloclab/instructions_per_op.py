@@ -26,6 +26,7 @@ from alloclab import results
 from alloclab.registry import DEFAULT_BINARY, RegistryError, ask_driver
 from alloclab.results import ResultsError
 from alloclab.cli import Parser, UsageError, parse_names
+from alloclab.processes import die_with_launcher, die_with_parent_sigkill
 
 
 def measure(binary: str, workload: str, allocator: str, scratch: Path) -> tuple[int, float]:
@@ -34,7 +35,9 @@ def measure(binary: str, workload: str, allocator: str, scratch: Path) -> tuple[
                "--toggle-collect=alloclab::harness::CaseRunner<*>::operator()*",
                binary, "--workloads", workload, "--allocators", allocator, "--threads", "1",
                "--no-latency", "--iterations", "400", "--out", str(out)]
-    subprocess.run(command, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    # valgrind and the driver under it die with this tool (SIGKILL when it dies, however).
+    subprocess.run(command, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                   preexec_fn=die_with_parent_sigkill)
     totals = [line for line in profile.read_text().splitlines() if line.startswith(("summary:", "totals:"))]
     instructions = int(totals[-1].split()[1])
     doc = results.read_json(out)
@@ -43,20 +46,24 @@ def measure(binary: str, workload: str, allocator: str, scratch: Path) -> tuple[
 
 
 def main(argv: list[str] | None = None) -> int:
+    die_with_launcher()
+    from alloclab.sweep import Once  # an option given twice is refused, as in the sweep
     parser = Parser(prog="instructions_per_op", description=__doc__,
                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--workloads", default="small,mixed", help="comma-separated names (default small,mixed)")
-    parser.add_argument("--allocators", default="all", help="comma-separated names, or all (not preloaded peers)")
-    parser.add_argument("--binary", default=str(DEFAULT_BINARY),
+    parser.add_argument("--workloads", action=Once, default="small,mixed", help="comma-separated names (default small,mixed)")
+    parser.add_argument("--allocators", action=Once, default="all", help="comma-separated names, or all (not preloaded peers)")
+    parser.add_argument("--binary", action=Once, default=str(DEFAULT_BINARY),
                         help="the driver (default: build/release/harness/alloclab)")
     args = parser.parse_args(argv)
     try:
-        if shutil.which("valgrind") is None:
-            raise UsageError("valgrind not found (apt-get install valgrind)")
+        if not args.binary:
+            raise UsageError("--binary '' names no driver (valid: the alloclab driver's path)")
         registry = ask_driver(args.binary)
         workloads = parse_names("workload", args.workloads, registry.workload_names())
         allocators = parse_names("allocator", args.allocators,
                                  registry.allocator_names("library", "peer", "reference"))
+        if shutil.which("valgrind") is None:  # after the arguments: a bad one is named first
+            raise UsageError("valgrind not found (valid: a machine with valgrind: apt-get install valgrind)")
     except (UsageError, RegistryError) as e:
         print(f"instructions_per_op: {e}", file=sys.stderr)
         return 2

@@ -47,9 +47,17 @@ def die_with_launcher() -> None:
     expected = os.environ.get("ALLOCLAB_PARENT_PID")
     if not expected or not expected.isdigit():
         return
+    if int(expected) == os.getpid():  # run_all.sh exec'd the tool: it is the launcher
+        return
+    # The parent: run_all.sh, or a tool it started (claims starts the sweep), which dies with it
+    # in turn; a chain of such deaths reaches every tool.
     _ask_for_signal_on_parent_death(signal.SIGTERM)
-    if os.getppid() != int(expected):  # the launcher died before the request was made
+    try:
+        os.kill(int(expected), 0)
+    except ProcessLookupError:  # the launcher died before the request was made
         os.kill(os.getpid(), signal.SIGTERM)
+    except PermissionError:
+        pass
 
 
 class FolderLock:

@@ -7,6 +7,7 @@ A run folder (results/<UTC time>-<host>/) holds:
   machine.json            machine and build facts, the command, the profile
   command.txt             the exact command that made the run
   registry.json           the driver's `--list --json`: names, kinds, requirements
+  plan.json               the sweep's plan (alloclab.sweep): what --resume and merge go by
 Files are written to a temporary name and renamed, so a reader sees a whole file or none.
 `read_run` is the one reader every tool uses: it validates every field and raises
 ResultsError naming the file, the line and the fault.
@@ -376,7 +377,9 @@ def read_records(path: str | Path, columns: Sequence[str], kind: str = "results.
     try:
         text = raw.decode("utf-8-sig")  # a byte-order mark from a spreadsheet is not a fault
     except UnicodeDecodeError as e:
-        raise ResultsError(f"{path}: not UTF-8 text (byte {e.start})") from None
+        line = raw[:e.start].count(b"\n") + 1
+        raise ResultsError(f"{path}, line {line}: not UTF-8 text (byte {e.start}: "
+                           f"0x{raw[e.start]:02x}; valid: a UTF-8 CSV file)") from None
     if "\0" in text:
         raise ResultsError(f"{path}: not a CSV file (it holds NUL bytes)")
     try:
@@ -488,9 +491,15 @@ def read_run(folder: str | Path, need_facts: bool = True) -> Run:
     if not folder.is_dir():
         raise ResultsError(f"{folder}: not a folder")
     csv_path = folder / "results.csv"
-    if not csv_path.is_file():
+    if not csv_path.exists():
         raise ResultsError(f"{csv_path}: missing (not a results folder?)")
-    rows = read_csv(csv_path)
+    rows = read_csv(csv_path)  # a folder or a pipe of that name: not a regular file
+    first: dict[tuple[str, str, int, int], int] = {}  # a repetition of a case given twice: a file that lies
+    for n, r in enumerate(rows, start=1):
+        if first.setdefault((*r.key, r.repetition), n) != n:
+            raise ResultsError(f"{csv_path}, row {n}: {r.workload}/{r.allocator}/threads:{r.threads} repetition "
+                               f"{r.repetition} is row {first[(*r.key, r.repetition)]} again (valid: each "
+                               "repetition of a case once)")
     machine = folder / "machine.json"
     facts = _read_facts(machine) if need_facts or machine.exists() else {}
     command_path = folder / "command.txt"
@@ -551,6 +560,82 @@ def rows_from_driver_json(doc: dict[str, Any], repetition: int, unit: str) -> li
             values |= {m: float(b[alias]) for m, alias in ALIASES.items() if m not in values and alias in b}
             rows.append(replace(base, **values))
     return rows
+
+
+# A sweep's raw/ folder: one record per unit (one driver process), named after the unit.
+UNIT_NAME = re.compile(r"r([0-9]{2,6})__[A-Za-z0-9_.+:-]+")
+RAW_KINDS = {".failed.json": "failed", ".skipped.json": "skipped", ".json": "result"}
+
+
+@dataclass(frozen=True)
+class UnitFile:
+    """One record of raw/, read and checked: the driver's result of a unit (kind "result"), or
+    the sweep's record of a unit that failed or was skipped; its rows as results.csv holds them."""
+    path: Path
+    unit: str
+    kind: str
+    repetition: int
+    rows: tuple[ResultRow, ...]
+    context: dict[str, Any]
+
+
+def unit_file_name(name: str) -> tuple[str, str] | None:
+    """'r01__small__malloc.failed.json' -> ('r01__small__malloc', 'failed'); None for a name
+    that is no unit's record (temporary files start with a dot)."""
+    if name.startswith("."):
+        return None
+    for suffix, kind in RAW_KINDS.items():
+        if name.endswith(suffix):
+            unit = name[:-len(suffix)]
+            return (unit, kind) if UNIT_NAME.fullmatch(unit) else None
+    return None
+
+
+def read_unit_file(path: str | Path) -> UnitFile:
+    """A record of raw/, strictly: a driver result must hold at least one case of alloclab's
+    (workload/allocator/threads:N), a failure or skip record every field the sweep writes, and
+    every row must be one results.csv can hold. ResultsError names the file and the fault."""
+    path = Path(path)
+    named = unit_file_name(path.name)
+    if named is None:
+        raise ResultsError(f"{path}: not a unit's record (valid: rNN__WORKLOAD__ALLOCATOR[.failed|.skipped].json)")
+    unit, kind = named
+    what = {"result": "driver result", "failed": "failure record", "skipped": "skip record"}[kind]
+    match = UNIT_NAME.fullmatch(unit)
+    assert match is not None
+    repetition = int(match.group(1))
+    doc = read_json(path)
+    if not isinstance(doc, dict):
+        raise ResultsError(f"{path}: not a {what} (expected a JSON object, found {type(doc).__name__})")
+    context = doc.get("context", {})
+    if not isinstance(context, dict):
+        raise ResultsError(f"{path}: not a {what} (its context is not an object)")
+    try:
+        if kind == "result":
+            benchmarks = doc.get("benchmarks")
+            if not isinstance(benchmarks, list) or not benchmarks or not all(isinstance(b, dict) for b in benchmarks):
+                raise ResultsError(f"{path}: not a {what}: it holds no benchmarks (an interrupted run?)")
+            rows = rows_from_driver_json(doc, repetition, unit)
+            if not rows:
+                raise ResultsError(f"{path}: not a {what}: no case named WORKLOAD/ALLOCATOR/threads:N in it")
+        else:
+            threads = doc.get("threads")
+            fields_ok = (doc.get("unit") == unit and doc.get("status") == kind and isinstance(doc.get("why"), str)
+                         and isinstance(doc.get("workload"), str) and isinstance(doc.get("allocator"), str)
+                         and isinstance(doc.get("stderr", ""), str) and isinstance(threads, list) and threads
+                         and all(type(t) is int and 1 <= t <= MAX_THREADS for t in threads))
+            if not fields_ok:
+                raise ResultsError(f"{path}: not a {what} of unit {unit} (expected unit, status {kind}, workload, "
+                                   "allocator, why and threads)")
+            last = (str(doc.get("stderr", "")).strip().splitlines() or [""])[-1]
+            reason = f"{doc['why']}: {last}" if kind == "failed" else str(doc["why"])
+            rows = [ResultRow(doc["workload"], doc["allocator"], t, repetition=repetition, status=kind, unit=unit,
+                              reason=reason) for t in threads or ()]
+    except (AttributeError, KeyError, TypeError, ValueError, OverflowError) as e:
+        raise ResultsError(f"{path}: not a {what} ({e})") from None
+    # Every row as results.csv will hold it, checked as read_csv checks it.
+    checked = tuple(_row(str(path), r.csv_fields()) for r in rows)
+    return UnitFile(path, unit, kind, repetition, checked, context)
 
 
 def renumber_repetitions(rows: Sequence[ResultRow]) -> list[ResultRow]:

@@ -218,11 +218,14 @@ class SweepTest(unittest.TestCase):
         victim = sorted(n for n in os.listdir(os.path.join(hostile, "raw")) if not n.endswith(".failed.json"))[0]
         cases = ((["merge", shard, shard], "exists already"),                         # OUT is a source
                  (["merge", "NEW", shard, shard], "given twice"),
-                 (["merge", "NEW", shard, self.reference], "overlapping shards"),
+                 (["merge", "NEW", shard, self.reference], "number of shards"),  # a 1/2 shard and a whole sweep
+                 (["merge", "NEW", shard, "COPY"], "both shard 1/2"),
                  (["merge", "NEW", shard, os.path.join(self.tmp, "nowhere")], "not a results folder"))
+        copy = os.path.join(self.tmp, "merge-shard-copy")
+        shutil.copytree(shard, copy)
         for args, needle in cases:
             out = os.path.join(self.tmp, "merged-new")
-            result = sweep(*[out if a == "NEW" else a for a in args])
+            result = sweep(*[out if a == "NEW" else copy if a == "COPY" else a for a in args])
             self.assertEqual(result.returncode, 2, (args, result.stderr))
             self.assertEqual(len(result.stderr.strip().splitlines()), 1, result.stderr)
             self.assertIn(needle, result.stderr)
@@ -245,16 +248,16 @@ class SweepTest(unittest.TestCase):
                              (["--threads", "0"], "bad --threads '0'"),
                              (["--threads", "5000"], "bad --threads '5000'"),
                              (["--threads", "two"], "bad --threads 'two'"),
-                             (["--shard", "3/2"], "bad --shard '3/2'"),
-                             (["--repetitions", "0"], "bad --repetitions 0"),
-                             (["--min-time", "-1"], "bad --min-time -1"),
-                             (["--min-time", "inf"], "bad --min-time inf"),
-                             (["--timeout", "nan"], "bad --timeout nan"),
+                             (["--shard", "3/2"], "argument --shard: bad value '3/2'"),
+                             (["--repetitions", "0"], "argument --repetitions: bad value '0'"),
+                             (["--min-time", "-1"], "argument --min-time: bad value '-1'"),
+                             (["--min-time", "inf"], "argument --min-time: bad value 'inf'"),
+                             (["--timeout", "nan"], "argument --timeout: bad value 'nan'"),
                              (["--allocators", ","], "no allocator named"),
                              (["--workloads", ""], "no workload named"),
                              (["--threads", ""], "bad --threads ''"),
-                             (["--seed", "-5"], "bad --seed -5"),
-                             (["--repetitions", "abc"], "invalid int value"),
+                             (["--seed", "-5"], "argument --seed: bad value '-5'"),
+                             (["--repetitions", "abc"], "argument --repetitions: bad value 'abc'"),
                              (["--profile", "x"], "invalid choice"),
                              (["--resume", "somewhere"], "not both"),
                              (["--folder-file", "/tmp"], "--folder-file"),
