@@ -122,16 +122,19 @@ def parse_preload(text: str, taken: set[str]) -> Preload:
         raise UsageError(f"bad --preload label {label[:80]!r} (valid: a name of letters, digits, _ . + - that "
                          "starts with a letter or digit, at most 64, not 'all')")
     if label in taken:
-        raise UsageError(f"--preload label '{label}' is taken (taken: {', '.join(sorted(taken))}); pick another")
+        raise UsageError(f"--preload label '{label}' is taken (taken: {', '.join(sorted(taken))}; valid: "
+                         "another label, each label once)")
     if any(c.isspace() or c == ":" for c in path_text):
         raise UsageError(f"--preload {label}: {path_text[:200]!r} holds a space or a ':', which LD_PRELOAD "
-                         "cannot carry (it separates libraries there); link or copy the library to a plain path")
+                         "cannot carry (it separates libraries there) (valid: a path without them; link or copy "
+                         "the library to a plain path)")
     path = Path(path_text).expanduser()
     if not path.exists():
-        raise UsageError(f"--preload {label}: '{path_text[:200]}' does not exist (give the path of a shared library)")
+        raise UsageError(f"--preload {label}: '{path_text[:200]}' does not exist (valid: the path of a shared "
+                         "library, *.so)")
     why = shared_library(path)
     if why is not None:
-        raise UsageError(f"--preload {label}: '{path_text[:200]}' {why} (give the path of a shared library, *.so)")
+        raise UsageError(f"--preload {label}: '{path_text[:200]}' {why} (valid: the path of a shared library, *.so)")
     return Preload(label, "preloaded", f"user library {path.resolve().name}, preloaded", path.resolve())
 
 
@@ -172,7 +175,8 @@ def probe_verdict(allocator: Preload, lines: list[tuple[int, str, str]]) -> str 
 def check_takes_effect(allocator: Preload, probe: Path) -> None:
     """Runs /bin/true under the allocator and the probe: UsageError unless its malloc is the allocator's."""
     if not probe.exists():
-        raise UsageError(f"the malloc probe '{probe}' is not built (cmake --build --preset release)")
+        raise UsageError(f"the malloc probe '{probe}' is not built (valid: liballoclab_probe.so of a build; "
+                         "cmake --build --preset release)")
     with tempfile.TemporaryDirectory(prefix="alloclab-probe-") as folder:
         report = Path(folder) / "probe.txt"
         env = {**os.environ, "LD_PRELOAD": allocator.ld_preload(probe), "ALLOCLAB_PROBE_FILE": str(report)}
@@ -181,7 +185,8 @@ def check_takes_effect(allocator: Preload, probe: Path) -> None:
     if verdict is not None or done.returncode != 0:
         said = (done.stderr.strip().splitlines() or [""])[-1]
         raise UsageError(f"allocator '{allocator.name}' does not take effect: "
-                         f"{said.strip() or verdict or f'exit {done.returncode}'}")
+                         f"{said.strip() or verdict or f'exit {done.returncode}'} (valid: a library that "
+                         "defines malloc, free, calloc and realloc and can be preloaded)")
 
 
 def check_starts(allocator: Preload) -> None:

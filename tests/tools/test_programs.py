@@ -145,9 +145,9 @@ class ProgramsTest(unittest.TestCase):
         folder = os.path.join(self.tmp, "bad")
         for args, words in ((["--programs", "nosuch"], "unknown program 'nosuch'"),
                             (["--allocators", "nosuch"], "unknown allocator 'nosuch'"),
-                            (["--scale", "nan"], "bad --scale"), (["--scale", "0"], "bad --scale"),
-                            (["--threads", "0"], "bad --threads"), (["--repetitions", "0"], "bad --repetitions"),
-                            (["--timeout", "-1"], "bad --timeout"), (["--shard", "2/1"], "bad --shard"),
+                            (["--scale", "nan"], "--scale: bad value 'nan'"), (["--scale", "0"], "--scale: bad value '0'"),
+                            (["--threads", "0"], "bad --threads"), (["--repetitions", "0"], "--repetitions: bad value '0'"),
+                            (["--timeout", "-1"], "--timeout: bad value '-1'"), (["--shard", "2/1"], "bad --shard"),
                             (["--resume", self.tmp], "holds no programs run")):
             result = programs("run", "--scale", "0.05", *args, "--out", folder) if args[0] != "--resume" \
                 else programs("run", *args)
@@ -206,7 +206,9 @@ class ProgramsTest(unittest.TestCase):
         self.assertIn("give the same library", other.stderr)
 
     def test_shards_merge_into_the_whole_run(self):
-        common = [*TINY, "--repetitions", "2", "--programs", "lua,sqlite", "--allocators", "glibc,jemalloc"]
+        # Each option once (a second --repetitions is refused, not the last one kept).
+        common = [*TINY[:2], "--repetitions", "2", *TINY[4:], "--programs", "lua,sqlite",
+                  "--allocators", "glibc,jemalloc"]
         shards = [os.path.join(self.tmp, f"shard{k}") for k in (1, 2)]
         for k, folder in enumerate(shards, start=1):
             result = programs("run", *common, "--shard", f"{k}/2", "--out", folder)

@@ -4,7 +4,8 @@ The process is started by alloclab_launch (harness/src/rusage_launcher.c), which
 preloads the allocator into it alone and reports its wait4 rusage: forked straight from
 Python, its peak RSS would start at the runner's own. The launcher starts in a session of its own, so the whole tree (g++ and its cc1plus,
 a server and anything it forks) is killed together on a timeout or when the run ends, and it
-gets SIGKILL if the runner dies (PR_SET_PDEATHSIG), so a killed suite leaves nothing behind.
+gets SIGTERM if the runner dies (PR_SET_PDEATHSIG), on which it SIGKILLs its process group, so a
+killed suite leaves nothing behind.
 A sampler thread reads /proc/PID/statm of the process and of every descendant (found through
 /proc/PID/task/TID/children) every `interval` seconds: the RSS-over-time series is the sum
 over the tree, while wait4's ru_maxrss is the largest single process of it.
@@ -12,7 +13,6 @@ over the tree, while wait4's ru_maxrss is the largest single process of it.
 
 from __future__ import annotations
 
-import ctypes
 import os
 import select
 import signal
@@ -23,18 +23,16 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from alloclab.processes import die_with_parent_sigterm
 from alloclab.programs.catalog import Drive
 
 PAGE = os.sysconf("SC_PAGE_SIZE")
-PR_SET_PDEATHSIG = 1
 MAX_OUTPUT = 16 << 20  # the last bytes of stdout kept for the check (the checks read answers at the end)
 
 
-def _die_with_parent() -> None:  # runs in the child between fork and exec
-    # SIGTERM, not SIGKILL: alloclab_launch catches it and kills its whole process group, so a
-    # compiler that g++ started (a grandchild) goes too.
-    libc = ctypes.CDLL(None, use_errno=True)
-    libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
+# SIGTERM, not SIGKILL: alloclab_launch catches it and kills its whole process group, so a
+# compiler that g++ started (a grandchild) goes too.
+_die_with_parent = die_with_parent_sigterm
 
 
 def descendants(pid: int) -> list[int]:
@@ -152,9 +150,11 @@ def _report(path: Path) -> list[int] | None:
 
 
 def launch(launcher: Path, command: list[str], cwd: Path, env: dict[str, str], preload: str, timeout: float,
-           drive: Callable[[float], Drive] | None = None, interval: float = 0.01) -> Outcome:
+           drive: Callable[[float], Drive] | None = None, interval: float = 0.01,
+           pass_fds: tuple[int, ...] = ()) -> Outcome:
     """Runs `command` under `preload` (LD_PRELOAD's value) to its end, or `timeout` seconds;
-    `drive(deadline)` loads a server."""
+    `drive(deadline)` loads a server. `pass_fds`: descriptors the tree keeps (the run folder's
+    lock, so that an orphan, should one survive, still holds the folder)."""
     out = Outcome()
     stdout_path, stderr_path, report = cwd / ".stdout", cwd / ".stderr", cwd / ".rusage"
     env = {k: v for k, v in env.items() if k != "LD_PRELOAD"} | {"ALLOCLAB_LAUNCH_PRELOAD": preload}
@@ -163,7 +163,8 @@ def launch(launcher: Path, command: list[str], cwd: Path, env: dict[str, str], p
         deadline = started + timeout
         process = subprocess.Popen([str(launcher), str(report), *command], cwd=cwd, env=env,
                                    stdin=subprocess.DEVNULL, stdout=stdout,
-                                   stderr=stderr, start_new_session=True, preexec_fn=_die_with_parent)
+                                   stderr=stderr, start_new_session=True, preexec_fn=_die_with_parent,
+                                   pass_fds=pass_fds)
     sampler = Sampler(process.pid, started, interval)
     sampler.start()
     try:

@@ -1,7 +1,9 @@
 """alloclab traces: record a program's allocations, and the framing facts of trace files.
 
   python3 -m alloclab.traces record [--library SO] [--linger S] OUT.trace -- CMD [ARG...]
-        records CMD and every process it starts (alloclab.traces.record says how); exit: CMD's
+        records CMD and every process it starts (alloclab.traces.record says how); exit: CMD's.
+        OUT must be new: an OUT, or an OUT-<pid>.trace beside it, left by an earlier recording
+        is refused (valid: a new OUT, or remove the earlier files); `record --help` says more
   python3 -m alloclab.traces scan FILE [FILE...] [--json]
         each file's program, pid, threads, events, bytes per event, truncated or not, from its
         framing alone (`alloclab-trace info FILE` decodes and checks every event)
@@ -15,6 +17,7 @@ from __future__ import annotations
 import json
 import sys
 
+from alloclab.processes import die_with_launcher
 from alloclab.traces import record
 from alloclab.traces.scan import TraceError, scan
 
@@ -25,7 +28,7 @@ def command_scan(argv: list[str]) -> int:
     unknown = [a for a in files if a.startswith("--")]
     if unknown or not files:
         print(f"trace scan: {'unknown option ' + repr(unknown[0]) if unknown else 'no file given'} "
-              "(usage: scan FILE [FILE...] [--json])", file=sys.stderr)
+              "(valid: scan FILE [FILE...] [--json])", file=sys.stderr)
         return 2
     try:
         facts = [scan(f) for f in files]
@@ -44,6 +47,7 @@ def command_scan(argv: list[str]) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
+    die_with_launcher()  # started by run_all.sh: dies with it
     argv = sys.argv[1:] if argv is None else argv
     if argv and argv[0] in ("-h", "--help", "help"):
         print(__doc__)

@@ -16,6 +16,14 @@ seconds to finish writing its trace, then SIGTERM, then SIGKILL (its trace is th
 and the table says so). Interrupted (Ctrl-C, SIGTERM, SIGHUP): the signal reaches CMD, what is
 left is killed, the scratch folder removed, nothing written, exit 128 + the signal.
 
+OUT must be new: a recording is never mixed with an earlier one's files. OUT itself, and any
+file named like this recording's others (OUT's stem + `-<pid>.trace` or `-<pid>-<k>.trace`),
+already there is refused with one line naming it (valid: a new OUT, or remove the earlier
+recording's files first). OUT's folder must exist and be writable; relative paths are the
+caller's (run_all.sh runs this in its caller's folder). CMD is looked up on PATH (or is a path
+to an executable file); one that is not found is refused before anything runs.
+If this process is killed (even with SIGKILL), CMD gets SIGKILL from the kernel.
+
 Exit status: CMD's (128 + N when signal N killed it); 1 when CMD succeeded but no process
 wrote a trace (a static or set-user-ID program ignores LD_PRELOAD); 2 bad input: one line,
 nothing written.
@@ -23,8 +31,10 @@ nothing written.
 
 from __future__ import annotations
 
+import argparse
 import ctypes
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -36,7 +46,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from types import FrameType
 
-from alloclab.cli import UsageError
+from alloclab.cli import UsageError, number
+from alloclab.processes import die_with_parent_sigkill
 from alloclab.preload import shared_library
 from alloclab.programs import launch
 from alloclab.registry import ROOT
@@ -56,75 +67,113 @@ class Request:
     linger: float
 
 
+HELP = (f"usage: {USAGE} [--library SO] [--linger SECONDS]; OUT new (no earlier OUT or OUT's "
+        "stem-<pid>.trace beside it); python3 -m alloclab.traces --help explains")
+LINGER = number(0, 3600, "seconds")
+
+
 def parse(argv: list[str]) -> Request:
     """OUT, the options before `--`, the command after it: UsageError on anything wrong."""
-    if "--" not in argv:
-        raise UsageError(f"no command: give it after '--' ({USAGE})")
-    split = argv.index("--")
+    split = argv.index("--") if "--" in argv else len(argv)
     head, command = argv[:split], argv[split + 1:]
     library, linger = DEFAULT_LIBRARY, 10.0
     positional: list[str] = []
+    given: set[str] = set()
     i = 0
     while i < len(head):
         arg = head[i]
+        if arg in ("-h", "--help"):
+            raise HelpWanted()
         if arg in ("--library", "--linger"):
+            if arg in given:
+                raise UsageError(f"{arg} given twice (valid: each option once; {USAGE})")
+            given.add(arg)
             if i + 1 >= len(head):
-                raise UsageError(f"{arg} needs a value ({USAGE})")
+                raise UsageError(f"{arg} needs a value (valid: {arg} {'FILE' if arg == '--library' else 'SECONDS'}; "
+                                 f"{USAGE})")
             value = head[i + 1]
             if arg == "--library":
+                if not value.strip():
+                    raise UsageError(f"bad --library '{value}' (valid: liballoclab_trace.so of a build)")
                 library = Path(value)
             else:
                 try:
-                    linger = float(value)
-                except ValueError:
-                    linger = -1.0
-                if not 0 <= linger <= 3600:
-                    raise UsageError(f"bad --linger {value!r} (valid: seconds from 0 to 3600)")
+                    linger = LINGER(value)
+                except argparse.ArgumentTypeError:
+                    raise UsageError(f"bad --linger '{value[:80]}' (valid: seconds from 0 to 3600)") from None
             i += 2
             continue
         if arg.startswith("-") and arg != "-" and not positional:
             raise UsageError(f"unknown option {arg!r} (valid: --library FILE, --linger SECONDS; {USAGE})")
         positional.append(arg)
         i += 1
+    if split == len(argv):
+        raise UsageError(f"no command: give it after '--' (valid: {USAGE})")
     if len(positional) != 1:
-        raise UsageError(f"give one OUT file before '--', not {len(positional)} ({USAGE})")
+        raise UsageError(f"give one OUT file before '--', not {len(positional)} (valid: {USAGE})")
     out = check_out(positional[0])
     if not command:
-        raise UsageError(f"no command after '--' ({USAGE})")
+        raise UsageError(f"no command after '--' (valid: {USAGE})")
     check_command(command[0])
     why = shared_library(library) if library.exists() else "does not exist"
     if why is not None:
-        raise UsageError(f"the recorder '{library}' {why} (build it: cmake --build --preset release "
-                         "--target alloclab_trace)")
+        raise UsageError(f"the recorder '{library}' {why} (valid: liballoclab_trace.so; build it: cmake --build "
+                         "--preset release --target alloclab_trace)")
     return Request(out, command, library.resolve(), linger)
+
+
+class HelpWanted(Exception):
+    """-h or --help among the options: the help is printed, nothing run."""
+
+
+def earlier_files(out: Path) -> list[Path]:
+    """What an earlier recording to `out` left: OUT itself and its STEM-<pid>[-k].trace siblings."""
+    stem = layout.stem_of(out)
+    sibling = re.compile(re.escape(stem) + r"-[0-9]{1,10}(?:-[0-9]{1,6})?" + re.escape(layout.SUFFIX))
+    found = [out] if os.path.lexists(out) else []
+    try:
+        found += sorted(out.parent / n for n in os.listdir(out.parent) if sibling.fullmatch(n))
+    except OSError:
+        pass
+    return found
 
 
 def check_out(text: str) -> Path:
     if not text.strip():
-        raise UsageError("bad OUT '' (give the trace file to write, e.g. prog.trace)")
-    out = Path(text).absolute()
+        raise UsageError(f"bad OUT '{text}' (valid: the trace file to write, e.g. prog.trace)")
+    out = Path(os.path.abspath(text))
     if out.is_dir():
-        raise UsageError(f"OUT '{text}' is a folder (give a file name, e.g. {text.rstrip('/')}/prog.trace)")
-    if out.exists() and not out.is_file():
-        raise UsageError(f"OUT '{text}' exists and is not a regular file")
+        raise UsageError(f"OUT '{text}' is a folder (valid: a file name, e.g. {text.rstrip('/')}/prog.trace)")
+    if os.path.lexists(out) and not out.is_file():
+        raise UsageError(f"OUT '{text}' exists and is not a regular file (valid: a new file name, e.g. prog.trace)")
     if not out.parent.is_dir():
-        raise UsageError(f"OUT '{text}': the folder {out.parent} does not exist")
-    if not os.access(out.parent, os.W_OK | os.X_OK) or (out.exists() and not os.access(out, os.W_OK)):
-        raise UsageError(f"OUT '{text}': cannot write in {out.parent} (permission denied)")
+        raise UsageError(f"OUT '{text}': the folder {out.parent} does not exist (valid: a file in an existing folder)")
+    if not os.access(out.parent, os.W_OK | os.X_OK):
+        raise UsageError(f"OUT '{text}': cannot write in {out.parent} (permission denied) (valid: a file in a "
+                         "writable folder)")
+    earlier = earlier_files(out)
+    if earlier:
+        names = ", ".join(p.name for p in earlier[:5]) + (f" and {len(earlier) - 5} more" if len(earlier) > 5 else "")
+        raise UsageError(f"OUT '{text}': an earlier recording is there ({names}) (valid: a new OUT, or remove "
+                         f"the earlier recording's files first: {layout.stem_of(out)}.trace and "
+                         f"{layout.stem_of(out)}-<pid>.trace)")
     return out
 
 
 def check_command(name: str) -> None:
     if not name:
-        raise UsageError("bad command '' after '--'")
+        raise UsageError("bad command '' after '--' (valid: a program on PATH or the path of an executable file)")
     if "/" in name:
         path = Path(name)
         if not path.exists():
-            raise UsageError(f"command '{name}' does not exist")
+            raise UsageError(f"command '{name}' does not exist (valid: a program on PATH or the path of an "
+                             "executable file)")
         if path.is_dir() or not os.access(path, os.X_OK):
-            raise UsageError(f"command '{name}' is not an executable file")
+            raise UsageError(f"command '{name}' is not an executable file (valid: a program on PATH or the path "
+                             "of an executable file)")
     elif shutil.which(name) is None:
-        raise UsageError(f"command '{name}' not found on PATH")
+        raise UsageError(f"command '{name}' not found on PATH (valid: a program on PATH or the path of an "
+                         "executable file)")
 
 
 # ----------------------------------------------------------------------------- the process tree
@@ -196,9 +245,12 @@ def run(command: list[str], env: dict[str, str], linger: float) -> Outcome:
     previous = {sig: signal.signal(sig, forward) for sig in FORWARDED}
     try:
         try:
-            process = subprocess.Popen(command, env=env)
+            # CMD stays in this process group (the terminal's Ctrl-C reaches it) and dies with
+            # this process, even when it is killed with SIGKILL.
+            process = subprocess.Popen(command, env=env, preexec_fn=die_with_parent_sigkill)
         except OSError as e:  # found and executable, yet the kernel would not run it
-            raise UsageError(f"command '{command[0]}' cannot be run: {e.strerror}") from None
+            raise UsageError(f"command '{command[0]}' cannot be run: {e.strerror} (valid: an executable the "
+                             "kernel can run)") from None
         outcome.root_pid = process.pid
         deadline: float | None = None
         while process.poll() is None:
@@ -288,6 +340,9 @@ def report(processes: list[layout.Process], main: layout.Process | None, folder:
 def main(argv: list[str]) -> int:
     try:
         request = parse(argv)
+    except HelpWanted:
+        print(__doc__)
+        return 0
     except UsageError as e:
         say(str(e))
         return 2

@@ -58,18 +58,23 @@ class Job:
     timeout: float
     interval: float
     heaptrack: str = ""       # the heaptrack script: each pair gets a third run under it, for comparison
+    pass_fds: tuple[int, ...] = ()  # the run folder's lock, held by every process of a recording
 
 
 def check_folder(folder: Path) -> None:
-    """A new folder, or an existing one (a programs or sweep run) without traces/."""
+    """Makes traces/ in a new folder (its parent exists), or in an existing one (a programs or
+    sweep run) without traces/. `programs run --record` checks the folder before (one line)."""
+    valid = "valid: a new folder, or a run folder without traces/"
     if folder.exists() and not folder.is_dir():
-        raise UsageError(f"output folder '{folder}' is a file")
+        raise UsageError(f"output folder '{folder}' is a file ({valid})")
     if (folder / "traces").exists():
-        raise UsageError(f"'{folder}' holds traces already (traces/): give a new folder")
+        raise UsageError(f"'{folder}' holds traces already (traces/) ({valid})")
     try:
-        (folder / "traces").mkdir(parents=True)
+        if not folder.exists():
+            folder.mkdir()
+        (folder / "traces").mkdir()
     except OSError as e:
-        raise UsageError(f"cannot create output folder '{folder}': {e.strerror}") from None
+        raise UsageError(f"cannot create output folder '{folder}': {e.strerror} ({valid})") from None
 
 
 def _free_port() -> int:
@@ -109,7 +114,7 @@ def run_once(job: Job, program: Program, inputs: Path, work: Path, preload: str,
         env["ALLOCLAB_TRACE_DIR"] = str(trace_dir)
     drive = (lambda deadline: program.drive(invocation, deadline)) if program.server else None
     out = launch(job.launcher, [*prefix, *program.command(invocation)], work, env, preload, job.timeout, drive,
-                 job.interval)
+                 job.interval, job.pass_fds)
     # A profiler's launcher writes its own lines into the program's output (heaptrack does):
     # the output was checked in the runs without it.
     return out, _why_failed(program, invocation, out, job.timeout, check=not prefix)
