@@ -7,39 +7,53 @@
                                         ratio of each later folder to the first, into --out
                                         (default DIR_A/compare/): *.png|svg, compare.md, compare.html
 Options:
-  --baseline NAME   allocator the sweep's summary charts are relative to (default malloc); in a
+  --baseline NAME   allocator the sweep's summary charts are relative to (default malloc, or the
+                    first allocator measured when malloc was not); in a
                     folder with only programs, the same as --programs-baseline
   --programs-baseline NAME
                     allocator the programs' ratios are relative to (default glibc)
   --out DIR         where to write (one folder: instead of DIR; several: instead of DIR_A/compare)
 
-Every input is read and checked before anything is written. Bad input gives one line
-"plot: <what is wrong>" on stderr and exit code 2, and writes nothing. Each file is written to
-a temporary name and renamed, so a reader never sees half a file.
+Every input is read and checked before anything is written: each DIR (a folder that a sweep or
+a programs run wrote, each named once), its results.csv or programs.csv (every row and field),
+machine.json, registry.json, command.txt, programs/plan.json, programs/command.txt and
+claims.json; --out (not empty, not a file, its parent an existing folder). Bad input gives one
+line "plot: <what is wrong> (valid: ...)" on stderr and exit code 2, and writes nothing. Each
+file is written to a temporary name and renamed, so a reader never sees half a file. (A raw
+record in programs/raw/ that cannot be read only leaves its run's memory timeline undrawn.)
 """
 
 from __future__ import annotations
 
 import argparse
 import dataclasses
+import os
 import sys
+import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
 from alloclab import results
 from alloclab.cli import Parser
 from alloclab.document import render_html, render_markdown
-from alloclab.programs import records, summary
+from alloclab.programs import records
 from alloclab.programs.records import ProgramsRun
-from alloclab.registry import RegistryError
+from alloclab.registry import Registry, RegistryError
 from alloclab.results import ResultsError, Run
 
 if TYPE_CHECKING:  # matplotlib is loaded only once the input is known to be good
     from plots.charts import Chart
 
 
+# What a message about a file's content points to when it does not say what is valid itself.
+VALID_FILES = "a results folder as sweep or programs write it; results/README.md describes each file"
+
+
 def fail(message: object) -> NoReturn:
-    print(f"plot: {' '.join(str(message).split())}", file=sys.stderr)
+    text = " ".join(str(message).split())
+    if "valid:" not in text:
+        text += f" (valid: {VALID_FILES})"
+    print(f"plot: {text}", file=sys.stderr)
     sys.exit(2)
 
 
@@ -47,16 +61,28 @@ def check_baseline(runs: list[Run], baseline: str) -> None:
     names = sorted({r.allocator for run in runs for r in run.rows})
     if baseline not in names:
         where = " or ".join(str(run.folder / "results.csv") for run in runs)
-        fail(f"--baseline {baseline!r}: no such allocator in {where} (allocators: {', '.join(names)})")
+        fail(f"--baseline {baseline!r}: no such allocator in {where} (valid: {', '.join(names)})")
+
+
+def default_baseline(run: Run | None) -> str:
+    """malloc when the run measured it (the usual reference), else the first allocator it
+    measured: a sweep of alloclab's own allocators alone is drawn, not refused."""
+    names = sorted({r.allocator for r in run.rows}) if run is not None else []
+    return "malloc" if "malloc" in names or not names else names[0]
 
 
 def check_writable(out: Path, names: list[str]) -> None:
     """What the tool will write is checked before anything is drawn."""
     for name in names:
         if (out / name).exists() and not (out / name).is_file():
-            fail(f"{out / name}: is a folder, not a file that can be written")
+            fail(f"{out / name}: is a folder, not a file that can be written (valid: a file, or nothing, there)")
     if (out / "charts").exists() and not (out / "charts").is_dir():
-        fail(f"{out / 'charts'}: is a file, not the charts folder")
+        fail(f"{out / 'charts'}: is a file, not the charts folder (valid: a folder, or nothing, there)")
+    charts = out / "charts" if names[0] == "report.md" else out
+    if charts.is_dir():  # a chart's name taken by a folder would stop the drawing half-way
+        for entry in sorted(charts.iterdir()):
+            if entry.suffix in (".png", ".svg", ".json") and not entry.name.startswith(".") and not entry.is_file():
+                fail(f"{entry}: is not a file, and a chart may be written there (valid: a file, or nothing, there)")
 
 
 def read_facts(folder: Path) -> dict[str, Any]:
@@ -70,7 +96,30 @@ def check_programs_baseline(programs: ProgramsRun, baseline: str, option: str | 
     only the memory charts are drawn and the report says why)."""
     if option is not None and baseline not in programs.allocators():
         fail(f"{option} {baseline!r}: no such allocator in {programs.folder / 'programs.csv'} "
-             f"(allocators: {', '.join(programs.allocators())})")
+             f"(valid: {', '.join(programs.allocators())})")
+
+
+def read_program_extras(folder: Path) -> tuple[str, tuple[dict[str, Any], ...]]:
+    """programs/command.txt and, in a folder of programs alone, registry.json and claims.json:
+    each checked before anything is drawn (a file that exists must be whole)."""
+    path = folder / "programs" / "command.txt"
+    command = ""
+    if path.exists():
+        results.regular_file(path)
+        try:
+            command = path.read_text(encoding="utf-8")[:100_000].strip()
+        except UnicodeDecodeError as e:
+            raise ResultsError(f"{path}: not UTF-8 text (byte {e.start})") from None
+        except OSError as e:
+            raise ResultsError(f"{path}: {e.strerror}") from None
+    claims: tuple[dict[str, Any], ...] = ()
+    if not (folder / "results.csv").exists():  # a sweep's Run reads and checks them itself
+        registry = folder / "registry.json"
+        if registry.exists():
+            Registry.from_json(results.read_json(registry), str(registry))
+        if (folder / "claims.json").exists():
+            claims = results.read_claims(folder / "claims.json")
+    return command, claims
 
 
 def one(run: Run | None, out: Path, baseline: str, programs: ProgramsRun | None = None,
@@ -80,15 +129,12 @@ def one(run: Run | None, out: Path, baseline: str, programs: ProgramsRun | None 
         check_baseline([run], baseline)
     check_writable(out, ["report.md", "report.html"])
     # A folder of programs alone keeps its claims' verdicts beside them (a sweep's Run reads its own).
-    claims_path = programs.folder / "claims.json" if programs is not None else None
-    program_claims = results.read_claims(claims_path) if run is None and claims_path and claims_path.exists() else ()
+    command, program_claims = read_program_extras(programs.folder) if programs is not None else ("", ())
     # matplotlib is loaded only once the input is known to be good
     from plots import analysis, charts, program_charts as pcharts, program_report, report
     chart_list = charts.draw_all(run, out / "charts", baseline) if run is not None else []
     program_charts: list[Chart] = []
-    command = ""
     if programs is not None:
-        command = program_report.read_command(programs.folder)
         program_charts = pcharts.draw_all(programs, out / "charts", programs_baseline,
                                           run.facts if run is not None else facts)
     if run is not None:
@@ -133,23 +179,61 @@ def one_folder(args: argparse.Namespace) -> None:
     """One folder: a sweep, programs or both, every file read and checked before anything is drawn."""
     folder = Path(args.dirs[0])
     with_programs = folder.is_dir() and records.has_programs(folder)
-    with_sweep = folder.is_dir() and (folder / "results.csv").is_file()
-    if folder.is_dir() and not with_programs and not with_sweep:
-        fail(f"{folder}: no results.csv or programs.csv (not a results folder?)")
+    with_sweep = folder.is_dir() and (folder / "results.csv").exists()
     run = results.read_run(folder) if with_sweep or not with_programs else None
     if not with_programs:
         if args.programs_baseline is not None:
-            fail(f"--programs-baseline: {folder} has no programs.csv")
-        one(run, Path(args.out or folder), args.baseline or "malloc")
+            fail(f"--programs-baseline: {folder} has no programs.csv (valid: --programs-baseline with a folder "
+                 "of programs; --baseline for a sweep's)")
+        one(run, out_folder(args, folder), args.baseline or default_baseline(run))
         return
     programs = records.read_programs(folder)
     if run is None and args.baseline is not None and args.programs_baseline is not None:
-        fail(f"--baseline and --programs-baseline: {folder} holds only programs; give one of them")
+        fail(f"--baseline and --programs-baseline: {folder} holds only programs (valid: one of them)")
     chosen = args.programs_baseline if run is not None else (args.programs_baseline or args.baseline)
     option = None if chosen is None else "--programs-baseline" if args.programs_baseline is not None else "--baseline"
+    from alloclab.programs import summary  # numpy and scipy load once the files are read
     check_programs_baseline(programs, chosen or summary.BASELINE, option)
     facts = run.facts if run is not None else read_facts(folder)
-    one(run, Path(args.out or folder), args.baseline or "malloc", programs, chosen or summary.BASELINE, facts)
+    one(run, out_folder(args, folder), args.baseline or default_baseline(run), programs, chosen or summary.BASELINE, facts)
+
+
+def check_dirs(dirs: list[str]) -> None:
+    """Each DIR a folder a sweep or programs run wrote, each named once."""
+    valid = "a results folder holding results.csv or programs.csv, each named once"
+    seen: list[tuple[str, Path]] = []
+    for d in dirs:
+        if not d.strip():
+            fail(f"bad DIR '{d}' (valid: {valid})")
+        folder = Path(d)
+        if not folder.exists():
+            fail(f"bad DIR '{d}': no such folder (valid: {valid})")
+        if not folder.is_dir():
+            fail(f"bad DIR '{d}': not a folder (valid: {valid})")
+        if not (folder / "results.csv").exists() and not records.has_programs(folder):
+            fail(f"bad DIR '{d}': no results.csv or programs.csv in it, not a results folder (valid: {valid})")
+        for earlier, path in seen:
+            if os.path.samefile(path, folder):
+                fail(f"DIR '{d}' is '{earlier}' again (valid: {valid})")
+        seen.append((d, folder))
+
+
+def check_out(out: str | None) -> None:
+    """--out: a folder (made if missing) in an existing folder; not empty, not a file."""
+    if out is None:
+        return
+    valid = "a folder, new or not, whose parent exists"
+    if not out.strip():
+        fail(f"bad --out '{out}' (valid: {valid})")
+    path = Path(out)
+    if path.exists() and not path.is_dir():
+        fail(f"bad --out '{out}': is a file, not a folder (valid: {valid})")
+    if not path.exists() and not path.absolute().parent.is_dir():
+        fail(f"bad --out '{out}': its parent '{path.absolute().parent}' is not a folder (valid: {valid})")
+
+
+def out_folder(args: argparse.Namespace, folder: Path) -> Path:
+    return Path(args.out) if args.out is not None else folder
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -162,16 +246,30 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", metavar="DIR",
                         help="output folder (default: DIR itself, or DIR_A/compare with several)")
     args = parser.parse_args(argv)
+    for flag, value in (("--baseline", args.baseline), ("--programs-baseline", args.programs_baseline)):
+        if value is not None and not value.strip():
+            fail(f"bad {flag} '{value}' (valid: an allocator's name in the folder)")
+    check_dirs(args.dirs)
+    check_out(args.out)
+    # A chart of constant values (a metric that is 0 throughout) is drawn; matplotlib's notes
+    # that it widened an axis or left a log axis empty are not the user's business.
+    for note in ("Attempting to set identical", "Data has no positive values"):
+        warnings.filterwarnings("ignore", message=note, category=UserWarning)
     try:
         if len(args.dirs) == 1:
             one_folder(args)
         else:
-            runs = [results.read_run(d) for d in args.dirs]  # every folder checked before anything is made
             if args.baseline is not None or args.programs_baseline is not None:
-                fail("--baseline applies to one folder's summary charts; a comparison has no baseline")
-            out = Path(args.out or Path(args.dirs[0]) / "compare")
+                fail("--baseline applies to one folder's summary charts; a comparison has no baseline "
+                     "(valid: --baseline with one DIR)")
+            for d in args.dirs:
+                if not (Path(d) / "results.csv").exists():
+                    fail(f"bad DIR '{d}': no results.csv in it; a comparison compares sweeps "
+                         "(valid: folders a sweep wrote; a folder of programs alone is drawn by itself)")
+            runs = [results.read_run(d) for d in args.dirs]  # every folder checked before anything is made
+            out = Path(args.out) if args.out is not None else Path(args.dirs[0]) / "compare"
             if out.exists() and not out.is_dir():
-                fail(f"--out {out}: is a file, not a folder")
+                fail(f"--out {out}: is a file, not a folder (valid: a folder, new or not)")
             check_writable(out, ["compare.md", "compare.html"])
             out.mkdir(parents=True, exist_ok=True)
             compare(runs, out)

@@ -17,7 +17,6 @@ from alloclab.document import Block, Bullets, Cell, Code, Document, Figure, Head
     render_text
 from alloclab.programs import summary
 from alloclab.programs.records import METRIC_INFO, ProgramRow, ProgramsRun
-from alloclab.results import ResultsError
 from plots import style
 from plots.charts import MIB, Chart
 from plots.program_charts import case_label
@@ -36,18 +35,6 @@ WORDS = {
 def _plain(text: str) -> str:
     """Text from the run (reasons, descriptions) made inert for the document's inline markup."""
     return " ".join(str(text).replace("`", "'").replace("**", "*").split())
-
-
-def read_command(folder: Path) -> str:
-    """programs/command.txt, or '' when absent or unreadable (it only informs the reader)."""
-    path = Path(folder) / "programs" / "command.txt"
-    try:
-        if not path.exists():
-            return ""
-        results.regular_file(path)
-        return path.read_text(encoding="utf-8")[:100_000].strip()
-    except (OSError, UnicodeDecodeError, ResultsError):
-        return ""
 
 
 # ----------------------------------------------------------------------------- the tables

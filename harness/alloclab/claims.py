@@ -20,8 +20,11 @@ the ratio of the medians.
 
 The table is printed and written to DIR/claims.md and DIR/claims.json (the report shows them);
 a file may set a top-level `output = "NAME"` to write DIR/NAME.* instead, and `title`.
-Exit 0; with --strict, 1 when any claim is NOT REPRODUCED; 2 for a malformed claims file
-(one line naming the claim and the field; nothing is run).
+Exit 0; with --strict, 1 when any claim is NOT REPRODUCED; 2 for bad input, one line naming
+the value and what is valid, before anything is run or written: a claims file that is not UTF-8
+TOML (the line), any field of any claim (the claim and the field), an option (a number that is
+not one, --out empty, existing or without a parent), --from a folder that is not a run or whose
+files lie (the file and the line).
 """
 
 from __future__ import annotations
@@ -30,6 +33,8 @@ import argparse
 import math
 import re
 import os
+import shutil
+import stat
 import statistics
 import subprocess
 import sys
@@ -41,11 +46,8 @@ from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-from scipy import stats as sps
-
-from alloclab import results, stats
-from alloclab.cli import Parser, UsageError, positive, seconds
+from alloclab import results
+from alloclab.cli import Parser, UsageError, integer, number
 from alloclab.document import Bullets, Document, Heading, Paragraph, render_markdown, render_text
 from alloclab.registry import (DEFAULT_BINARY, NAME, ROOT, Registry, RegistryError, ask_driver, fixed_threads_workload,
                                parametric_kind)
@@ -181,183 +183,285 @@ def program_names(registry: Registry) -> ProgramNames:
                         (SYSTEM, *registry.allocator_names("preloaded")), tuple(p.name for p in PROGRAMS if p.server))
 
 
+# The driver's ceiling on a thread count (harness/src/thread_spec.hpp max_threads): a claim
+# cannot ask for a case the driver would refuse to run.
+MAX_THREADS = 1024
+# Bounds and sizes beyond these are typing errors, not claims (and no axis can show them).
+MAX_BOUND = 1e15
+MAX_EXPONENT = 10.0
+MAX_TEXT = 2000
+MAX_FILE_BYTES = 1 << 20
+TOP_LEVEL = ("title", "output", "claim")
+ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.+-]{0,99}")
+
+
+def _shown(value: Any) -> str:
+    """A value of the file as the message quotes it (short, one line)."""
+    text = value if isinstance(value, str) else str(value).lower() if isinstance(value, bool) else repr(value)
+    text = " ".join(str(text).split())
+    return f"'{text[:80]}{'...' if len(text) > 80 else ''}'"
+
+
+def _number(x: Any) -> bool:
+    return isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x)
+
+
+def _count(x: Any) -> bool:
+    return isinstance(x, int) and not isinstance(x, bool)
+
+
+def _check_text(c: dict[str, Any], bad: Any) -> None:
+    for key in ("id", "sentence", "source", "metric", "relation"):
+        if key not in c:
+            raise bad(key, "missing", "every claim has id, sentence, source, metric and relation")
+        if not isinstance(c[key], str) or not c[key].strip():
+            raise bad(key, f"{_shown(c[key])} is not a non-empty string", "text in quotes")
+    for key in ("sentence", "source", "note"):
+        if key in c and not isinstance(c[key], str):
+            raise bad(key, f"{_shown(c[key])} is not a string", "text in quotes")
+        if isinstance(c.get(key), str) and len(c[key]) > MAX_TEXT:
+            raise bad(key, f"{len(c[key])} characters long", f"at most {MAX_TEXT} characters")
+
+
+def _check_threads(c: dict[str, Any], bad: Any, keys: Sequence[str]) -> None:
+    for key in keys:
+        if key in c and (not _count(c[key]) or not 1 <= c[key] <= MAX_THREADS):
+            raise bad(key, f"{_shown(c[key])} is not a positive whole number of threads up to the driver's ceiling",
+                      f"a whole number from 1 to {MAX_THREADS}")
+
+
+def _check_bound_and_tolerance(c: dict[str, Any], bad: Any) -> None:
+    if "bound" in c:
+        b, valid = c["bound"], f"a number above 0, up to {MAX_BOUND:g}"
+        if not _number(b):
+            raise bad("bound", f"{_shown(b)} is not a finite number", valid)
+        if b <= 0:
+            raise bad("bound", f"{_shown(b)} must be positive (a ratio, a time, a size or a count)", valid)
+        if b > MAX_BOUND:
+            raise bad("bound", f"{_shown(b)} is too large", valid)
+    if "tolerance" in c and (not _number(c["tolerance"]) or not 0 <= c["tolerance"] < 1):
+        why = "is not a finite number" if not _number(c["tolerance"]) else "is not a fraction from 0 to below 1"
+        raise bad("tolerance", f"{_shown(c['tolerance'])} {why}", "a fraction from 0 to below 1 (0.15 = within 15 %)")
+
+
 def _check_program_claim(c: dict[str, Any], bad: Any, names: ProgramNames) -> Claim:
     if "program" in c and "programs" in c:
-        raise bad("programs", "give program (one) or programs (a list, or \"all\"), not both")
-    chosen = [c["program"]] if "program" in c else c["programs"]
+        raise bad("programs", "given with program", "program (one) or programs (a list, or \"all\"), not both")
+    key = "program" if "program" in c else "programs"
+    valid_programs = f"{', '.join(names.programs)}" + (", or \"all\"" if key == "programs" else "")
+    chosen = c[key]
+    if key == "program" and not isinstance(chosen, str):
+        raise bad(key, f"{_shown(chosen)} is not a program's name", valid_programs)
+    chosen = [chosen] if key == "program" else chosen
     if chosen == "all":
         chosen = list(names.programs)
-    key = "program" if "program" in c else "programs"
     if not isinstance(chosen, list) or not chosen or not all(isinstance(x, str) for x in chosen):
-        raise bad(key, "a program name (program), or a list of names or \"all\" (programs)")
-    chosen = list(dict.fromkeys(chosen))
-    for x in chosen:
+        raise bad(key, f"{_shown(c[key])} is not a non-empty list of program names or \"all\"", valid_programs)
+    for i, x in enumerate(chosen):
         if x not in names.programs:
-            raise bad(key, f"unknown program {x[:80]!r} (valid: {', '.join(names.programs)})")
-    relation = c["relation"]
+            raise bad(key, f"unknown program {x[:80]!r}", valid_programs)
+        if x in chosen[:i]:
+            raise bad(key, f"program {x[:80]!r} named twice", f"{valid_programs}; each program once")
+    relation, metric = c["relation"], c["metric"]
     if relation not in PROGRAM_RELATIONS:
-        raise bad("relation", f"'{relation}' is not one of {', '.join(PROGRAM_RELATIONS)} (a program claim)")
-    if c["metric"] not in PROGRAM_METRICS:
-        raise bad("metric", f"'{c['metric']}' is not one of {', '.join(PROGRAM_METRICS)} (a program claim)")
-    if c["metric"] == "requests_per_s" and names.servers and (clients := [x for x in chosen if x not in names.servers]):
+        raise bad("relation", f"'{relation[:80]}' is not one of {', '.join(PROGRAM_RELATIONS)} (a program claim)",
+                  ", ".join(PROGRAM_RELATIONS))
+    if metric not in PROGRAM_METRICS:
+        raise bad("metric", f"'{metric[:80]}' is not one of {', '.join(PROGRAM_METRICS)} (a program claim)",
+                  ", ".join(PROGRAM_METRICS))
+    if metric == "requests_per_s" and names.servers and (clients := [x for x in chosen if x not in names.servers]):
         raise bad("metric", f"'requests_per_s' is measured on servers only ({', '.join(names.servers)}), "
-                  f"not on {', '.join(clients)}")
-    if relation == "fastest" and c["metric"] not in FASTEST_METRICS:
-        raise bad("metric", f"'{c['metric']}' is not a speed: 'fastest' ranks {', '.join(FASTEST_METRICS)}")
+                  f"not on {', '.join(clients)}", f"{', '.join(m for m in PROGRAM_METRICS if m != metric)} there")
+    if relation == "fastest" and metric not in FASTEST_METRICS:
+        raise bad("metric", f"'{metric}' is not a speed: 'fastest' ranks {', '.join(FASTEST_METRICS)}",
+                  ", ".join(FASTEST_METRICS))
     if relation in ("greater", "less") and len(chosen) != 1:
-        raise bad("relation", f"'{relation}' compares one program's runs; over several use ratio_at_least/ratio_at_most")
+        raise bad("relation", f"'{relation}' compares one program's runs; over several use ratio_at_least/ratio_at_most",
+                  "ratio_at_least, ratio_at_most or within over several programs")
     used = {"id", "sentence", "source", "metric", "relation", "note", "threads", key, *PROGRAM_RELATIONS[relation]}
     for k in c:
         if k not in used:
-            raise bad(k, f"not used by a program claim with relation '{relation}' (it reads {', '.join(sorted(used))})")
+            raise bad(k, f"not used by a program claim with relation '{relation}'", ", ".join(sorted(used)))
     for k in PROGRAM_RELATIONS[relation]:
         if k not in c:
-            raise bad(k, f"required by relation '{relation}'")
+            raise bad(k, f"missing: required by relation '{relation}'", f"{', '.join(PROGRAM_RELATIONS[relation])} "
+                      f"with '{relation}'")
     for k in ("a", "b"):
-        if k in c and c[k] not in names.allocators:
-            raise bad(k, f"unknown allocator '{str(c[k])[:80]}' (valid for programs: {', '.join(names.allocators)})")
-    if "bound" in c and (not isinstance(c["bound"], (int, float)) or isinstance(c["bound"], bool)
-                         or not math.isfinite(c["bound"]) or c["bound"] <= 0):
-        raise bad("bound", "not a positive finite number")
-    if "tolerance" in c and (not isinstance(c["tolerance"], (int, float)) or isinstance(c["tolerance"], bool)
-                             or not 0 <= c["tolerance"] < 1):
-        raise bad("tolerance", "a fraction from 0 to below 1 (0.15 = within 15 %)")
-    if c.get("a") == c.get("b"):
-        raise bad("b", f"'{c['b']}' is a too: a program claim compares two allocators")
+        if k in c and (not isinstance(c[k], str) or c[k] not in names.allocators):
+            raise bad(k, f"unknown allocator {_shown(c[k])}", f"for programs: {', '.join(names.allocators)}")
+    _check_bound_and_tolerance(c, bad)
+    if "b" in c and c["a"] == c["b"]:
+        raise bad("b", f"'{c['b']}' is a too: a program claim compares two allocators",
+                  f"an allocator other than '{c['a']}'")
+    _check_threads(c, bad, ("threads",))
     threads = c.get("threads", 1)
-    if not isinstance(threads, int) or isinstance(threads, bool) or threads < 1:
-        raise bad("threads", "not a positive whole number")
     if threads != 1 and not any(x in names.threaded for x in chosen):
-        raise bad("threads", f"only threaded programs run at several thread counts ({', '.join(names.threaded)})")
-    if "note" in c and not isinstance(c["note"], str):
-        raise bad("note", "not a string")
-    return Claim(id=c["id"], sentence=c["sentence"], source=c["source"], metric=c["metric"], relation=relation,
+        raise bad("threads", f"{threads}: only threaded programs run at several thread counts",
+                  f"1, or a threaded program: {', '.join(names.threaded) or 'none'}")
+    return Claim(id=c["id"], sentence=c["sentence"], source=c["source"], metric=metric, relation=relation,
                  workloads=(), a=c["a"], b=c.get("b"), threads=threads, threads_b=threads, bound=c.get("bound"),
-                 tolerance=c.get("tolerance"), note=c.get("note", ""), programs=tuple(dict.fromkeys(chosen)))
+                 tolerance=c.get("tolerance"), note=c.get("note", ""), programs=tuple(chosen))
 
 
 def _check_claim(path: str, index: int, c: Any, seen: set[str], allocators: Sequence[str],
                  workloads: Sequence[str], programs: ProgramNames = ProgramNames()) -> Claim:
     if not isinstance(c, dict):
-        raise ClaimsError(f"{path}: claim #{index} is not a table (write each claim as [[claim]] with fields)")
-    name = c.get("id", f"#{index}")
+        raise ClaimsError(f"{path}: claim #{index} is {_shown(c)}, not a table (valid: each claim a [[claim]] "
+                          "table of fields)")
+    given = c.get("id")
+    name: str = given if isinstance(given, str) and ID.fullmatch(given) else f"#{index}"
 
-    def bad(field_name: str, why: str) -> ClaimsError:
-        return ClaimsError(f"{path}: claim '{name}', field '{field_name}': {why}")
+    def bad(field_name: str, why: str, valid: str) -> ClaimsError:
+        return ClaimsError(f"{path}: claim '{name}', field '{field_name}': {why} (valid: {valid})")
 
     for key in c:
         if key not in CLAIM_FIELDS:
-            raise bad(key, f"unknown field (valid: {', '.join(sorted(CLAIM_FIELDS))})")
-    for key in ("sentence", "source", "note"):
-        if isinstance(c.get(key), str) and len(c[key]) > 2000:
-            raise bad(key, "longer than 2000 characters")
-    for key in ("id", "sentence", "source", "metric", "relation"):
-        if not isinstance(c.get(key), str) or not c[key].strip():
-            raise bad(key, "missing or not a non-empty string")
-    if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.+-]{0,99}", c["id"]):
-        raise ClaimsError(f"{path}: claim #{index}, field 'id': {c['id'][:80]!r} is not an id (letters, digits, "
-                          "_ . + -, at most 100)")
+            raise bad(key, "unknown field", ", ".join(sorted(CLAIM_FIELDS)))
+    _check_text(c, bad)
+    if not ID.fullmatch(c["id"]):
+        raise bad("id", f"{_shown(c['id'])} is not an id", "letters, digits, _ . + -, at most 100, first a letter or digit")
     if name in seen:
-        raise bad("id", "used by an earlier claim")
+        raise bad("id", "used by an earlier claim", "an id used once in the file")
     seen.add(name)
     if "program" in c or "programs" in c:
         return _check_program_claim(c, bad, programs)
     relation = c["relation"]
     if relation not in RELATIONS:
-        raise bad("relation", f"'{relation}' is not one of {', '.join(RELATIONS)}")
+        raise bad("relation", f"'{relation[:80]}' is not one of {', '.join(RELATIONS)}", ", ".join(RELATIONS))
     if c["metric"] not in METRICS:
-        raise bad("metric", f"'{c['metric']}' is not one of {', '.join(METRICS)}")
+        raise bad("metric", f"'{c['metric'][:80]}' is not one of {', '.join(METRICS)}", ", ".join(METRICS))
     growth = relation.startswith("growth")
+    wkey = "workloads" if growth else "workload"
+    valid_workloads = f"{', '.join(workloads)}, or trace:FILE, empirical:FILE"
     if growth:
-        ws = c.get("workloads")
-        if not isinstance(ws, list) or len(ws) < 2:
-            raise bad("workloads", "a growth claim needs a list of at least two workloads (one per size)")
-        sizes = c.get("sizes")
+        if "workloads" not in c:
+            raise bad("workloads", f"missing: a growth claim needs a list of at least two workloads (one per size)",
+                      f"a list of two or more of {valid_workloads}")
+        ws = c["workloads"]
+        if not isinstance(ws, list) or len(ws) < 2 or not all(isinstance(w, str) for w in ws):
+            raise bad("workloads", f"{_shown(ws)}: a growth claim needs a list of at least two workloads (one per size)",
+                      f"a list of two or more of {valid_workloads}")
+        ws = list(ws)
+        if "sizes" not in c:
+            raise bad("sizes", "missing: one positive size per workload", f"a list of {len(ws)} different numbers above 0")
+        sizes = c["sizes"]
         if not isinstance(sizes, list) or len(sizes) != len(ws) or not all(
-                isinstance(x, (int, float)) and not isinstance(x, bool) and x > 0 for x in sizes):
-            raise bad("sizes", "one positive size per workload")
+                _number(x) and 0 < x <= MAX_BOUND for x in sizes):
+            raise bad("sizes", f"{_shown(sizes)}: one positive size per workload ({len(ws)} workloads)",
+                      f"a list of {len(ws)} different numbers above 0, up to {MAX_BOUND:g}")
+        if len(set(sizes)) < 2:
+            raise bad("sizes", f"{_shown(sizes)}: at least two different sizes are needed to fit a growth",
+                      f"{len(ws)} different sizes")
+        twice = [x for i, x in enumerate(sizes) if x in sizes[:i]]
+        if twice:
+            raise bad("sizes", f"size {twice[0]:g} given twice", f"{len(ws)} different sizes, one per workload")
     else:
-        ws = [c.get("workload")]
-        if not isinstance(ws[0], str):
-            raise bad("workload", "missing or not a string")
+        if "workload" not in c:
+            raise bad("workload", "missing", f"one of {valid_workloads}")
+        if not isinstance(c["workload"], str):
+            raise bad("workload", f"{_shown(c['workload'])} is not a workload's name", f"one of {valid_workloads}")
+        ws = [c["workload"]]
     files: list[tuple[str, str]] = []
     for i, w in enumerate(ws):
-        kind = parametric_kind(w) if isinstance(w, str) else None
+        kind = parametric_kind(w)
         if kind is not None:
             # A workload of a file: its cases are named after the file's stem, and a trace's
             # thread count is the trace's own (read from the results, not from the claim).
-            given = Path(w.split(":", 1)[1]).expanduser()
-            if not str(given) or not w.split(":", 1)[1]:
-                raise bad("workloads" if growth else "workload", f"'{w}' names no file (valid: {kind}:PATH, PATH "
-                          "relative to the claims file's folder)")
+            argument = w.split(":", 1)[1]
+            given = Path(argument).expanduser()
+            if not argument.strip():
+                raise bad(wkey, f"'{w}' names no file", f"{kind}:PATH, PATH relative to the claims file's folder")
             if not NAME.fullmatch(given.stem):
-                raise bad("workloads" if growth else "workload", f"the stem of '{w[:200]}' is not a name (letters, "
-                          "digits, _ . + -, at most 64): its cases could not be named")
+                raise bad(wkey, f"the stem of '{w[:200]}' is not a name: its cases could not be named",
+                          "a file whose name before the extension is letters, digits, _ . + -, at most 64")
             case = f"{kind}:{given.stem}"
             files.append((case, f"{kind}:{os.path.abspath(Path(path).parent / given)}"))
             ws[i] = case
             if kind == "trace" and ("threads" in c or "threads_b" in c):
                 raise bad("threads" if "threads" in c else "threads_b",
-                          "a trace replays at its own recorded thread count; leave the threads out")
-            continue
-        if w not in workloads:
-            raise bad("workloads" if growth else "workload", f"unknown workload '{w}' (valid: {', '.join(workloads)}, "
-                      "or trace:FILE, empirical:FILE)")
+                          "a trace replays at its own recorded thread count", "no threads on a trace's claim")
+        elif w not in workloads:
+            raise bad(wkey, f"unknown workload '{w[:80]}'", valid_workloads)
+        if ws[i] in ws[:i]:
+            raise bad(wkey, f"workload '{ws[i][:80]}' named twice", "each workload once, one per size")
     for key in RELATIONS[relation]:
         if key not in c:
-            raise bad(key, f"required by relation '{relation}'")
-    used = {"id", "sentence", "source", "metric", "relation", "note", "threads", *RELATIONS[relation],
-            "workloads" if growth else "workload"} | ({"threads_b"} if "b" in RELATIONS[relation] else set())
+            raise bad(key, f"missing: required by relation '{relation}'",
+                      f"{', '.join(RELATIONS[relation])} with '{relation}'")
+    used = {"id", "sentence", "source", "metric", "relation", "note", "threads", *RELATIONS[relation], wkey} | (
+        {"threads_b"} if "b" in RELATIONS[relation] else set())
     for key in c:
         if key not in used:
-            raise bad(key, f"not used by relation '{relation}' (it reads {', '.join(sorted(used))})")
+            raise bad(key, f"not used by relation '{relation}'", f"the fields it reads: {', '.join(sorted(used))}")
     for key in ("a", "b"):
-        if key in c and c[key] not in allocators:
-            raise bad(key, f"unknown allocator '{c[key]}' (valid: {', '.join(allocators)})")
-    for key in ("bound", "tolerance", "exponent"):
-        if key in c and (not isinstance(c[key], (int, float)) or isinstance(c[key], bool) or not math.isfinite(c[key])):
-            raise bad(key, "not a finite number")
-    if "bound" in c and c["bound"] <= 0:
-        raise bad("bound", "must be positive (a ratio, a time, a size or a count)")
-    if "tolerance" in c and not 0 <= c["tolerance"] < 1:
-        raise bad("tolerance", "a fraction from 0 to below 1 (0.15 = within 15 %)")
-    if growth and len(set(c["sizes"])) < 2:
-        raise bad("sizes", "at least two different sizes are needed to fit a growth")
-    for key in ("threads", "threads_b"):  # the driver's ceiling is checked when the cases run
-        if key in c and (not isinstance(c[key], int) or isinstance(c[key], bool) or c[key] < 1):
-            raise bad(key, "not a positive whole number")
-    if "note" in c and not isinstance(c["note"], str):
-        raise bad("note", "not a string")
+        if key in c and (not isinstance(c[key], str) or c[key] not in allocators):
+            raise bad(key, f"unknown allocator {_shown(c[key])}", ", ".join(allocators))
+    if "exponent" in c and (not _number(c["exponent"]) or abs(c["exponent"]) > MAX_EXPONENT):
+        raise bad("exponent", f"{_shown(c['exponent'])} is not a finite number"
+                  if not _number(c["exponent"]) else f"{_shown(c['exponent'])} is out of range",
+                  f"a number from {-MAX_EXPONENT:g} to {MAX_EXPONENT:g} (0: constant, 1: linear)")
+    _check_bound_and_tolerance(c, bad)
+    _check_threads(c, bad, ("threads", "threads_b"))
     threads = c.get("threads", 1)
+    threads_b = c.get("threads_b", threads)
+    if "b" in c and c["a"] == c["b"] and threads == threads_b:
+        raise bad("b", f"'{c['b']}' is a too, at the same thread count: the claim compares a case with itself",
+                  f"an allocator other than '{c['a']}', or threads_b other than {threads}")
     return Claim(id=name, sentence=c["sentence"], source=c["source"], metric=c["metric"], relation=relation,
-                 workloads=tuple(ws), a=c["a"], b=c.get("b"), threads=threads, threads_b=c.get("threads_b", threads),
+                 workloads=tuple(ws), a=c["a"], b=c.get("b"), threads=threads, threads_b=threads_b,
                  bound=c.get("bound"), tolerance=c.get("tolerance"), sizes=tuple(c.get("sizes", ())),
                  exponent=c.get("exponent"), note=c.get("note", ""), files=tuple(files))
 
 
+def read_claims_text(path: str) -> dict[str, Any]:
+    """The file's TOML, or ClaimsError naming the file, the line and what is valid."""
+    valid = "a UTF-8 TOML file of [[claim]] tables, as harness/claims.toml"
+    if not path:
+        raise ClaimsError(f"no claims file named: '' (valid: {valid})")
+    try:
+        if not stat.S_ISREG(os.stat(path).st_mode):  # before open(): a pipe would block it
+            raise ClaimsError(f"{path}: not a regular file (valid: {valid})")
+        with open(path, "rb") as f:
+            raw = f.read(MAX_FILE_BYTES + 1)
+    except OSError as e:
+        raise ClaimsError(f"{path}: {e.strerror} (valid: {valid})") from None
+    if len(raw) > MAX_FILE_BYTES:
+        raise ClaimsError(f"{path}: larger than {MAX_FILE_BYTES >> 20} MiB (valid: {valid})")
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as e:
+        line = raw[:e.start].count(b"\n") + 1
+        raise ClaimsError(f"{path}, line {line}: not a TOML file (not UTF-8 text: byte 0x{raw[e.start]:02x}) "
+                          f"(valid: {valid})") from None
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as e:
+        raise ClaimsError(f"{path}: TOML syntax: {e} (valid: {valid})") from None
+
+
 def load_claims_file(path: str, allocators: Sequence[str], workloads: Sequence[str],
                      programs: ProgramNames = ProgramNames()) -> ClaimsFile:
-    """Parses and validates; ClaimsError naming the claim and the field."""
-    try:
-        with open(path, "rb") as f:
-            doc = tomllib.load(f)
-    except OSError as e:
-        raise ClaimsError(f"{path}: {e.strerror}") from None
-    except tomllib.TOMLDecodeError as e:
-        raise ClaimsError(f"{path}: TOML syntax: {e}") from None
-    except UnicodeDecodeError:
-        raise ClaimsError(f"{path}: not a TOML file (not UTF-8 text)") from None
-    for key in ("title", "output"):
-        if key in doc and not isinstance(doc[key], str):
-            raise ClaimsError(f"{path}: '{key}' is not a string")
-    if "output" in doc and not re.fullmatch(r"[A-Za-z0-9_]{1,64}", doc["output"]):
-        raise ClaimsError(f"{path}: 'output' is not a name of ASCII letters, digits and _")
-    if doc.get("output") in RESERVED_OUTPUTS:
-        raise ClaimsError(f"{path}: 'output' \"{doc['output']}\" would replace a file of the run folder "
-                          f"(not one of {', '.join(sorted(RESERVED_OUTPUTS))})")
+    """Parses and validates; ClaimsError naming the claim and the field, and what is valid."""
+    doc = read_claims_text(path)
+    for key in doc:
+        if key not in TOP_LEVEL:
+            raise ClaimsError(f"{path}: unknown top-level key '{key[:80]}' (valid: {', '.join(TOP_LEVEL)}; "
+                              "a claim's fields go under [[claim]])")
+    if "title" in doc and (not isinstance(doc["title"], str) or not doc["title"].strip()
+                           or "\n" in doc["title"] or len(doc["title"]) > 200):
+        raise ClaimsError(f"{path}: 'title' {_shown(doc['title'])} is not one line of text "
+                          "(valid: a string of 1 to 200 characters, no line break)")
+    if "output" in doc:
+        output = doc["output"]
+        if not isinstance(output, str) or not re.fullmatch(r"[A-Za-z0-9_]{1,64}", output):
+            raise ClaimsError(f"{path}: 'output' {_shown(output)} is not a name of ASCII letters, digits and _ "
+                              "(valid: 1 to 64 of A-Z a-z 0-9 _)")
+        if output in RESERVED_OUTPUTS:
+            raise ClaimsError(f"{path}: 'output' \"{output}\" would replace a file of the run folder "
+                              f"(valid: a name not one of {', '.join(sorted(RESERVED_OUTPUTS))})")
     entries = doc.get("claim")
     if not isinstance(entries, list) or not entries:
-        raise ClaimsError(f"{path}: no [[claim]] tables")
+        raise ClaimsError(f"{path}: no [[claim]] tables (valid: one [[claim]] table per claim, at least one)")
     seen: set[str] = set()
     claims = tuple(_check_claim(path, i, c, seen, allocators, workloads, programs)
                    for i, c in enumerate(entries, start=1))
@@ -441,6 +545,7 @@ def interval_verdict(low: float, high: float, holds_above: bool, bound: float) -
 
 
 def _growth(claim: Claim, rows: Sequence[ResultRow]) -> Verdict:
+    from alloclab import stats  # numpy and scipy load when a claim is judged, not for a refusal
     series = [samples(rows, w, claim.a, claim.threads, claim.metric) for w in claim.workloads]
     n = min(len(s) for s in series)
     if n < 3:
@@ -456,6 +561,7 @@ def _growth(claim: Claim, rows: Sequence[ResultRow]) -> Verdict:
 
 
 def evaluate(claim: Claim, rows: Sequence[ResultRow]) -> Verdict:
+    from alloclab import stats  # numpy and scipy load when a claim is judged, not for a refusal
     if claim.relation.startswith("growth"):
         return _growth(claim, rows)
     w = claim.workloads[0]
@@ -544,6 +650,7 @@ def evaluate_program(claim: Claim, run: ProgramsRun | None) -> Verdict:
 
 
 def _evaluate_program_ratio(claim: Claim, run: ProgramsRun, programs: Sequence[str]) -> Verdict:
+    from alloclab import stats  # numpy and scipy load when a claim is judged, not for a refusal
     column, higher_better = PROGRAM_METRICS[claim.metric]
     cases = []
     for program in programs:
@@ -606,6 +713,7 @@ def evaluate_fastest(claim: Claim, run: ProgramsRun) -> Verdict:
     not held against A. REPRODUCED needs every rival with successful runs compared on every such
     program; a rival with no successful run there (it crashed, or did not fit) is out of the race.
     Programs where A did not fit are left out and named; none left: INCONCLUSIVE."""
+    from alloclab import stats  # numpy and scipy load when a claim is judged, not for a refusal
     column, higher_better = PROGRAM_METRICS[claim.metric]
     rivals = [x for x in run.allocators() if x != claim.a]
     unfit, left_out = _did_not_fit(run, claim, (claim.a,))
@@ -667,6 +775,8 @@ def evaluate_fastest(claim: Claim, run: ProgramsRun) -> Verdict:
 def judge(claim: Claim, rows: Sequence[ResultRow], programs: ProgramsRun | None = None) -> Verdict:
     """evaluate(), but statistics that numpy or scipy warn about as numerically unsound (a
     degenerate sample, a fit of equal sizes) judge nothing: INCONCLUSIVE."""
+    import numpy as np
+    from scipy import stats as sps
     with warnings.catch_warnings():
         for category in (RuntimeWarning, np.RankWarning, sps.DegenerateDataWarning):
             warnings.simplefilter("error", category)
@@ -690,6 +800,7 @@ EXPLANATION = ("Ratios read \"how many times better A is than B\" on the claim's
 
 
 def claims_document(file: ClaimsFile, checked: Sequence[dict[str, Any]], source_file: str) -> Document:
+    from alloclab import stats  # numpy and scipy load when a claim is judged, not for a refusal
     try:
         shown = os.path.relpath(source_file, ROOT)
     except ValueError:
@@ -789,91 +900,209 @@ def run_once(claims: Sequence[Claim], args: argparse.Namespace, registry: Regist
     if args.tiny:
         command.append("--tiny")
     print("claims: " + " ".join(command), flush=True)
-    subprocess.run(command, check=True)
-    rows = results.renumber_repetitions(results.rows_from_driver_json(results.read_json(out), 0, UNPAIRED_UNIT))
-    results.write_csv(folder / "results.csv", rows)
-    results.write_atomically(folder / "command.txt", " ".join(command) + "\n")
-    results.write_json(folder / "registry.json", registry.to_json())
+    try:
+        subprocess.run(command, check=True)
+        rows = results.renumber_repetitions(results.rows_from_driver_json(results.read_json(out), 0, UNPAIRED_UNIT))
+        results.write_csv(folder / "results.csv", rows)
+        results.write_atomically(folder / "command.txt", " ".join(command) + "\n")
+        results.write_json(folder / "registry.json", registry.to_json())
+    except BaseException:  # a run that did not finish leaves no folder that looks like a result
+        shutil.rmtree(folder, ignore_errors=True)
+        raise
     return folder
 
 
+def missing_cases(claim: Claim, rows: Sequence[ResultRow], programs: ProgramsRun | None) -> list[str]:
+    """The cases a claim reads that a folder holds no row of (any status), named
+    WORKLOAD/ALLOCATOR/threads:N (PROGRAM/ALLOCATOR/threads:N for a program claim)."""
+    out: list[str] = []
+    if claim.programs:
+        if programs is None:
+            return ["a programs run (programs.csv)"]
+        allocators = (claim.a,) if claim.relation == "fastest" else (claim.a, claim.b or "")
+        for p in claim.programs:
+            t = _program_threads(programs, claim, p)
+            out += [f"{p}/{x}/threads:{t}" for x in allocators if (p, x, t) not in programs.cases]
+        return out
+    keys = {r.key for r in rows}
+    sides = [(claim.a, claim.threads)] + ([(claim.b, claim.threads_b)] if claim.b is not None else [])
+    for w in claim.workloads:
+        for x, t in sides:
+            if fixed_threads_workload(w) and not any(r.workload == w for r in rows):
+                out.append(f"{w}/{x} (at the trace's threads)")
+            elif (w, x, case_threads(rows, w, t)) not in keys:
+                out.append(f"{w}/{x}/threads:{case_threads(rows, w, t)}")
+    return list(dict.fromkeys(out))
+
+
+def unmeasured(claim: Claim, missing: Sequence[str], folder: Path) -> Verdict:
+    """The verdict of a claim whose cases the folder lacks: not judged, the cases named."""
+    shown = ", ".join(missing[:4]) + (f" and {len(missing) - 4} more" if len(missing) > 4 else "")
+    return Verdict(claim.id, claim.relation, "INCONCLUSIVE", detail=f"not measured in {folder}: {shown}")
+
+
+def check_out(out: str | None) -> None:
+    """--out: a new folder whose parent exists (nothing has run yet)."""
+    if out is None:
+        return
+    valid = "a new folder in an existing, writable one"
+    if not out.strip():
+        raise UsageError(f"bad --out '{out}' (valid: {valid})")
+    path = Path(out)
+    if path.exists() or path.is_symlink():
+        raise UsageError(f"bad --out '{out}': it exists already (valid: {valid}; or --from DIR to judge a run)")
+    parent = path.absolute().parent
+    if not parent.is_dir():
+        raise UsageError(f"bad --out '{out}': its parent '{parent}' is not a folder (valid: {valid})")
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise UsageError(f"bad --out '{out}': its parent '{parent}' is not writable (valid: {valid})")
+
+
+def check_from(from_dir: str) -> Path:
+    """--from: a folder a sweep, a programs run or claims wrote (its files are read later)."""
+    valid = "a results folder holding results.csv or programs.csv, as sweep or programs write it"
+    if not from_dir.strip():
+        raise UsageError(f"bad --from '{from_dir}' (valid: {valid})")
+    folder = Path(from_dir)
+    if not folder.exists():
+        raise UsageError(f"bad --from '{from_dir}': no such folder (valid: {valid})")
+    if not folder.is_dir():
+        raise UsageError(f"bad --from '{from_dir}': not a folder (valid: {valid})")
+    if not (folder / "results.csv").exists() and not has_programs(folder):
+        raise UsageError(f"bad --from '{from_dir}': no results.csv or programs.csv in it (valid: {valid})")
+    return folder
+
+
+def check_files(claims: Sequence[Claim], path: str) -> None:
+    """The trace and distribution files the claims would run (not needed with --from)."""
+    for c in claims:
+        for case, argument in c.files:
+            file = argument.split(":", 1)[1]
+            if not os.path.isfile(file):
+                raise ClaimsError(f"{path}: claim '{c.id}', field 'workload{'s' if len(c.workloads) > 1 else ''}': "
+                                  f"{case}: no such file '{file}' (valid: a trace or distribution file, its path "
+                                  "relative to the claims file's folder)")
+
+
+FROM_DOC = """
+--from DIR judges the claims on DIR's results and runs nothing (--repetitions, --min-time,
+--program-scale and --out, which shape a run, are refused with it). A claim whose cases DIR does
+not hold (no row at all for WORKLOAD/ALLOCATOR/threads:N, or PROGRAM/ALLOCATOR/threads:N) is not
+judged: INCONCLUSIVE, and its line names every missing case. When DIR holds the cases of no claim
+of FILE at all (the wrong folder, or the wrong file), nothing is written: exit 2, one line naming
+the first claim and the case it lacks. A case DIR holds whose repetitions all failed or were
+skipped is a measurement, judged as such (INCONCLUSIVE, too few repetitions).
+"""
+
+
+def result_error(e: Exception) -> str:
+    """A results file's fault, with where the valid format is said when the message does not."""
+    text = " ".join(str(e).split())
+    return text if "valid:" in text else f"{text} (valid: the files a sweep or programs run writes, " \
+        "described in results/README.md)"
+
+
 def main(argv: list[str] | None = None) -> int:
-    parser = Parser(prog="claims", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = Parser(prog="claims", description=__doc__ + FROM_DOC, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("file", nargs="?", default=str(ROOT / "harness" / "claims.toml"),
                         help="claims file (default: harness/claims.toml)")
     parser.add_argument("--from", dest="from_dir", metavar="DIR", help="use this results folder instead of running")
     parser.add_argument("--one-run", action="store_true", dest="one_run",
                         help="run every case in one driver process, repetitions interleaved (no preloaded peers)")
     parser.add_argument("--strict", action="store_true", help="exit 1 when any claim is NOT REPRODUCED")
-    parser.add_argument("--repetitions", type=int, default=MIN_REPETITIONS,
-                        help=f"repetitions per case (at least {MIN_REPETITIONS})")
-    parser.add_argument("--min-time", type=float, default=0.03, dest="min_time", help="seconds per case")
-    parser.add_argument("--out", help="results folder to create (default: results/<UTC time>-<host>)")
+    parser.add_argument("--repetitions", type=integer(1, 10_000, "a count of repetitions"), default=None,
+                        help=f"repetitions per case (default and least {MIN_REPETITIONS}, at most 10000)")
+    parser.add_argument("--min-time", type=number(0, 3600, "seconds", open_low=True), default=None, dest="min_time",
+                        help="seconds per case (default 0.03; above 0, up to 3600)")
+    parser.add_argument("--out", help="results folder to create (default: results/<UTC time>-<host>); "
+                        "its parent must exist")
     parser.add_argument("--binary", default=str(DEFAULT_BINARY),
                         help="the driver (default: build/release/harness/alloclab)")
-    parser.add_argument("--program-scale", type=float, default=PROGRAM_SCALE, dest="program_scale",
-                        help=f"input size of the programs the claims run (default {PROGRAM_SCALE:g}: about 1-5 s a run)")
+    parser.add_argument("--program-scale", type=number(0, MAX_SCALE, "a scale", open_low=True), default=None,
+                        dest="program_scale",
+                        help=f"input size of the programs the claims run (default {PROGRAM_SCALE:g}: about 1-5 s a run; "
+                        f"above 0, up to {MAX_SCALE:g})")
     parser.add_argument("--tiny", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
 
     def fail(message: str, code: int = 2) -> int:
-        print(f"claims: {message}", file=sys.stderr)
+        print(f"claims: {' '.join(message.split())}", file=sys.stderr)
         return code
 
-    if args.from_dir and args.one_run:
-        return fail("--from DIR and --one-run exclude each other (one reuses results, the other runs)")
-    if args.repetitions < MIN_REPETITIONS and not args.tiny:
-        return fail(f"--repetitions {args.repetitions}: at least {MIN_REPETITIONS} are needed for the statistics")
-    if not 0 < args.program_scale <= MAX_SCALE:
-        return fail(f"bad --program-scale {args.program_scale} (valid: a number above 0, up to {MAX_SCALE:g})")
     try:
-        positive("--repetitions", args.repetitions, 10_000)
-        seconds("--min-time", args.min_time, 3600)
+        if args.from_dir is not None:
+            if args.one_run:
+                raise UsageError("--from DIR and --one-run exclude each other (valid: --from DIR to judge a run, "
+                                 "or --one-run to make one)")
+            for flag, value in (("--repetitions", args.repetitions), ("--min-time", args.min_time),
+                                ("--program-scale", args.program_scale), ("--out", args.out)):
+                if value is not None:
+                    raise UsageError(f"{flag} shapes a run, and --from DIR runs nothing (valid: {flag} without "
+                                     "--from, or --from DIR without it)")
+            check_from(args.from_dir)
+        if args.repetitions is not None and args.repetitions < MIN_REPETITIONS and not args.tiny:
+            raise UsageError(f"bad --repetitions {args.repetitions}: too few for the statistics "
+                             f"(valid: from {MIN_REPETITIONS} to 10000)")
+        check_out(args.out)
     except UsageError as e:
         return fail(str(e))
-    if args.out and Path(args.out).exists():
-        return fail(f"output folder '{args.out}' exists already (choose a new one, or --from DIR to judge a run)")
-    driver_built = os.access(args.binary, os.X_OK)
+    args.repetitions = args.repetitions if args.repetitions is not None else MIN_REPETITIONS
+    args.min_time = args.min_time if args.min_time is not None else 0.03
+    args.program_scale = args.program_scale if args.program_scale is not None else PROGRAM_SCALE
+    driver_built = os.access(args.binary, os.X_OK) and os.path.isfile(args.binary)
     prun: ProgramsRun | None = None
     try:
-        if args.from_dir:
-            swept = (Path(args.from_dir) / "results.csv").exists() or not has_programs(Path(args.from_dir))
-            run = results.read_run(args.from_dir, need_facts=False) if swept else results.Run(Path(args.from_dir), ())
+        if args.from_dir is not None:
+            folder = Path(args.from_dir)
+            swept = (folder / "results.csv").exists()
+            run = results.read_run(folder, need_facts=False) if swept else results.Run(folder, ())
             registry = ask_driver(args.binary) if driver_built else run.registry
             allocators = registry.allocator_names() or sorted({r.allocator for r in run.rows})
             workloads = registry.workload_names() or sorted({r.workload for r in run.rows})
             names = program_names(registry)
-            if has_programs(Path(args.from_dir)):
-                prun = read_programs(args.from_dir)
+            if has_programs(folder):
+                prun = read_programs(folder)
                 names = ProgramNames(names.programs, names.threaded,
                                      tuple(dict.fromkeys(names.allocators + tuple(prun.allocators()))), names.servers)
             file = load_claims_file(args.file, allocators, workloads, names)
-            folder = Path(args.from_dir)
             targets = [folder / f"{file.output}.{ext}" for ext in ("md", "json")]
             if not os.access(folder, os.W_OK) or any(t.exists() and not t.is_file() for t in targets):
-                return fail(f"cannot write {targets[0]} and {targets[1].name} into '{folder}'")
+                return fail(f"cannot write {targets[0]} and {targets[1].name} into '{folder}' "
+                            "(valid: a folder this user can write, without folders of those names)")
+            missing = {c.id: missing_cases(c, run.rows, prun) for c in file.claims}
+            if all(missing.values()):
+                first = file.claims[0]
+                return fail(f"no claim of {args.file} can be judged on {folder}: claim '{first.id}' needs "
+                            f"{missing[first.id][0]}, which {folder} does not hold (valid: a folder where the claims' "
+                            "cases were measured; without --from, claims measures them)")
         else:
             if not driver_built:
-                return fail(f"driver '{args.binary}' not found (build it: cmake --build --preset release)")
+                return fail(f"driver '{args.binary}' not found (valid: the alloclab driver; build it: "
+                            "cmake --build --preset release)")
             registry = ask_driver(args.binary)
             file = load_claims_file(args.file, registry.allocator_names(), registry.workload_names(),
                                     program_names(registry))
+            check_files(file.claims, args.file)
             sweep_claims = [c for c in file.claims if not c.programs]
             if sweep_claims:
                 ask_driver(args.binary, ",".join(map(str, needed_cases(file.claims)[1])))  # thread counts it runs
                 folder = run_once(file.claims, args, registry) if args.one_run else run_cases(file.claims, args)
             if len(sweep_claims) < len(file.claims):
                 folder = run_programs(file.claims, args, folder if sweep_claims else None)
-        run = results.read_run(folder, need_facts=False) if (folder / "results.csv").exists() \
-            else results.Run(folder=folder, rows=())
-        prun = read_programs(folder) if has_programs(folder) else None
-    except (ClaimsError, ResultsError, RegistryError) as e:
+            run = results.read_run(folder, need_facts=False) if (folder / "results.csv").exists() \
+                else results.Run(folder=folder, rows=())
+            prun = read_programs(folder) if has_programs(folder) else None
+            missing = {c.id: missing_cases(c, run.rows, prun) for c in file.claims}
+    except (ClaimsError, RegistryError) as e:
         return fail(str(e))
+    except ResultsError as e:
+        return fail(result_error(e))
     except subprocess.CalledProcessError as e:
         step = "programs run" if "alloclab.programs" in e.cmd else "sweep"
         return fail(f"the {step} failed (exit {e.returncode})", 2 if e.returncode == 2 else 1)
 
-    verdicts = [judge(c, run.rows, prun) for c in file.claims]
+    verdicts = [unmeasured(c, missing[c.id], folder) if missing[c.id] else judge(c, run.rows, prun)
+                for c in file.claims]
     checked = checked_entries(file.claims, verdicts)
     print(render_text(verdict_table(checked, with_sentence=False)))
     for v in verdicts:  # what the table cannot hold: why not decided, ties, programs left out
