@@ -31,7 +31,7 @@
 #   ./run_all.sh targets         check the project's performance targets (harness/targets.toml):
 #                                every case in ONE alloclab run, 25 interleaved repetitions;
 #                                prints each ratio (of the medians) with its 95 %
-#                                interval and verdict
+#                                interval and verdict; --from DIR judges them on a run made before
 #   ./run_all.sh test [PRESET…]  build and run the test suite with ctest under each PRESET in
 #                                turn: release, asan (ASan+UBSan), tsan, fuzz (libFuzzer targets,
 #                                ALLOCLAB_FUZZ_SECONDS each, default 60), debug, stress (long
@@ -109,9 +109,11 @@ run_into_folder() {
   local what=$1 module=$2 folder_file
   shift 2
   folder_file=$(mktemp)
-  "$python" -m "$module" run --folder-file "$folder_file" "$@"
+  local status=0
+  "$python" -m "$module" run --folder-file "$folder_file" "$@" || status=$?
   folder=$(cat "$folder_file")
-  rm -f "$folder_file"
+  rm -f "$folder_file"  # also when the tool refused its input or failed: no temporary file left
+  [ "$status" -eq 0 ] || exit "$status"
   [ -d "$folder" ] || die "the $what wrote no results folder"
 }
 
@@ -221,7 +223,7 @@ case "${1-}" in
   claims)
     shift
     ensure_packages "${build_packages[@]}" "${tool_packages[@]}" "${program_packages[@]}"
-    case " $* " in *" --from "*) ;; *) build release ;; esac
+    case " $* " in *" --from "*|*" --from="*) ;; *) build release ;; esac
     python=$(pick_python)
     to_caller
     folder_file=$(mktemp)
@@ -233,6 +235,11 @@ case "${1-}" in
   targets)
     shift
     ensure_packages "${build_packages[@]}" "${tool_packages[@]}"
+    case " $* " in
+      *" --from "*|*" --from="*)  # judge the targets on a run made before: nothing is built or run
+        python=$(pick_python); to_caller
+        exec "$python" -m alloclab.claims "$repo/harness/targets.toml" "$@" ;;
+    esac
     build release
     python=$(pick_python); to_caller
     exec "$python" -m alloclab.claims "$repo/harness/targets.toml" --one-run --repetitions 25 --min-time 0.1 "$@" ;;
