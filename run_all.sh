@@ -85,9 +85,11 @@ ensure_packages() {
   DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}"
 }
 
-build() {  # build PRESET
+build() {  # build PRESET: silent when there is nothing to compile, so a tool's refusal of bad
+  # input stays its one line (ninja's steps that run every time are not shown)
   cmake --preset "$1" >/dev/null
-  cmake --build --preset "$1"
+  cmake --build --preset "$1" 2>&1 |
+    { grep --line-buffered -v -E 'Re-checking globbed directories|Recording the commit in build_info|^ninja: no work to do' || true; }
 }
 
 # Debian's python3-matplotlib belongs to Debian's interpreter, which need not be the first

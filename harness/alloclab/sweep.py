@@ -580,6 +580,24 @@ def skip_unit(plan: Plan, raw_dir: Path, unit: Unit, why: str, progress: Progres
         progress.line(f"skipped {unit.workload}/{unit.allocator}: {why}")
 
 
+def stop_driver(process: subprocess.Popen[str], out: Path, grace: float = 2.0) -> None:
+    """Ends a driver and its session: SIGTERM first, on which it removes its temporary result
+    file, SIGKILL after `grace` seconds; then removes what a killed driver could not."""
+    for sig, wait in ((signal.SIGTERM, grace), (signal.SIGKILL, None)):
+        try:
+            os.killpg(process.pid, sig)
+        except ProcessLookupError:
+            break
+        try:
+            process.wait(timeout=wait)
+            break
+        except subprocess.TimeoutExpired:
+            continue
+    process.wait()
+    for stale in out.parent.glob(f".{out.name}.*.tmp"):
+        stale.unlink(missing_ok=True)
+
+
 def run_unit(plan: Plan, raw_dir: Path, unit: Unit, progress: Progress, pass_fds: tuple[int, ...] = ()) -> bool:
     for stale in unit_records(raw_dir, unit):  # a record that did not count: this run replaces it
         stale.unlink()
@@ -632,15 +650,11 @@ def run_unit(plan: Plan, raw_dir: Path, unit: Unit, progress: Progress, pass_fds
                 progress.line(line.split("]", 1)[1].strip())
                 printed += 1
         if timed_out:
-            os.killpg(process.pid, signal.SIGKILL)
+            stop_driver(process, out)
         process.wait()
         stderr_text = process.stderr.read()
     except BaseException:  # interrupted (Ctrl-C, SIGTERM): the driver, in a session of its own, dies too
-        try:
-            os.killpg(process.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
-        process.wait()
+        stop_driver(process, out)
         raise
     finally:
         process.stdout.close()

@@ -182,6 +182,9 @@ inline bool scan(const std::vector<std::string>& args, const std::vector<OptionS
 // "" when it can be written, else the problem (without the path).
 inline std::string output_problem(const std::string& path) {
   if (path.empty()) return "an empty path";
+  // "-" means standard output to most tools; the results are written by rename, which a
+  // stream cannot take, so it is refused rather than made a file named "-" (./- names one).
+  if (path == "-") return "'-' (standard output) cannot take an atomic write; name a file (./- for one called -)";
   if (path.find('\0') != std::string::npos) return "a path with a NUL byte";
   struct stat st {};
   if (::lstat(path.c_str(), &st) == 0) {

@@ -306,7 +306,7 @@ class DriverSurface(SurfaceTest):
         (self.tmp / "folder").mkdir()
         (self.tmp / "file").write_text("x")
         os.mkfifo(self.tmp / "fifo")  # not a device: a run of a faulty build must not replace /dev/null
-        cases = [("", "an empty path"), (str(self.tmp / "folder"), "is a folder"), (str(self.tmp), "is a folder"),
+        cases = [("", "an empty path"), ("-", "standard output"), (str(self.tmp / "folder"), "is a folder"), (str(self.tmp), "is a folder"),
                  (str(self.tmp / "missing" / "x.json"), "does not exist"),
                  (str(self.tmp / "file" / "x.json"), "Not a directory"), (str(self.tmp / "new") + "/", "new/"),
                  (str(self.tmp / "fifo"), "not a regular file"), ("/proc/alloclab-surface.json", "/proc/alloclab-surface.json")]

@@ -330,6 +330,21 @@ class SweepSurface(SurfaceTest):
             shell.wait()
         self.finish_by_resume(out)
 
+    def test_sigterm_of_the_sweep_leaves_no_temporary_file(self) -> None:
+        # A SIGTERM (timeout(1), a scheduler's end of job) unwinds the sweep: the driver is ended
+        # with SIGTERM, removes its half-written result, and nothing half-written stays in raw/.
+        out = self.tmp / "terminated-sweep"
+        shell = self.slow_sweep(out)
+        try:
+            sweep_pid, _ = self.wait_for_driver(out)
+            os.kill(sweep_pid, signal.SIGTERM)
+            self.no_process_left(str(out), within=10)
+        finally:
+            shell.kill()
+            shell.wait()
+        self.assertEqual(sorted(p.name for p in (out / "raw").glob(".*.tmp")), [])
+        self.finish_by_resume(out)
+
     def test_kill_9_of_the_launcher_leaves_no_process(self) -> None:
         out = self.tmp / "killed-launcher"
         shell = self.slow_sweep(out)

@@ -94,7 +94,7 @@ class TraceToolSurface(SurfaceTest):
                  (str(self.tmp / "hard.trace"), "is the trace itself"),
                  (str(self.tmp / "missing" / "x.csv"), "does not exist"),
                  (str(self.tmp / "file" / "x.csv"), "Not a directory"), (str(self.tmp / "new") + "/", "new/"),
-                 (str(self.tmp / "fifo"), "not a regular file"), ("/proc/alloclab-surface.csv", "/proc/alloclab-surface.csv")]
+                 (str(self.tmp / "fifo"), "not a regular file"), ("-", "standard output"), ("/proc/alloclab-surface.csv", "/proc/alloclab-surface.csv")]
         for path, problem in cases:
             with self.subTest(out=path):
                 self.bad(["distill", str(self.trace), "--out", path], problem)
