@@ -7,7 +7,8 @@ import math
 import re
 import sys
 from collections.abc import Callable
-from typing import NoReturn
+from pathlib import Path
+from typing import Any, NoReturn
 
 
 class UsageError(Exception):
@@ -101,3 +102,33 @@ def clock(seconds: float) -> str:
     """m:ss, for progress lines."""
     whole = int(round(seconds))
     return f"{whole // 60}:{whole % 60:02d}"
+
+
+class Once(argparse.Action):
+    """An option that may be given once: a second one (e.g. --repetitions 2 --repetitions 3,
+    where argparse would keep the last) is refused, as a selection naming a thing twice is."""
+
+    def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace, values: Any,
+                 option_string: str | None = None) -> None:
+        given: set[str] = getattr(namespace, "given_options", set())
+        if self.dest in given:
+            parser.error(f"{option_string} given twice (valid: each option once)")
+        given.add(self.dest)
+        setattr(namespace, "given_options", given)
+        setattr(namespace, self.dest, True if self.nargs == 0 else values)
+
+
+def create_new_folder(folder: Path, retry: bool, hint: str = "") -> Path:
+    """Makes a run folder (its parent exists); an existing folder is never written into. With
+    retry (a default name), a name taken in the same second gets a suffix -2, -3, ..."""
+    for attempt in range(1, 100 if retry else 2):
+        candidate = folder if attempt == 1 else folder.with_name(f"{folder.name}-{attempt}")
+        try:
+            candidate.mkdir()
+            return candidate
+        except FileExistsError:
+            continue
+        except OSError as e:
+            raise UsageError(f"cannot create output folder '{candidate}': {e.strerror} "
+                             "(valid: a new folder in a writable one)") from None
+    raise UsageError(f"output folder '{folder}' exists already (valid: a new folder{hint})")

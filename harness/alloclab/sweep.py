@@ -63,7 +63,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any, NoReturn
 
 from alloclab import results
-from alloclab.cli import Parser, UsageError, clock, integer, number, parse_names
+from alloclab.cli import Once, Parser, UsageError, clock, create_new_folder, integer, number, parse_names
 from alloclab.fit import out_of_memory_reason
 from alloclab.preload import (DEFAULT_PROBE, Preload, check_starts, check_takes_effect, installed_library,
                               parse_preload, registry_preload)
@@ -94,20 +94,6 @@ MACHINE_KEYS = ("host_name", "num_cpus", "mhz_per_cpu", "caches", "cpu_model", "
 def fail(message: str) -> NoReturn:
     print(f"sweep: {message}", file=sys.stderr)
     sys.exit(2)
-
-
-class Once(argparse.Action):
-    """An option that may be given once: a second one (e.g. --repetitions 2 --repetitions 3,
-    where argparse would keep the last) is refused, as a selection naming a thing twice is."""
-
-    def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace, values: Any,
-                 option_string: str | None = None) -> None:
-        given: set[str] = getattr(namespace, "given_options", set())
-        if self.dest in given:
-            parser.error(f"{option_string} given twice (valid: each option once)")
-        given.add(self.dest)
-        setattr(namespace, "given_options", given)
-        setattr(namespace, self.dest, True if self.nargs == 0 else values)
 
 
 def shard_type(text: str) -> tuple[int, int]:
@@ -960,20 +946,7 @@ def check_folder_file(text: str | None) -> Path | None:
 
 
 def create_run_folder(folder: Path, retry: bool) -> Path:
-    """Makes the run folder (its parent exists); an existing folder is never written into. A
-    default name taken in the same second gets a suffix."""
-    for attempt in range(1, 100 if retry else 2):
-        candidate = folder if attempt == 1 else folder.with_name(f"{folder.name}-{attempt}")
-        try:
-            candidate.mkdir()
-            return candidate
-        except FileExistsError:
-            continue
-        except OSError as e:
-            raise UsageError(f"cannot create output folder '{candidate}': {e.strerror} "
-                             "(valid: a new folder in a writable one)") from None
-    raise UsageError(f"output folder '{folder}' exists already (valid: a new folder; use --resume DIR to "
-                     "complete a sweep's folder)")
+    return create_new_folder(folder, retry, "; use --resume DIR to complete a sweep's folder")
 
 
 def point_latest(results_dir: Path, folder: Path) -> None:

@@ -49,14 +49,13 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 from alloclab import results
-from alloclab.cli import Parser, UsageError, clock, integer, number, parse_names
+from alloclab.cli import Once, Parser, UsageError, clock, create_new_folder, integer, number, parse_names
 from alloclab.fit import out_of_memory_reason
 from alloclab.preload import (DEFAULT_PROBE, SYSTEM, Preload, check_takes_effect, parse_preloads, probe_verdict,
                               read_probe, registry_preload, shared_library, system_allocator)
 from alloclab.processes import FolderLock, die_with_launcher
 from alloclab.programs import checks, records, summary
 from alloclab.programs.catalog import Invocation, Program
-from alloclab.programs.checks import Once
 from alloclab.programs.launch import launch
 from alloclab.programs.records import Plan, ProgramInfo, ProgramRow
 from alloclab.programs.suite import PROGRAMS
@@ -375,21 +374,6 @@ def busy(folder: Path, what: str) -> None:
                          "(valid: a folder no running programs run or sweep writes to)")
 
 
-def create_folder(folder: Path, retry: bool) -> Path:
-    """Makes the run folder (its parent exists); a default name taken in the same second gets a suffix."""
-    for attempt in range(1, 100 if retry else 2):
-        candidate = folder if attempt == 1 else folder.with_name(f"{folder.name}-{attempt}")
-        try:
-            candidate.mkdir()
-            return candidate
-        except FileExistsError:
-            continue
-        except OSError as e:
-            raise UsageError(f"cannot create output folder '{candidate}': {e.strerror} "
-                             "(valid: a new folder in a writable one)") from None
-    raise UsageError(f"output folder '{folder}' exists already (valid: a new folder)")
-
-
 OUT_VALID = "a new folder, or a sweep's run folder without programs; --resume DIR completes a programs run"
 
 
@@ -487,7 +471,7 @@ def command_record(args: argparse.Namespace) -> int:
     # Every check passed: now the folder, its lock (held by every process the recording starts) and traces/.
     if not exists:
         folder.parent.mkdir(parents=True, exist_ok=True)  # results/ itself, on a first run
-        folder = create_folder(folder, retry=args.out is None)
+        folder = create_new_folder(folder, retry=args.out is None)
     lock = lock_folder(folder)
     trace_suite.check_folder(folder)
     job = trace_suite.Job(folder, chosen, recorder, launcher, max(threads), scale, seed, repetitions, timeout,
@@ -623,7 +607,7 @@ def command_run(args: argparse.Namespace) -> int:
     # (an orphan of a killed run keeps the folder locked until it is gone).
     if not exists:
         folder.parent.mkdir(parents=True, exist_ok=True)  # results/ itself, on a first run
-        folder = create_folder(folder, retry=args.out is None)
+        folder = create_new_folder(folder, retry=args.out is None)
     lock = lock_folder(folder)
     base = folder / "programs"
     if args.resume is None:

@@ -8,7 +8,6 @@ creates nothing: the tool creates its folder only after every check passed.
 
 from __future__ import annotations
 
-import argparse
 import errno
 import fcntl
 import os
@@ -147,15 +146,3 @@ def machine_identity(doc: Any) -> tuple[str, int] | None:
     return model, cpus
 
 
-class Once(argparse.Action):
-    """An option that may be given once: a second one (--scale 1 --scale 2, where argparse would
-    keep the last) is refused, as a selection naming a thing twice is."""
-
-    def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace, values: Any,
-                 option_string: str | None = None) -> None:
-        given: set[str] = getattr(namespace, "given_once", set())
-        if self.dest in given:
-            parser.error(f"{option_string} given twice (valid: each option once)")
-        given.add(self.dest)
-        setattr(namespace, "given_once", given)
-        setattr(namespace, self.dest, True if self.nargs == 0 else values)
