@@ -34,8 +34,8 @@ selection in which every pair would be skipped is refused: it would measure noth
 Parametric workloads: --workloads may name `trace:PATH` (a recorded trace, replayed) and
 `empirical:PATH` (a distilled size table) beside the built-in names (entries are separated by
 commas, so a PATH cannot hold one); a relative path — these, --out, --results, --resume,
---folder-file, merge's folders — is the caller's (ALLOCLAB_CALLER_DIR, which run_all.sh sets,
-else the current folder) and the driver gets it absolute. Their cases are named after the
+--folder-file, merge's folders — is the current folder's (run_all.sh runs the tools from its
+caller's folder) and the driver gets it absolute. Their cases are named after the
 file's stem (`trace:<stem>`), so two files of one kind with the same stem are refused. A trace
 replays at its own recorded thread count (read from the file before anything runs): its units
 run that one count, whatever --threads says; an empirical table runs at every count of the
@@ -339,8 +339,9 @@ def read_plan(folder: Path) -> Plan:
 # ----------------------------------------------------------------------------- paths and workloads
 
 def caller_dir() -> Path:
-    """The folder relative paths on the command line are relative to: run_all.sh's caller's."""
-    return Path(os.environ.get("ALLOCLAB_CALLER_DIR") or os.getcwd())
+    """The folder relative paths on the command line are relative to: the current one (run_all.sh
+    runs the tools from its caller's folder)."""
+    return Path(os.getcwd())
 
 
 def caller_path(text: str) -> Path:

@@ -73,7 +73,9 @@ class SurfaceTest(unittest.TestCase):
 
     def run_command(self, argv: Sequence[str], *, cwd: Path | None = None, env: dict[str, str] | None = None,
                     timeout: float = 120, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
-        full_env = {**os.environ, **TOOLS_ENV, **(env or {})}
+        # run_all.sh's own variables are not inherited: each test decides where its tools are called from.
+        inherited = {k: v for k, v in os.environ.items() if k not in ("ALLOCLAB_CALLER_DIR", "ALLOCLAB_PARENT_PID")}
+        full_env = {**inherited, **TOOLS_ENV, **(env or {})}
         return subprocess.run([str(a) for a in argv], cwd=cwd or self.tmp, env=full_env, capture_output=True,
                               text=True, errors="replace", timeout=timeout,
                               input=stdin, stdin=None if stdin is not None else subprocess.DEVNULL)

@@ -722,7 +722,7 @@ class SweepWithTracesTest(unittest.TestCase):
              "--workloads", "small,trace:data/tiny.trace,empirical:data/shape.csv",
              "--allocators", "malloc,null,coalescing_pool", "--threads", "1,2", "--repetitions", "3",
              "--touch", "all"],
-            capture_output=True, text=True, env={**ENV, "ALLOCLAB_CALLER_DIR": str(cls.tmp)}, timeout=300)
+            capture_output=True, text=True, env=ENV, cwd=cls.tmp, timeout=300)
 
     @classmethod
     def tearDownClass(cls):
