@@ -24,7 +24,8 @@
 //     succeeds iff it ends within base + capacity. MutexArena's base is data(); the atomic arena's
 //     is learned from its first success (base = p + size - used(); checked 64-aligned).
 //   chained arenas (4, 5): within the current block the same; otherwise a request that cannot fit
-//     a standard block whatever its padding gets a dedicated block of size + alignment - 1 data
+//     a standard block whatever its padding gets a dedicated block of size + its worst padding
+//     (measured from the data's start: a chain header after a block_alignment boundary) data
 //     bytes, and a standard one takes a recycled block if any, else a new block from the source
 //     if the budget allows; failure iff the source must refuse. A new block's end is derived
 //     from remaining() (end = cursor + remaining - recycled * block_size) and cross-checked: the
@@ -191,16 +192,27 @@ class ChainModel {
  public:
   ChainModel(std::size_t block_size, std::size_t budget) : bs_(std::max<std::size_t>(block_size, 64)), budget_(budget) {}
 
+  // The most padding a request at `alignment` can need at the start of a fresh block: its data
+  // starts `header` bytes after a block_alignment boundary, and beyond block_alignment only
+  // that boundary is promised.
+  static std::size_t worst_padding(std::size_t alignment) {
+    const std::size_t b = alloclab::block_alignment;
+    return alignment <= b ? (alignment - header % alignment) % alignment
+                          : alignment - b + (b - header % b) % b;
+  }
+
   Prediction predict(std::size_t size, std::size_t alignment) const {
     if (!is_valid_request(size, alignment) || size > SIZE_MAX - kGuard) return {};
     const std::size_t need = size + kGuard;
     std::uintptr_t q = 0;
     if (cursor_ != 0 && model_fit(cursor_, end_, need, alignment, &q)) return {Prediction::at, q, 0};
-    const bool fits_standard = need <= bs_ && alignment - 1 <= bs_ - need;
+    const std::size_t pad = worst_padding(alignment);
+    const bool fits_standard = need <= bs_ && pad <= bs_ - need;
     if (!fits_standard) {
-      if (need > SIZE_MAX - alignment) return {};
-      const std::size_t data = need + alignment - 1;
-      if (data > SIZE_MAX - header || header + data > budget_ - held_) return {};
+      const std::size_t limit = alloclab::max_block_size - header;  // no block source serves more
+      if (need > limit || alignment > limit || pad > limit - need) return {};
+      const std::size_t data = need + pad;
+      if (header + data > budget_ - held_) return {};
       return {Prediction::dedicated_block, 0, data};
     }
     if (recycled_ != 0) return {Prediction::recycled_block, 0, bs_};
