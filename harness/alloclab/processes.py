@@ -16,6 +16,7 @@ import errno
 import fcntl
 import os
 import signal
+import time
 from pathlib import Path
 
 from alloclab.cli import UsageError
@@ -75,7 +76,19 @@ class FolderLock:
         self.path = Path(folder) / LOCK_NAME
         self.fd = -1
 
-    def acquire(self) -> "FolderLock":
+    def acquire(self, grace: float = 0.0) -> "FolderLock":
+        """The lock; for `grace` seconds a holder is waited for, as one that is dying (the tree
+        of a run killed just now gets its signal from the kernel, not at once) lets go."""
+        deadline = time.monotonic() + grace
+        while True:
+            try:
+                return self._try_acquire()
+            except UsageError:
+                if time.monotonic() >= deadline:
+                    raise
+                time.sleep(0.1)
+
+    def _try_acquire(self) -> "FolderLock":
         try:
             fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
         except OSError as e:
@@ -110,6 +123,25 @@ class FolderLock:
 
     def __exit__(self, *exc: object) -> None:
         self.release()
+
+
+def in_use(folder: Path) -> list[int] | None:
+    """The processes that hold FOLDER/.lock (a run still writing there), or None when no one
+    does. Creates nothing: a folder without the lock file is not in use."""
+    path = Path(folder) / LOCK_NAME
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return None
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+    except OSError as e:
+        if e.errno in (errno.EWOULDBLOCK, errno.EAGAIN):
+            return holders(path)
+        return None
+    finally:
+        os.close(fd)
+    return None
 
 
 def holders(lock_path: Path) -> list[int]:

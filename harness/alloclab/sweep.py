@@ -45,7 +45,6 @@ plan. machine.json's `workload_files` maps each such case name to its file.
 from __future__ import annotations
 
 import argparse
-import fcntl
 import json
 import os
 import re
@@ -67,7 +66,7 @@ from alloclab.cli import Once, Parser, UsageError, clock, create_new_folder, int
 from alloclab.fit import out_of_memory_reason
 from alloclab.preload import (DEFAULT_PROBE, Preload, check_starts, check_takes_effect, installed_library,
                               parse_preload, registry_preload)
-from alloclab.processes import LOCK_NAME, FolderLock, die_with_launcher, die_with_parent_sigkill
+from alloclab.processes import FolderLock, die_with_launcher, die_with_parent_sigkill, in_use
 from alloclab.registry import DEFAULT_BINARY, NAME, ROOT, Registry, RegistryError, ask_driver, parametric_kind
 from alloclab.results import ResultsError
 from alloclab.traces.scan import TraceError, scan
@@ -971,19 +970,6 @@ def foreign_record(raw_dir: Path, names: set[str]) -> Path | None:
     return None
 
 
-def acquire_soon(lock: FolderLock, grace: float = 1.0) -> FolderLock:
-    """The lock, waiting a moment for a holder that is dying (the driver of a sweep killed just
-    now gets its SIGKILL from the kernel, not at once); a live holder is refused (UsageError)."""
-    deadline = time.monotonic() + grace
-    while True:
-        try:
-            return lock.acquire()
-        except UsageError:
-            if time.monotonic() >= deadline:
-                raise
-            time.sleep(0.1)
-
-
 def command_run(args: argparse.Namespace) -> int:
     resume = args.resume is not None
     results_dir: Path | None = None
@@ -1002,7 +988,7 @@ def command_run(args: argparse.Namespace) -> int:
         if stray is not None:
             raise UsageError(f"--resume '{args.resume}': {stray} is no unit of the sweep's plan (shard {k}/{n}) "
                              "(valid: a folder holding its own sweep's records only; move the file out)")
-        lock = acquire_soon(FolderLock(folder))
+        lock = FolderLock(folder).acquire(grace=1.0)
         remove_temporaries(folder)
     else:
         folder = create_run_folder(folder, retry=results_dir is not None)
@@ -1051,17 +1037,7 @@ def command_run(args: argparse.Namespace) -> int:
 
 def held_by_a_run(folder: Path) -> bool:
     """Whether a sweep (or its orphaned driver) holds FOLDER's lock; the file is not created."""
-    try:
-        fd = os.open(folder / LOCK_NAME, os.O_RDONLY)
-    except OSError:
-        return False
-    try:
-        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
-        return False
-    except OSError:
-        return True
-    finally:
-        os.close(fd)
+    return in_use(folder) is not None
 
 
 def pid_alive(pid: int) -> bool:

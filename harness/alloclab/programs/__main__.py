@@ -53,7 +53,7 @@ from alloclab.cli import Once, Parser, UsageError, clock, create_new_folder, int
 from alloclab.fit import out_of_memory_reason
 from alloclab.preload import (DEFAULT_PROBE, SYSTEM, Preload, check_takes_effect, parse_preloads, probe_verdict,
                               read_probe, registry_preload, shared_library, system_allocator)
-from alloclab.processes import FolderLock, die_with_launcher
+from alloclab.processes import FolderLock, die_with_launcher, in_use
 from alloclab.programs import checks, records, summary
 from alloclab.programs.catalog import Invocation, Program
 from alloclab.programs.launch import launch
@@ -351,23 +351,14 @@ def check_tools(args: argparse.Namespace) -> tuple[Path, Path, Path]:
     return binary, probe, launcher
 
 
-def lock_folder(folder: Path, grace: float = 1.0) -> FolderLock:
-    """The run folder's lock, waiting a moment for a holder that is dying (the tree of a run
-    killed just now gets its signal from the kernel, not at once); a live holder is refused."""
-    lock = FolderLock(folder)
-    deadline = time.monotonic() + grace
-    while True:
-        try:
-            return lock.acquire()
-        except UsageError:
-            if time.monotonic() >= deadline:
-                raise
-            time.sleep(0.1)
+def lock_folder(folder: Path) -> FolderLock:
+    """The run folder's lock, waiting a second for a holder that is dying; a live one is refused."""
+    return FolderLock(folder).acquire(grace=1.0)
 
 
 def busy(folder: Path, what: str) -> None:
     """Refuses a folder that a run (or the orphan of a killed one) still writes into."""
-    pids = checks.in_use(folder)
+    pids = in_use(folder)
     if pids is not None:
         who = f" (process {', '.join(map(str, pids))})" if pids else ""
         raise UsageError(f"{what} is in use by another run{who}: wait for it to finish or kill it "

@@ -8,15 +8,12 @@ creates nothing: the tool creates its folder only after every check passed.
 
 from __future__ import annotations
 
-import errno
-import fcntl
 import os
 import re
 from pathlib import Path
 from typing import Any
 
 from alloclab.cli import UsageError
-from alloclab.processes import LOCK_NAME, holders
 
 MAX_THREADS = 1024  # the driver's ceiling (harness/src/thread_spec.cpp)
 THREADS_VALID = (f"valid: a count like 4, a list like 1,2,8 (each once), or a doubling range like 1..64; "
@@ -115,25 +112,6 @@ def is_sweep_folder(folder: Path) -> bool:
 
 def is_programs_folder(folder: Path) -> bool:
     return (folder / "programs" / "plan.json").is_file()
-
-
-def in_use(folder: Path) -> list[int] | None:
-    """The processes that hold FOLDER/.lock (a run still writing there), or None when no one
-    does. Creates nothing: a folder without the lock file is not in use."""
-    path = folder / LOCK_NAME
-    try:
-        fd = os.open(path, os.O_RDONLY)
-    except OSError:
-        return None
-    try:
-        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
-    except OSError as e:
-        if e.errno in (errno.EWOULDBLOCK, errno.EAGAIN):
-            return holders(path)
-        return None
-    finally:
-        os.close(fd)
-    return None
 
 
 def machine_identity(doc: Any) -> tuple[str, int] | None:
