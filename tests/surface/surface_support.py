@@ -44,6 +44,16 @@ def snapshot(roots: Iterable[Path]) -> dict[str, tuple[bool, int, int]]:
     return seen
 
 
+def run_all_stubs(folder: Path) -> dict[str, str]:
+    """Environment for run_all.sh in a test: PATH with a cmake that builds nothing (build/release
+    is used as it is) and a dpkg-query that reports every package installed."""
+    folder.mkdir(exist_ok=True)
+    for name, body in (("cmake", "exit 0"), ("dpkg-query", "printf 'install ok installed'")):
+        (folder / name).write_text(f"#!/bin/sh\n{body}\n")
+        (folder / name).chmod(0o755)
+    return {"PATH": f"{folder}:{os.environ['PATH']}"}
+
+
 def processes_mentioning(text: str) -> list[tuple[int, str]]:
     """Live processes (not zombies) whose command line contains text."""
     found = []

@@ -17,7 +17,7 @@ import unittest
 from pathlib import Path
 
 from alloclab.processes import FolderLock
-from surface_support import BINARY, PYTHON, ROOT, TOOLS_ENV, SurfaceTest
+from surface_support import run_all_stubs as stubs, BINARY, PYTHON, ROOT, TOOLS_ENV, SurfaceTest
 
 # Two workloads, one allocator, one repetition: two units, one in each of two shards.
 TINY = ["--workloads", "small,mixed", "--allocators", "mutex_arena", "--threads", "1", "--repetitions", "1",
@@ -27,15 +27,6 @@ TINY = ["--workloads", "small,mixed", "--allocators", "mutex_arena", "--threads"
 def case_set(folder: Path) -> set[tuple[str, ...]]:
     with open(folder / "results.csv", newline="") as f:
         return {(r["workload"], r["allocator"], r["threads"], r["repetition"], r["status"]) for r in csv.DictReader(f)}
-
-
-def stubs(folder: Path) -> dict[str, str]:
-    """PATH with a cmake that builds nothing and a dpkg-query that reports every package installed."""
-    folder.mkdir(exist_ok=True)
-    for name, body in (("cmake", "exit 0"), ("dpkg-query", "printf 'install ok installed'")):
-        (folder / name).write_text(f"#!/bin/sh\n{body}\n")
-        (folder / name).chmod(0o755)
-    return {"PATH": f"{folder}:{os.environ['PATH']}"}
 
 
 @unittest.skipUnless(os.access(BINARY, os.X_OK), f"driver not built: {BINARY}")

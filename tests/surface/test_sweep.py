@@ -18,7 +18,7 @@ import time
 import unittest
 from pathlib import Path
 
-from surface_support import BINARY, PYTHON, ROOT, TOOLS_ENV, SurfaceTest, processes_mentioning
+from surface_support import run_all_stubs as stubs, BINARY, PYTHON, ROOT, TOOLS_ENV, SurfaceTest, processes_mentioning
 
 TINY = ["--workloads", "small", "--allocators", "mutex_arena", "--threads", "1", "--repetitions", "1",
         "--min-time", "0.002", "--tiny", "--binary", str(BINARY)]
@@ -29,16 +29,6 @@ DISTRIBUTION = "size,rate,mean_live\n16,0.5,2.0\n64,0.5,1.0\n"
 def rows(folder: Path) -> list[dict[str, str]]:
     with open(folder / "results.csv", newline="") as f:
         return list(csv.DictReader(f))
-
-
-def stubs(folder: Path) -> dict[str, str]:
-    """PATH with a cmake that builds nothing (build/release is used as it is: other work may be
-    changing the sources) and a dpkg-query that reports every package installed."""
-    folder.mkdir(exist_ok=True)
-    for name, body in (("cmake", "exit 0"), ("dpkg-query", "printf 'install ok installed'")):
-        (folder / name).write_text(f"#!/bin/sh\n{body}\n")
-        (folder / name).chmod(0o755)
-    return {"PATH": f"{folder}:{os.environ['PATH']}"}
 
 
 @unittest.skipUnless(os.access(BINARY, os.X_OK), f"driver not built: {BINARY}")
