@@ -165,11 +165,18 @@ TEST(ThreadCachedPoolShimOps, UsableSizeIsStableWhileNeighboursChange) {
 // child never inherits one taken by a thread that does not exist there. The child allocates
 // and frees (a lock left taken would hang it: an alarm turns that into a failure), and a
 // thread it starts adopts a cache the fork orphaned instead of creating one.
+//
+// The workers make no call to malloc of their own once they run (their list is reserved
+// first, and the forks wait until every worker is in its loop), and the child's list is
+// reserved in the parent: the sanitizer runtimes of Debian 12's GCC do not hold their own
+// allocator's locks across fork(), so a worker inside the runtime's malloc at the fork would
+// leave the child hanging on a lock that is not the pool's, and the test would blame the pool.
 TEST(ThreadCachedPoolShimOps, ForkHooksLeaveAUsablePoolInTheChild) {
   Region region(std::size_t{64} << 20);
   Pool pool(region.block);
   std::atomic<bool> stop{false};
   std::atomic<std::size_t> ops{0};
+  std::atomic<std::size_t> running{0};
   std::vector<std::thread> workers;
   // Stops and joins the workers however the test ends (a failed ASSERT returns early).
   struct Joiner {
@@ -183,6 +190,8 @@ TEST(ThreadCachedPoolShimOps, ForkHooksLeaveAUsablePoolInTheChild) {
   for (std::size_t t = 0; t < 4; ++t) {
     workers.emplace_back([&, t] {
       std::vector<std::pair<void*, std::size_t>> held;
+      held.reserve(64);  // never grows in the loop: see above
+      running.fetch_add(1);
       for (std::size_t i = 0; !stop.load(std::memory_order_relaxed); ++i) {
         const std::size_t size = 16 + (i * 37 + t * 101) % 3000;
         if (void* p = pool.allocate(size)) held.emplace_back(p, size);
@@ -198,7 +207,9 @@ TEST(ThreadCachedPoolShimOps, ForkHooksLeaveAUsablePoolInTheChild) {
   // The main thread has a cache of its own in the child too.
   void* mine = pool.allocate(48);
   pool.deallocate(mine, 48);
-  while (ops.load() < 1000) std::this_thread::yield();
+  while (running.load() < workers.size() || ops.load() < 1000) std::this_thread::yield();
+  std::vector<std::pair<char*, std::size_t>> blocks;  // the child's, reserved here: see above
+  blocks.reserve(2000);
 
   for (int round = 0; round < 5; ++round) {
     pool.prepare_fork();
@@ -207,7 +218,7 @@ TEST(ThreadCachedPoolShimOps, ForkHooksLeaveAUsablePoolInTheChild) {
       pool.after_fork_in_child();
       ::alarm(20);  // a lock inherited taken would hang here
       int status = 0;
-      std::vector<std::pair<char*, std::size_t>> blocks;
+      blocks.clear();
       for (std::size_t i = 0; i < 2000; ++i) {
         const std::size_t size = 1 + (i * 53) % 2500;
         auto* p = static_cast<char*>(pool.allocate(size));
