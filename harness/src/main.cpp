@@ -18,6 +18,7 @@
 #include <string>
 #include <vector>
 
+#include <signal.h>  // pthread_sigmask
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -354,9 +355,8 @@ extern "C" void on_deadly_signal(int sig, siginfo_t* info, void*) {
   if (!fault) ::raise(sig);
 }
 
-void guard_temp(const std::string& path) {
-  std::snprintf(temp_path, sizeof temp_path, "%s", path.c_str());
-  temp_exists = 1;
+// Installs the handlers once, before any temporary exists.
+void install_temp_guard() {
   static bool installed = false;
   if (installed) return;
   installed = true;
@@ -370,6 +370,27 @@ void guard_temp(const std::string& path) {
     if (::sigaction(sig, nullptr, &old) == 0 && old.sa_handler == SIG_IGN && sig != SIGPIPE) continue;  // nohup
     ::sigaction(sig, &action, &previous_action[sig]);
   }
+}
+
+// Creates the temporary from PATTERN (mkstemps, suffix ".tmp") and records it for the handlers.
+// The sent signals are blocked from before the file exists until it is recorded, so a signal
+// arriving in between is handled (and the file removed) once they are unblocked, not lost with
+// the file left behind.
+int create_guarded_temp(std::string& pattern) {
+  install_temp_guard();
+  sigset_t sent, before;
+  sigemptyset(&sent);
+  for (int sig : {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGPIPE}) sigaddset(&sent, sig);
+  ::pthread_sigmask(SIG_BLOCK, &sent, &before);
+  const int fd = ::mkstemps(pattern.data(), 4);
+  const int saved_errno = errno;
+  if (fd >= 0) {
+    std::snprintf(temp_path, sizeof temp_path, "%s", pattern.c_str());
+    temp_exists = 1;
+  }
+  ::pthread_sigmask(SIG_SETMASK, &before, nullptr);
+  errno = saved_errno;
+  return fd;
 }
 
 // The options, for the scanner and for "needs a value (valid: ...)".
@@ -700,17 +721,16 @@ int main(int argc, char** argv) {
 
   // The output goes to a temporary file beside the target (Google Benchmark writes it through
   // --benchmark_out) and is renamed over the target only once it is complete and parses. It
-  // never outlives a failure (guard_temp).
+  // never outlives a failure (create_guarded_temp).
   std::string temp;
   if (out_given != nullptr) {
     const std::filesystem::path target(out);
     const std::filesystem::path folder = target.parent_path().empty() ? std::filesystem::path(".") : target.parent_path();
     std::string pattern = (folder / ("." + target.filename().string() + ".XXXXXX.tmp")).string();
-    const int fd = ::mkstemps(pattern.data(), 4);
+    const int fd = create_guarded_temp(pattern);
     if (fd < 0) usage_error("cannot write --out '" + command_line::shown(out) + "': " + std::strerror(errno) +
                             " (valid: a new or regular file in an existing, writable folder)");
     temp = pattern;
-    guard_temp(temp);
     const mode_t mask = ::umask(0);
     ::umask(mask);
     ::fchmod(fd, 0666 & ~mask);  // mkstemp makes it 0600; a result is as readable as any file the user writes
