@@ -6,6 +6,11 @@
   python3 -m plots DIR_A DIR_B [...]    comparison: throughput of every folder side by side and the
                                         ratio of each later folder to the first, into --out
                                         (default DIR_A/compare/): *.png|svg, compare.md, compare.html
+
+A folder whose rows ran on several machines (sweep merge --allow-mixed-machines: results.csv's
+machine column) is never drawn pooled: its report is the comparison of its machines, one run per
+machine (DIR/charts/compare_*, DIR/report.md, DIR/report.html), and in a comparison of several
+folders each of its machines is a run of its own. --baseline does not apply to it.
 Options:
   --baseline NAME   allocator the sweep's summary charts are relative to (default malloc, or the
                     first allocator measured when malloc was not); in a
@@ -31,11 +36,12 @@ import os
 import sys
 import warnings
 from pathlib import Path
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, NoReturn
 
 from alloclab import results
 from alloclab.cli import Parser
-from alloclab.document import render_html, render_markdown
+from alloclab.document import Block, Paragraph, render_html, render_markdown
 from alloclab.programs import records
 from alloclab.programs.records import ProgramsRun
 from alloclab.registry import Registry, RegistryError
@@ -156,23 +162,67 @@ def one(run: Run | None, out: Path, baseline: str, programs: ProgramsRun | None 
     print(f"plot: {len(chart_list) + len(program_charts)} charts in {out / 'charts'}; report {page}")
 
 
-def compare(runs: list[Run], out: Path) -> None:
+def per_machine(runs: list[Run]) -> list[Run]:
+    """Each folder as the runs a comparison draws: itself, or one run per machine where its rows
+    ran on several (a merge across machines is never pooled)."""
+    return [part for run in runs for part in
+            ([run.for_machine(m) for m in run.machines()] if len(run.machines()) > 1 else [run])]
+
+
+def compare(runs: list[Run], out: Path, labels: Sequence[str] | None = None, name: str = "compare",
+            charts_dir: Path | None = None, intro: Sequence[Block] = (), extra: Sequence[Block] = (),
+            title: str = "alloclab comparison") -> list[Chart]:
+    """Throughput of every run side by side and each later run's ratio to the first: charts into
+    charts_dir (default out), the document into out/NAME.md and .html. -> the charts drawn."""
     from plots import analysis, charts, report, style
-    labelled = [(f"run {i + 1} ({run.name}): {style.short_label(run.facts)}", run) for i, run in enumerate(runs)]
+    charts_dir = charts_dir or out
+    if labels is None:
+        labels = [f"run {i + 1} ({run.name}): {style.short_label(run.facts)}" for i, run in enumerate(runs)]
+    labelled = list(zip(labels, runs))
     workloads: list[str] = []
     for run in runs:
         workloads += [w for w in run.workloads() if w not in workloads]
-    chart_list = [c for w in workloads if (c := charts.compare_throughput_chart(labelled, out, w)) is not None]
+    chart_list = [c for w in workloads if (c := charts.compare_throughput_chart(labelled, charts_dir, w)) is not None]
     relatives = []
     for i, run in enumerate(runs[1:], start=2):
-        c = charts.compare_relative_chart(runs[0], run, out, index=i)
+        c = charts.compare_relative_chart(runs[0], run, charts_dir, index=i)
         if c is not None:
             chart_list.append(c)
         relatives.append((i, analysis.relative_runs(runs[0], run)))
-    doc = report.comparison(labelled, chart_list, relatives)
-    results.write_atomically(out / "compare.md", render_markdown(doc))
-    results.write_atomically(out / "compare.html", render_html(doc))
-    print(f"plot: {len(chart_list)} charts and compare.html in {out}")
+    prefix = "" if charts_dir == out else Path(os.path.relpath(charts_dir, out)).as_posix() + "/"
+    doc = report.comparison(labelled, chart_list, relatives, prefix=prefix, intro=intro, extra=extra, title=title)
+    results.write_atomically(out / f"{name}.md", render_markdown(doc))
+    results.write_atomically(out / f"{name}.html", render_html(doc))
+    print(f"plot: {len(chart_list)} charts in {charts_dir} and {name}.html in {out}")
+    return chart_list
+
+
+def machines_report(run: Run, out: Path, programs: ProgramsRun | None = None, programs_baseline: str = "glibc",
+                    facts: dict[str, Any] | None = None) -> list[Chart]:
+    """The report of a folder whose rows ran on several machines: the comparison of its machines,
+    one run each, into out/charts and out/report.md|html; no figure or table pools machines."""
+    check_writable(out, ["report.md", "report.html"])
+    command, _ = read_program_extras(programs.folder) if programs is not None else ("", ())
+    from plots import analysis, program_charts as pcharts, program_report, report
+    labels = run.machines()
+    runs = [run.for_machine(m) for m in labels]
+    intro: list[Block] = [Paragraph(
+        f"This folder merges the results of {len(labels)} machines (`sweep merge --allow-mixed-machines`). Every "
+        "figure and table below is per machine, not pooled: a median is over one machine's repetitions, and "
+        "machines are compared side by side and as ratios. " + "; ".join(
+            f"run {i + 1}: {m}" for i, m in enumerate(labels)) + ".")]
+    extra: list[Block] = []
+    program_charts: list[Chart] = []
+    if programs is not None:  # the programs name no machine: drawn as the folder holds them
+        program_charts = pcharts.draw_all(programs, out / "charts", programs_baseline, facts)
+        extra = program_report.section(programs, program_charts, programs_baseline, command)
+    chart_list = compare(runs, out, labels, "report", out / "charts", intro, extra, f"alloclab report: {run.name}")
+    for label, machine_run in zip(labels, runs):
+        t = max(machine_run.thread_counts())
+        print(f"{label}:\n{report.text_summary(analysis.summary_table(machine_run, t))}\n")
+    if programs is not None:
+        print(program_report.text_summary(programs, programs_baseline) + "\n")
+    return chart_list + program_charts
 
 
 def one_folder(args: argparse.Namespace) -> None:
@@ -181,11 +231,20 @@ def one_folder(args: argparse.Namespace) -> None:
     with_programs = folder.is_dir() and records.has_programs(folder)
     with_sweep = folder.is_dir() and (folder / "results.csv").exists()
     run = results.read_run(folder) if with_sweep or not with_programs else None
+    mixed = run is not None and len(run.machines()) > 1
+    if mixed and args.baseline is not None:
+        assert run is not None
+        fail(f"--baseline: {folder} holds the results of {len(run.machines())} machines, drawn as their comparison, "
+             "which has no baseline (valid: --baseline with a folder of one machine)")
     if not with_programs:
         if args.programs_baseline is not None:
             fail(f"--programs-baseline: {folder} has no programs.csv (valid: --programs-baseline with a folder "
                  "of programs; --baseline for a sweep's)")
-        one(run, out_folder(args, folder), args.baseline or default_baseline(run))
+        if mixed:
+            assert run is not None
+            machines_report(run, out_folder(args, folder))
+        else:
+            one(run, out_folder(args, folder), args.baseline or default_baseline(run))
         return
     programs = records.read_programs(folder)
     if run is None and args.baseline is not None and args.programs_baseline is not None:
@@ -195,6 +254,11 @@ def one_folder(args: argparse.Namespace) -> None:
     from alloclab.programs import summary  # numpy and scipy load once the files are read
     check_programs_baseline(programs, chosen or summary.BASELINE, option)
     facts = run.facts if run is not None else read_facts(folder)
+    if mixed:
+        assert run is not None
+        shared = {k: v for k, v in facts.items() if k not in results.NODE_FACTS}  # not one node's for all
+        machines_report(run, out_folder(args, folder), programs, chosen or summary.BASELINE, shared)
+        return
     one(run, out_folder(args, folder), args.baseline or default_baseline(run), programs, chosen or summary.BASELINE, facts)
 
 
@@ -266,7 +330,8 @@ def main(argv: list[str] | None = None) -> int:
                 if not (Path(d) / "results.csv").exists():
                     fail(f"bad DIR '{d}': no results.csv in it; a comparison compares sweeps "
                          "(valid: folders a sweep wrote; a folder of programs alone is drawn by itself)")
-            runs = [results.read_run(d) for d in args.dirs]  # every folder checked before anything is made
+            # Every folder checked before anything is made; one of several machines compared by machine.
+            runs = per_machine([results.read_run(d) for d in args.dirs])
             out = Path(args.out) if args.out is not None else Path(args.dirs[0]) / "compare"
             if out.exists() and not out.is_dir():
                 fail(f"--out {out}: is a file, not a folder (valid: a folder, new or not)")

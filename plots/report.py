@@ -320,11 +320,15 @@ def write(run: Run, charts: list[Chart], out: Path, baseline: str = "malloc",
     return out / "report.md", out / "report.html"
 
 
-def comparison(runs: list[tuple[str, Run]], charts: list[Chart], relatives: list[tuple[int, dict[str, Any]]]) -> Document:
-    """compare.md/.html: runs [(label, run)]; relatives [(index, relative_runs(...))] for runs 2.. vs run 1."""
-    blocks: list[Block] = [Bullets(tuple(f"run {i + 1}: `{run.folder}` — {style.footer_text(run.facts)}"
-                                         for i, (_, run) in enumerate(runs))),
-                           Heading("Charts"), *chart_blocks(charts, prefix="", sections=False)]
+def comparison(runs: list[tuple[str, Run]], charts: list[Chart], relatives: list[tuple[int, dict[str, Any]]],
+               prefix: str = "", intro: Sequence[Block] = (), extra: Sequence[Block] = (),
+               title: str = "alloclab comparison") -> Document:
+    """compare.md/.html: runs [(label, run)]; relatives [(index, relative_runs(...))] for runs 2.. vs run 1;
+    prefix: the charts' folder relative to the document; intro: blocks first (a folder of several
+    machines says so); extra: blocks last (the Programs section)."""
+    blocks: list[Block] = [*intro, Bullets(tuple(f"run {i + 1}: `{run.folder}` — {style.footer_text(run.facts)}"
+                                                 for i, (_, run) in enumerate(runs))),
+                           Heading("Charts"), *chart_blocks(charts, prefix=prefix, sections=False)]
     for index, rel in relatives:
         rows = []
         for w in rel["workloads"]:
@@ -338,4 +342,4 @@ def comparison(runs: list[tuple[str, Run]], charts: list[Chart], relatives: list
                              f"threads; > 1: run {index} faster.", css="legend"),
                    Table(("workload", "allocator", *[f"threads {t}" for t in rel["threads"]]), tuple(rows),
                          numeric=(False, False) + (True,) * len(rel["threads"]))]
-    return Document("alloclab comparison", blocks=tuple(blocks), css=CSS)
+    return Document(title, blocks=tuple(blocks) + tuple(extra), css=CSS)

@@ -184,13 +184,17 @@ def footer_text(facts: dict[str, Any] | None) -> str:
     kernel = facts.get("kernel") or "unknown kernel"
     commit = str(facts.get("git_commit") or "unknown")[:10]
     finished = facts.get("finished_utc") or "unfinished"
-    return (f"machine: {cpu}, {threads} threads, {kernel}; "
+    # One machine of a merge across machines (Run.for_machine): its label names the node and CPU.
+    machine = facts.get("machine") or f"{cpu}, {threads} threads"
+    return (f"machine: {machine}, {kernel}; "
             f"commit {commit}{'+dirty' if _dirty(facts) else ''}; {finished}")
 
 
 def short_label(facts: dict[str, Any] | None) -> str:
-    """A folder's label in comparison charts: CPU, threads, commit."""
+    """A folder's label in comparison charts: CPU, threads, commit (the machine's label instead of
+    CPU and threads for one machine of a merge across machines)."""
     facts = facts or {}
     commit = str(facts.get("git_commit") or "unknown")[:10]
     threads = facts.get("hardware_threads") or facts.get("num_cpus") or "?"
-    return f"{facts.get('cpu_model') or 'unknown CPU'} ({threads} threads), {commit}{'+dirty' if _dirty(facts) else ''}"
+    machine = facts.get("machine") or f"{facts.get('cpu_model') or 'unknown CPU'} ({threads} threads)"
+    return f"{machine}, {commit}{'+dirty' if _dirty(facts) else ''}"

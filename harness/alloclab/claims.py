@@ -991,7 +991,9 @@ not hold (no row at all for WORKLOAD/ALLOCATOR/threads:N, or PROGRAM/ALLOCATOR/t
 judged: INCONCLUSIVE, and its line names every missing case. When DIR holds the cases of no claim
 of FILE at all (the wrong folder, or the wrong file), nothing is written: exit 2, one line naming
 the first claim and the case it lacks. A case DIR holds whose repetitions all failed or were
-skipped is a measurement, judged as such (INCONCLUSIVE, too few repetitions).
+skipped is a measurement, judged as such (INCONCLUSIVE, too few repetitions). A DIR whose rows ran
+on several machines (sweep merge --allow-mixed-machines) is refused, exit 2: a verdict is of one
+machine's numbers, never of several pooled.
 """
 
 
@@ -1056,6 +1058,12 @@ def main(argv: list[str] | None = None) -> int:
             folder = Path(args.from_dir)
             swept = (folder / "results.csv").exists()
             run = results.read_run(folder, need_facts=False) if swept else results.Run(folder, ())
+            machines = run.machines()
+            if len(machines) > 1:  # a verdict on rows of several machines would pool them
+                return fail(f"--from '{args.from_dir}': {folder} holds the results of {len(machines)} machines "
+                            f"({'; '.join(m[:80] for m in machines[:3])}{'; ...' if len(machines) > 3 else ''}), and "
+                            "a verdict pools no machines (valid: a folder of one machine, e.g. a merge without "
+                            "--allow-mixed-machines)")
             registry = ask_driver(args.binary) if driver_built else run.registry
             allocators = registry.allocator_names() or sorted({r.allocator for r in run.rows})
             workloads = registry.workload_names() or sorted({r.workload for r in run.rows})

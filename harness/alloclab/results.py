@@ -3,7 +3,9 @@
 A run folder (results/<UTC time>-<host>/) holds:
   raw/<unit>.json         the driver's JSON of one process (Google Benchmark format)
   raw/<unit>.failed.json  a unit that crashed, hung or exited non-zero: why, stderr, command
-  results.csv             one row per case x repetition (COLUMNS below), merged from raw/
+  results.csv             one row per case x repetition (COLUMNS below), merged from raw/; a merge
+                          across machines (sweep merge --allow-mixed-machines) adds a last column,
+                          machine: the node each row ran on (columns_for)
   machine.json            machine and build facts, the command, the profile
   command.txt             the exact command that made the run
   registry.json           the driver's `--list --json`: names, kinds, requirements
@@ -17,6 +19,7 @@ from __future__ import annotations
 
 import csv
 import io
+import unicodedata
 import re
 import stat
 import json
@@ -56,6 +59,15 @@ COLUMNS = ("workload", "allocator", "threads", "repetition", "status", "reason",
            *METRICS, "active_malloc", "unit")
 # Columns added after results.csv first had readers: a file made before them is read without them.
 OPTIONAL_COLUMNS = RSS_DECILES
+# The node a row ran on, written only by a merge across machines (columns_for): a folder of one
+# machine has no such column, so its files stay as they were.
+MACHINE_COLUMN = "machine"
+# machine.json's facts about one node (the first record's, in a merge across machines): a run of
+# one machine of such a folder (Run.for_machine) takes them from that machine's entry, or drops them.
+NODE_FACTS = ("host_name", "num_cpus", "hardware_threads", "mhz_per_cpu", "caches", "cpu_model", "cpu_governor",
+              "kernel", "aslr")
+# Characters a machine's label may not hold: it is a key the rows are grouped by and a title.
+_UNPRINTABLE = frozenset(("Cc", "Cf", "Zl", "Zp"))
 EXHAUSTED = re.compile(r"exhausted at event [0-9]+ of [0-9]+")
 # A trace replay's counters under the names the other workloads' columns already have, where the
 # driver does not give those: one event is one operation; reserved / requested at the peak, and
@@ -103,6 +115,7 @@ class ResultRow:
     rss_at_80pct: float | None = None
     rss_at_90pct: float | None = None
     rss_at_100pct: float | None = None
+    machine: str = ""  # the node it ran on, in a merge across machines; "" in a folder of one machine
 
     @property
     def key(self) -> tuple[str, str, int]:
@@ -119,10 +132,22 @@ class ResultRow:
         return value
 
     def csv_fields(self) -> dict[str, str]:
-        return {c: "" if getattr(self, c) is None else str(getattr(self, c)) for c in COLUMNS}
+        """The row under COLUMNS, and its machine when it names one (a header without the
+        machine column then refuses it: write_csv needs columns_for(rows))."""
+        out = {c: "" if getattr(self, c) is None else str(getattr(self, c)) for c in COLUMNS}
+        if self.machine:
+            out[MACHINE_COLUMN] = self.machine
+        return out
 
 
-assert tuple(f.name for f in fields(ResultRow)) == COLUMNS[:4] + ("status", "reason", "unit", "active_malloc") + METRICS
+assert tuple(f.name for f in fields(ResultRow)) == \
+    COLUMNS[:4] + ("status", "reason", "unit", "active_malloc") + METRICS + (MACHINE_COLUMN,)
+
+
+def columns_for(rows: Iterable[ResultRow]) -> tuple[str, ...]:
+    """results.csv's header for these rows: COLUMNS, and the machine column after them when some
+    row names its machine (a merge across machines; nobody else writes it)."""
+    return COLUMNS + (MACHINE_COLUMN,) if any(r.machine for r in rows) else COLUMNS
 
 
 @dataclass(frozen=True)
@@ -193,7 +218,12 @@ class Run:
         return group_cases(self.rows)
 
     def cases(self) -> dict[tuple[str, str, int], Case]:
-        """The rows grouped by case, once per run (every chart and table asks)."""
+        """The rows grouped by case, once per run (every chart and table asks). A run of several
+        machines has none: its medians would pool them (group for_machine(label) instead)."""
+        machines = self.machines()
+        if len(machines) > 1:
+            raise ValueError(f"{self.folder}: its rows ran on {len(machines)} machines; cases of one machine come "
+                             "from for_machine(label), never pooled")
         return self._cases
 
     def threads_of(self, workload: str, threads: int) -> int:
@@ -223,6 +253,28 @@ class Run:
 
     def hardware_threads(self) -> int | None:
         return hardware_threads(self.facts)
+
+    def machines(self) -> list[str]:
+        """The machines the rows name (a merge across machines), in the order rows first name
+        them; [] for a folder of one machine."""
+        return list(dict.fromkeys(r.machine for r in self.rows if r.machine))
+
+    def for_machine(self, label: str) -> Run:
+        """The rows of one machine as a run of their own: the same folder, command, registry and
+        claims; facts that say the machine (facts["machine"]) and describe that node as
+        machine.json's "machines" does, without the one node's facts the merge kept at the top."""
+        if label not in self.machines():
+            raise KeyError(f"{label!r}: no row of {self.folder} ran there (valid: {', '.join(self.machines())})")
+        node = (self.facts.get("machines") or {}).get(label) or {}
+        facts = {k: v for k, v in self.facts.items() if k not in NODE_FACTS and k != "machines"}
+        facts["machine"] = label
+        for key, fact in (("host", "host_name"), ("cpu_model", "cpu_model"), ("kernel", "kernel")):
+            if node.get(key):
+                facts[fact] = node[key]
+        if node.get("cpus"):
+            facts["num_cpus"] = facts["hardware_threads"] = node["cpus"]
+        return Run(folder=self.folder, rows=tuple(r for r in self.rows if r.machine == label), facts=facts,
+                   command=self.command, registry=self.registry, claims=self.claims)
 
 
 def hardware_threads(facts: dict[str, Any]) -> int | None:
@@ -282,12 +334,18 @@ def write_json(path: str | Path, value: Any) -> None:
 
 
 def write_csv(path: str | Path, rows: Iterable[Any], columns: Sequence[str] = COLUMNS) -> None:
-    """Rows (anything with csv_fields()) under a header of `columns`, written atomically."""
+    """Rows (anything with csv_fields()) under a header of `columns`, written atomically. A row
+    with a field the header lacks (a machine, without columns_for) is refused, not dropped."""
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, fieldnames=columns, lineterminator="\n")
     writer.writeheader()
     for row in rows:
-        writer.writerow(row.csv_fields())
+        record = row.csv_fields()
+        extra = [c for c in record if c not in columns]
+        if extra:
+            raise ResultsError(f"{path}: a row has {extra[0]} {record[extra[0]][:80]!r}, which the columns lack "
+                               "(valid: the columns of columns_for(rows))")
+        writer.writerow(record)
     write_atomically(path, buffer.getvalue())
 
 
@@ -341,6 +399,20 @@ def parse_count(where: str, name: str, text: str, limit: int) -> int:
     return int(text)
 
 
+def check_machine(where: str, label: str) -> str:
+    """A machine's label as a row or machine.json names it: printable text, no surrounding
+    blanks, at most MAX_TEXT characters (it is what the rows are grouped by)."""
+    valid = f"valid: a node's label such as 'node07 (CPU model, 40 CPUs)': printable, up to {MAX_TEXT} characters"
+    bad = next((c for c in label if unicodedata.category(c) in _UNPRINTABLE), None)
+    if bad is not None:
+        raise ResultsError(f"{where}: machine {label[:80]!r} holds the control character {bad!r} ({valid})")
+    if len(label) > MAX_TEXT:
+        raise ResultsError(f"{where}: machine {label[:80]!r}... is {len(label)} characters long ({valid})")
+    if label != label.strip():
+        raise ResultsError(f"{where}: machine {label[:80]!r} starts or ends with blanks ({valid})")
+    return label
+
+
 def _row(where: str, record: dict[str, str]) -> ResultRow:
     if not record["workload"].strip() or not record["allocator"].strip():
         raise ResultsError(f"{where}: empty workload or allocator")
@@ -363,7 +435,8 @@ def _row(where: str, record: dict[str, str]) -> ResultRow:
                 raise ResultsError(f"{where}: status ok but {m} is {record[m] or 'empty'!r}")
     return ResultRow(workload=record["workload"], allocator=record["allocator"], threads=threads,
                      repetition=repetition, status=status, reason=record["reason"][:MAX_TEXT],
-                     unit=record["unit"], active_malloc=record["active_malloc"], **metrics)
+                     unit=record["unit"], active_malloc=record["active_malloc"],
+                     machine=check_machine(where, record.get(MACHINE_COLUMN, "")), **metrics)
 
 
 def read_records(path: str | Path, columns: Sequence[str], kind: str = "results.csv") -> list[tuple[str, dict[str, str]]]:
@@ -411,7 +484,15 @@ def read_records(path: str | Path, columns: Sequence[str], kind: str = "results.
 def read_csv(path: str | Path) -> list[ResultRow]:
     """Every row of a results.csv, each field checked; ResultsError on the first fault."""
     required = [c for c in COLUMNS if c not in OPTIONAL_COLUMNS]
-    return [_row(where, record) for where, record in read_records(path, required)]
+    records = read_records(path, required)
+    rows = [_row(where, record) for where, record in records]
+    # The column names every row's machine or none's: a row without one would be pooled with a machine.
+    named = next((r.machine for r in rows if r.machine), "")
+    unnamed = next((where for (where, _), r in zip(records, rows) if not r.machine), None)
+    if named and unnamed is not None:
+        raise ResultsError(f"{unnamed}: machine is empty, but other rows name theirs ({named[:80]!r}) (valid: every "
+                           "row's machine in a merge across machines, or no machine column)")
+    return rows
 
 
 def _plain(value: Any, depth: int = 0) -> bool:
@@ -447,6 +528,18 @@ def _read_facts(path: Path) -> dict[str, Any]:
         if value is not None and (not isinstance(value, list) or
                                   not all(isinstance(v, int if key == "threads" else str) for v in value)):
             raise ResultsError(f"{path}: '{key}' is not a list of {'counts' if key == 'threads' else 'names'}")
+    machines = facts.get("machines")
+    if machines is not None:
+        if not isinstance(machines, dict) or not all(isinstance(n, dict) for n in machines.values()):
+            raise ResultsError(f"{path}: 'machines' is not an object of node labels to {{host, cpu_model, cpus, "
+                               "kernel}} objects")
+        for label, node in machines.items():
+            check_machine(f"{path}, 'machines'", label)
+            cpus = node.get("cpus", 0)
+            if not all(isinstance(node.get(k, ""), str) for k in ("host", "cpu_model", "kernel")) \
+                    or type(cpus) is not int or cpus < 0:
+                raise ResultsError(f"{path}: machine {label[:80]!r} is not a node's host, cpu_model, cpus and kernel "
+                                   "(valid: text, text, a count and text)")
     caches = facts.get("caches")
     if caches is not None and (not isinstance(caches, list) or not all(
             isinstance(c, dict) and all(isinstance(c.get(k, 0), int) and not isinstance(c.get(k, 0), bool)
@@ -502,6 +595,12 @@ def read_run(folder: str | Path, need_facts: bool = True) -> Run:
                                "repetition of a case once)")
     machine = folder / "machine.json"
     facts = _read_facts(machine) if need_facts or machine.exists() else {}
+    nodes = facts.get("machines")
+    if isinstance(nodes, dict):  # the rows' machines are nodes machine.json describes
+        for n, r in enumerate(rows, start=1):
+            if r.machine and r.machine not in nodes:
+                raise ResultsError(f"{csv_path}, row {n}: machine {r.machine[:80]!r} is not one of {machine}'s "
+                                   f"machines (valid: {', '.join(repr(k[:80]) for k in list(nodes)[:4])})")
     command_path = folder / "command.txt"
     if command_path.exists():
         regular_file(command_path)

@@ -13,7 +13,8 @@ identical machines. Names, kinds and the thread-count grammar come from the driv
 
 The plan: a new run writes plan.json first (atomically): the selection (allocators,
 workloads and their files, threads, repetitions, min-time, seed, profile, tiny, touch, units,
-shard, preloaded libraries), the driver and the machine (CPU model and count). `--resume DIR`
+shard, preloaded libraries), the driver, the machine (CPU model and count) and the node
+(host, CPU model, CPUs, kernel: machine.json names the one it finished on). `--resume DIR`
 runs the units of that plan which have no valid record, whatever the defaults are now; an
 option given with --resume must say what the plan says (else one line naming the option and
 both values), and a folder started on another machine is refused. A record counts as done
@@ -23,8 +24,11 @@ sweep or one of its drivers runs in it: a second sweep, or a resume, is refused 
 The drivers die with the sweep (PR_SET_PDEATHSIG), and the sweep with run_all.sh.
 
 `merge OUT DIR...` checks every folder before it writes anything (a run folder of the same
-plan, from the same machine, no unit twice, every record valid), builds OUT in a temporary
-sibling and renames it into place: a failed merge leaves nothing.
+plan, from the same kind of machine, no unit twice, every record valid), builds OUT in a
+temporary sibling and renames it into place: a failed merge leaves nothing. Shards from
+different CPU models or CPU counts are refused, naming both, unless --allow-mixed-machines:
+then every row of results.csv names its node (column `machine`) and the charts are drawn per
+machine. machine.json's `nodes` lists the node of every shard.
 
 A preloaded malloc whose free does nothing (alloclab_bump) is skipped, with the reason, on a
 workload that needs free, by the rule the driver applies to its arenas; a unit in which it runs
@@ -47,6 +51,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import platform
 import re
 import selectors
 import shlex
@@ -181,6 +186,18 @@ def describe_machine(m: Mapping[str, Any]) -> str:
     return f"{m.get('cpu_model') or 'unknown CPU'}, {m.get('cpus')} CPUs"
 
 
+def node_identity() -> dict[str, Any]:
+    """The node a shard runs on: its host name and kernel besides what makes numbers comparable
+    (a cluster's nodes of one kind differ in name only)."""
+    uname = platform.uname()
+    return {"host": uname.node, **machine_identity(), "kernel": f"{uname.system} {uname.release}"}
+
+
+def node_label(node: Mapping[str, Any]) -> str:
+    """A node as a row of a merge across machines names it: host (CPU model, CPUs)."""
+    return f"{node.get('host') or 'unknown host'} ({describe_machine(node)})"
+
+
 @dataclass(frozen=True)
 class Plan:
     """What a sweep runs: everything plan.json records."""
@@ -207,6 +224,7 @@ class Plan:
     files: Mapping[str, Mapping[str, int]] = field(default_factory=dict)
     machine: Mapping[str, Any] = field(default_factory=dict)
     command: str = ""
+    node: Mapping[str, Any] = field(default_factory=dict)  # where the shard started: node_identity()
 
     def never_free(self) -> frozenset[str]:
         return frozenset(a.name for a in self.registry.allocators
@@ -238,14 +256,14 @@ class Plan:
             "seed": self.seed, "timeout": self.timeout, "tiny": self.tiny, "touch": self.touch,
             "units": None if self.pairs is None else sorted(list(p) for p in self.pairs),
             "shard": f"{self.shard[0]}/{self.shard[1]}", "preloads": dict(self.preloads),
-            "machine": dict(self.machine),
+            "machine": dict(self.machine), "node": dict(self.node),
             "started_utc": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")}
 
     def selection(self) -> dict[str, Any]:
         """What two folders must share to be parts of one sweep (merge): the plan but its shard's K,
         its command, driver path and time."""
         doc = self.to_json()
-        for key in ("command", "binary", "started_utc", "shard", "timeout"):
+        for key in ("command", "binary", "started_utc", "shard", "timeout", "node"):
             doc.pop(key)
         doc["shards"] = self.shard[1]
         return doc
@@ -327,12 +345,15 @@ def read_plan(folder: Path) -> Plan:
     if not all(isinstance(v, str) and k in allocators for k, v in preloads.items()):
         raise _plan_error(path, "'preloads' is not a map of its allocators to libraries")
     machine = typed("machine", dict)
+    node = doc.get("node", {})  # absent from plans written before shards recorded their node
+    if not isinstance(node, dict) or not all(isinstance(node.get(k, ""), str) for k in ("host", "cpu_model", "kernel")):
+        raise _plan_error(path, "'node' is not the host, CPU model, CPUs and kernel of a node")
     for name in allocators:
         if registry.allocator(name) is None:
             raise ResultsError(f"{registry_path}: does not list allocator '{name}', which {path} selects")
     return Plan(Path(typed("binary", str)), registry, list(threads), float(min_time), seed, float(timeout), tiny,
                 args, fixed, touch, profile, allocators, workloads, repetitions, pairs, shard, preloads, files,
-                machine, typed("command", str))
+                machine, typed("command", str), node)
 
 
 # ----------------------------------------------------------------------------- paths and workloads
@@ -701,23 +722,31 @@ def machine_facts(records: Sequence[results.UnitFile], extra: dict[str, Any]) ->
     return {**facts, **extra}
 
 
-def finish_folder(folder: Path, records: Sequence[results.UnitFile], extra: dict[str, Any]) -> dict[str, int]:
-    """results.csv and machine.json from the records; -> rows per status."""
-    rows = sorted((r for record in records for r in record.rows),
+def finish_folder(folder: Path, records: Sequence[results.UnitFile], extra: dict[str, Any],
+                  machine_of: Mapping[Path, str] | None = None) -> dict[str, int]:
+    """results.csv and machine.json from the records; -> rows per status. `machine_of` (a merge
+    across machines): a record's path -> the node it ran on, kept as each row's machine."""
+    rows = sorted((replace(r, machine=machine_of[record.path]) if machine_of else r
+                   for record in records for r in record.rows),
                   key=lambda r: (r.workload, r.allocator, r.threads, r.repetition))
-    results.write_csv(folder / "results.csv", rows)
+    results.write_csv(folder / "results.csv", rows, results.columns_for(rows))
     results.write_json(folder / "machine.json", machine_facts(records, extra))
     return {s: sum(1 for r in rows if r.status == s) for s in results.STATUSES}
 
 
-def plan_facts(plan: Plan) -> dict[str, Any]:
-    """machine.json's facts of the sweep, from its plan (a resume does not change them)."""
+def plan_facts(plan: Plan, here: bool = True) -> dict[str, Any]:
+    """machine.json's facts of the sweep, from its plan (a resume does not change them); with
+    `here`, the node this process runs on (a shard's, not a merge's)."""
     k, n = plan.shard
     extra: dict[str, Any] = {
         "command": plan.command, "profile": plan.profile, "threads": plan.threads, "repetitions": plan.repetitions,
         "min_time": plan.min_time, "seed": plan.seed, "shard": f"{k}/{n}",
         "finished_utc": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "allocators": list(plan.allocators), "workloads": list(plan.workloads)}
+    if here:
+        extra["node"] = node_identity()
+        if plan.node and plan.node.get("host") != extra["node"]["host"]:
+            extra["started_on"] = dict(plan.node)  # resumed on another node of the same kind
     if plan.workload_args:
         extra["workload_files"] = {w: arg.split(":", 1)[1] for w, arg in plan.workload_args.items()}
     if plan.touch is not None:
@@ -764,7 +793,8 @@ def new_plan(args: argparse.Namespace) -> tuple[Plan, list[Preload]]:
                 tuple(workloads), profile["repetitions"] if args.repetitions is None else args.repetitions,
                 wanted_pairs(args.units) if args.units is not None else None,
                 args.shard or (1, 1), {u.name: str(u.library) for u in user},
-                {p.case: file_facts(p.path) for p in parametric}, machine_identity(), command_text(args))
+                {p.case: file_facts(p.path) for p in parametric}, machine_identity(), command_text(args),
+                node_identity())
     return plan, user
 
 
@@ -981,6 +1011,9 @@ def command_run(args: argparse.Namespace) -> int:
     folder_file = check_folder_file(args.folder_file)
     mine = check_runnable(plan, user, Path(args.probe))
     k, n = plan.shard
+    if args.check:  # the options alone (alloclab.slurm asks before it submits anything)
+        print(f"sweep: the options are valid: {len(plan.all_units())} units", flush=True)
+        return 0
 
     # Everything is checked: from here on the folder is written, under its lock.
     if resume:
@@ -1104,11 +1137,23 @@ def command_merge(args: argparse.Namespace) -> int:
         raise UsageError(f"merge: '{odd}' and '{args.dirs[0]}' were made by different versions of the sweep (one "
                          f"has {PLAN_FILE}) (valid: folders of one sweep)")
     selections = [p.selection() if p is not None else legacy_selection(d) for p, d in zip(plans, sources)]
+    # The machine first, naming both: the likeliest difference between shards a scheduler placed.
+    machines = [s.pop("machine", None) for s in selections]
+    mixed = any(m != machines[0] for m in machines[1:])
+    if mixed and not args.allow_mixed_machines:
+        i = next(i for i, m in enumerate(machines) if m != machines[0])
+        raise UsageError(f"merge: '{args.dirs[i]}' ran on {describe_machine(machines[i] or {})} but '{args.dirs[0]}' "
+                         f"on {describe_machine(machines[0] or {})}: shards from different machines do not compare "
+                         "(valid: shards of one kind of machine; `plot DIR DIR...` compares machines; "
+                         "--allow-mixed-machines merges them with the node as a column)")
+    if mixed and any(p is None for p in plans):
+        raise UsageError(f"merge --allow-mixed-machines: '{args.dirs[0]}' was made before shards recorded their node "
+                         "(valid: folders made by this version of sweep run)")
     for text, selection in zip(args.dirs[1:], selections[1:]):
         key = next((k for k in sorted(set(selection) | set(selections[0]))
                     if selection.get(k) != selections[0].get(k)), None)
         if key is not None:
-            what = {"shards": "number of shards (N of --shard K/N)", "machine": "machine (CPU model, CPUs)"}.get(key, key)
+            what = {"shards": "number of shards (N of --shard K/N)"}.get(key, key)
             raise UsageError(f"merge: '{text}' is not a shard of the sweep of '{args.dirs[0]}': its {what} differs "
                              f"({json.dumps(selection.get(key))[:120]} vs {json.dumps(selections[0].get(key))[:120]}) "
                              "(valid: shards of one sweep, on one kind of machine)")
@@ -1180,12 +1225,20 @@ def command_merge(args: argparse.Namespace) -> int:
             shutil.copy2(registries[0], temp / "registry.json")
         command = command_text(args)
         extra: dict[str, Any] = {"command": command, "merged_from": [str(d) for d in sources]}
+        nodes = {d: node_label(p.node or p.machine) for d, p in zip(sources, plans) if p is not None}
         if plans[0] is not None:
-            merged = replace(plans[0], shard=(1, 1), command=command)
+            merged = replace(plans[0], shard=(1, 1), command=command, machine={} if mixed else plans[0].machine,
+                             node={})
             results.write_json(temp / PLAN_FILE, merged.to_json())
-            extra = {**plan_facts(merged), **extra}
+            extra = {**plan_facts(merged, here=False), **extra,
+                     "nodes": {nodes[d]: dict(p.node) for d, p in zip(sources, plans) if p is not None}}
+        machine_of = None
+        if mixed:
+            machine_of = {r.path: nodes[r.path.parent.parent] for r in records}
+            extra["machines"] = {label: node for label, node in extra["nodes"].items()
+                                 if label in set(machine_of.values())}
         results.write_atomically(temp / "command.txt", command + "\n")
-        counts = finish_folder(temp, records, extra)
+        counts = finish_folder(temp, records, extra, machine_of)
         if os.path.lexists(out):
             raise UsageError(f"merge: OUT '{args.out}' appeared while merging (valid: a new folder)")
         os.rename(temp, out)
@@ -1236,11 +1289,16 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument("--probe", action=Once, default=str(DEFAULT_PROBE), help=argparse.SUPPRESS)
     run.add_argument("--tiny", action=Once, nargs=0, help="tiny cases (tests)")
     run.add_argument("--folder-file", action=Once, help="write the run folder's path to this file (for scripts)")
+    run.add_argument("--check", action=Once, nargs=0,
+                     help="check the options and print the number of units; run and write nothing")
     run.add_argument("--units", action=Once, help="JSON file of [workload, allocator] pairs: run only those (with "
                      "--workloads/--allocators naming at least them)")
     merge = sub.add_parser("merge", help="merge shard folders")
     merge.add_argument("out", metavar="OUT", help="the merged run folder to create (it must not exist)")
     merge.add_argument("dirs", metavar="DIR", nargs="+", help="results folders to merge (shards of one sweep)")
+    merge.add_argument("--allow-mixed-machines", action=Once, nargs=0, dest="allow_mixed_machines",
+                       help="merge shards that ran on different kinds of machine (CPU model, CPUs): every row keeps "
+                            "its node in a column `machine`, and the charts are drawn per machine")
     args = parser.parse_args(argv)
     args.argv = argv
     # A SIGTERM unwinds like an exception, so the running unit's driver is killed (run_unit).

@@ -116,6 +116,30 @@ class MergeSurface(SurfaceTest):
             with self.subTest(other=other.name):
                 self.refused(self.merge(self.tmp / "out", s1, other), needle, watch=self.inputs())
 
+    def test_shards_of_two_machines(self) -> None:
+        # Two fake machine descriptions: refused naming both, unless --allow-mixed-machines, which
+        # keeps each row's node as the column `machine`.
+        s1, _ = self.inputs()
+        other = self.copy("s2", "other-machine")
+        plan = json.loads((other / "plan.json").read_text())
+        plan["machine"] = {"cpu_model": "Imaginary CPU 9000", "cpus": 512}
+        plan["node"] = {"host": "n9000", "cpu_model": "Imaginary CPU 9000", "cpus": 512, "kernel": "Linux 6.1"}
+        (other / "plan.json").write_text(json.dumps(plan))
+        here = json.loads((s1 / "plan.json").read_text())["machine"]
+        self.refused(self.merge(self.tmp / "out", s1, other), "Imaginary CPU 9000, 512 CPUs", here["cpu_model"],
+                     "--allow-mixed-machines", watch=self.inputs())
+        out = self.tmp / "out"
+        done = self.run_command(self.merge(out, s1, other, "--allow-mixed-machines"))
+        self.assertEqual(done.returncode, 0, done.stderr)
+        with open(out / "results.csv", newline="") as f:
+            rows = list(csv.DictReader(f))
+        by_workload = {r["workload"]: r["machine"] for r in rows}
+        self.assertEqual(len(set(by_workload.values())), 2, by_workload)
+        self.assertIn("n9000 (Imaginary CPU 9000, 512 CPUs)", by_workload.values())
+        facts = json.loads((out / "machine.json").read_text())
+        self.assertEqual(sorted(facts["machines"]), sorted(set(by_workload.values())))
+        self.assertEqual(len(facts["nodes"]), 2)
+
     def test_records_that_do_not_read_back(self) -> None:
         s1 = self.shared / "s1"
         bad = self.copy("s2", "bad")
