@@ -13,6 +13,13 @@
 #                                glibc and every preloaded peer (add yours: --preload LABEL=lib.so),
 #                                5 repetitions; results, charts, report (programs run -h);
 #                                programs merge OUT DIR… merges shards, programs list lists
+#   ./run_all.sh sweep --slurm [--slurm-tasks N] [--slurm-args "ARGS"] [OPTION…]
+#                                the sweep as a SLURM job array (one shard per task, --exclusive)
+#                                plus a merge job that draws the charts and report once all
+#                                succeeded; the same for programs (programs --slurm …);
+#                                --resume RUN resubmits only what RUN is missing
+#   ./run_all.sh status RUN [RUN…]   where a run stands: shards done, running, pending, failed
+#                                (with the reason), whether SLURM or a person ran them
 #   ./run_all.sh trace OUT.trace -- CMD [ARG…]
 #                                record CMD's allocations (liballoclab_trace.so preloaded): its
 #                                own process into OUT.trace, every process it starts into
@@ -60,8 +67,9 @@ die() { echo "run_all.sh: $*" >&2; exit 2; }
 # Debian packages each job needs.
 build_packages=(cmake ninja-build g++ git libbenchmark-dev libtbb-dev libgtest-dev libcli11-dev
                 nlohmann-json3-dev)
-# The test suite: clang and its libFuzzer/sanitizer runtimes (fuzzers), mypy (the tools' types).
-test_packages=(clang libclang-rt-14-dev mypy)
+# The test suite: clang and its libFuzzer/sanitizer runtimes (fuzzers), mypy (the tools' types),
+# SLURM and munge (a single-node SLURM the SLURM test starts and stops).
+test_packages=(clang libclang-rt-14-dev mypy slurm-wlm munge)
 # The real programs of the suite (python3 is among the tool packages).
 program_packages=(redis-server redis-tools lua5.4 z3 ghostscript sqlite3 rocksdb-tools lld)
 # The sweep's peers (preloaded) and the Python tools' libraries.
@@ -119,7 +127,22 @@ run_into_folder() {
   [ -d "$folder" ] || die "the $what wrote no results folder"
 }
 
+# --slurm anywhere among a sweep's or programs' options: submit instead of running here.
+wants_slurm() { local a; for a in "$@"; do [ "$a" = --slurm ] && return 0; done; return 1; }
+
+slurm_submit() {  # slurm_submit sweep|programs [options]: the tasks run the driver built here
+  local kind=$1
+  shift
+  ensure_packages "${build_packages[@]}" "${tool_packages[@]}"
+  [ "$kind" = programs ] && ensure_packages "${program_packages[@]}"
+  build release
+  python=$(pick_python)
+  to_caller
+  exec "$python" -m alloclab.slurm submit "$kind" "$@"
+}
+
 sweep() {  # sweep [sweep.py run options]
+  if wants_slurm "$@"; then slurm_submit sweep "$@"; fi
   ensure_packages "${build_packages[@]}" "${tool_packages[@]}"
   build release
   local folder
@@ -143,6 +166,7 @@ main_job() {  # the default sweep, then a short programs run into the same folde
 }
 
 programs() {  # programs [alloclab.programs run options]
+  if wants_slurm "$@"; then slurm_submit programs "$@"; fi
   ensure_packages "${build_packages[@]}" "${tool_packages[@]}" "${program_packages[@]}"
   build release
   local folder
@@ -247,7 +271,13 @@ case "${1-}" in
     python=$(pick_python); to_caller
     exec "$python" -m alloclab.claims "$repo/harness/targets.toml" --one-run --repetitions 25 --min-time 0.1 "$@" ;;
   trace) shift; trace "$@" ;;
+  status)
+    shift
+    [ $# -ge 1 ] || die "status needs a run folder (valid: status RUN [RUN…], e.g. status results/latest)"
+    ensure_packages "${tool_packages[@]}"
+    python=$(pick_python); to_caller
+    exec "$python" -m alloclab.status "$@" ;;
   test) shift; run_tests "$@" ;;
   help|-h|--help) usage ;;
-  *) die "unknown command '$1' (valid: sweep, --full, programs, trace, plot, merge, claims, targets, test, help, or none for the main job)" ;;
+  *) die "unknown command '$1' (valid: sweep, --full, programs, status, trace, plot, merge, claims, targets, test, help, or none for the main job)" ;;
 esac

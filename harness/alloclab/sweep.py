@@ -815,6 +815,9 @@ def resume_plan(args: argparse.Namespace) -> tuple[Plan, list[Preload], Path]:
         if getattr(args, option) is not None:
             raise UsageError(f"give --{option} (a new run) or --resume DIR (complete one), not both "
                              f"(valid: --resume DIR alone, or with the options of its plan)")
+    if text and (folder / "slurm.json").is_file():
+        raise UsageError(f"--resume '{text}' is a SLURM run (valid: ./run_all.sh sweep --slurm --resume {text} "
+                         "resubmits its missing shards)")
     if not text or not folder.is_dir() or not (folder / "raw").is_dir():
         raise UsageError(f"--resume '{text}' is not a results folder of a sweep ({valid})")
     plan = read_plan(folder)

@@ -545,6 +545,9 @@ def command_run(args: argparse.Namespace) -> int:
         checks.nonempty("--resume", args.resume, "a folder made by programs run")
         folder = checks.caller_path(args.resume)
         plan_path = folder / "programs" / "plan.json"
+        if (folder / "slurm.json").is_file():
+            raise UsageError(f"--resume '{args.resume}' is a SLURM run (valid: ./run_all.sh programs --slurm --resume "
+                             f"{args.resume} resubmits its missing shards)")
         if not plan_path.is_file():
             raise UsageError(f"--resume '{args.resume}' holds no programs run (valid: a folder made by programs "
                              "run, with programs/plan.json)")
@@ -593,6 +596,9 @@ def command_run(args: argparse.Namespace) -> int:
                          f"(valid: K/N with K <= {len(groups)})")
     if args.resume is None and SYSTEM not in [a.name for a in plan.allocators]:
         print(f"programs: note: without {SYSTEM} the report has no baseline for its ratios", file=sys.stderr)
+    if args.check:  # the options alone (alloclab.slurm asks before it submits anything)
+        print(f"programs: the options are valid: {len(groups)} passes", flush=True)
+        return 0
 
     # Every check passed: now the folder, and its lock, held by every process the run starts
     # (an orphan of a killed run keeps the folder locked until it is gone).
@@ -815,6 +821,8 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument("--probe", action=Once, default=str(DEFAULT_PROBE),
                      help="liballoclab_probe.so, with alloclab_launch beside it (default: the release build's)")
     run.add_argument("--folder-file", action=Once, help="write the run folder's path to this file (for scripts)")
+    run.add_argument("--check", action=Once, nargs=0,
+                     help="check the options and print the number of passes (the units of --shard); write nothing")
     run.add_argument("--record", action=Once, nargs=0,
                      help="record each program once under the trace recorder into traces/ instead of measuring "
                      "(--repetitions: untraced/traced pairs for the recorder's overhead, default 1; threaded "
