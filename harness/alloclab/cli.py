@@ -26,6 +26,16 @@ class Parser(argparse.ArgumentParser):
         sys.exit(2)
 
 
+def one_line(message: str) -> str:
+    """A message as one printable line: a value that holds a newline, a control character or
+    bytes that are not UTF-8 (surrogate escapes) is shown escaped, never split or re-encoded."""
+    def show(c: str) -> str:
+        if "\udc80" <= c <= "\udcff":
+            return f"\\x{ord(c) - 0xdc00:02x}"
+        return c if c.isprintable() else c.encode("unicode_escape").decode("ascii")
+    return "".join(map(show, message))
+
+
 def seconds(flag: str, value: float, most: float = 86400.0) -> float:
     """A positive, finite number of seconds, at most `most`."""
     if not math.isfinite(value) or not 0 < value <= most:

@@ -34,6 +34,7 @@ import os
 import re
 import shlex
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -43,7 +44,7 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 from alloclab import results
-from alloclab.cli import Parser, UsageError, create_new_folder, integer
+from alloclab.cli import Parser, UsageError, create_new_folder, integer, one_line
 from alloclab.processes import die_with_launcher
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -54,12 +55,17 @@ DEFAULT_TASKS = 8
 MAX_TASKS = 10_000
 # Options of the tools that submit decides itself (a shard's folder and part, the run folder).
 OWN_OPTIONS = ("--out", "--results", "--resume", "--shard", "--folder-file", "--check", "--record")
+# sbatch's options that the run sets itself, long and short (getopt also takes a long option's
+# unique prefix, and a short option's value attached: -o1).
+RUN_SLURM_OPTIONS = {"--array": "-a", "--output": "-o", "--error": "-e", "--dependency": "-d"}
+# What an #SBATCH line cannot carry (sbatch reads quotes there, but no escapes).
+UNSAFE_IN_SCRIPT = re.compile(r"[\"'\\\x00-\x1f\x7f]")
 # Set by run_all.sh for the tools it starts; a batch job is no child of the shell that submitted it.
 LAUNCHER_VARIABLES = ("ALLOCLAB_PARENT_PID", "ALLOCLAB_CALLER_DIR")
 
 
 def fail(message: str) -> NoReturn:
-    print(f"slurm: {message}", file=sys.stderr)
+    print(one_line(f"slurm: {message}"), file=sys.stderr)
     sys.exit(2)
 
 
@@ -121,13 +127,22 @@ def read_run(folder: Path, shown: str) -> SlurmRun:
         raise UsageError(bad)
     kind, tasks, options = doc.get("kind"), doc.get("tasks"), doc.get("options")
     slurm_args, submissions, python = doc.get("slurm_args"), doc.get("submissions"), doc.get("python")
-    if kind not in KINDS or type(tasks) is not int or not 1 <= tasks <= MAX_TASKS or \
+    if not isinstance(kind, str) or kind not in KINDS or type(tasks) is not int or not 1 <= tasks <= MAX_TASKS or \
             not isinstance(options, list) or not all(isinstance(o, str) for o in options) or \
             not isinstance(slurm_args, list) or not all(isinstance(o, str) for o in slurm_args) or \
             not isinstance(submissions, list) or not all(isinstance(s, dict) for s in submissions) or \
-            not isinstance(python, str) or not isinstance(doc.get("allow_mixed_machines"), bool):
+            not isinstance(python, str) or not isinstance(doc.get("allow_mixed_machines"), bool) or \
+            not all(valid_submission(s, tasks) for s in submissions):
         raise UsageError(bad)
     return SlurmRun(folder, kind, tasks, options, slurm_args, doc["allow_mixed_machines"], python, submissions)
+
+
+def valid_submission(record: dict[str, Any], tasks: int) -> bool:
+    """One entry of slurm.json's submissions, as submit_jobs writes it."""
+    shards, array, merge = record.get("shards"), record.get("array_job"), record.get("merge_job")
+    return isinstance(shards, list) and all(type(k) is int and 1 <= k <= tasks for k in shards) and \
+        all(job is None or (isinstance(job, str) and re.fullmatch(r"[0-9]+", job) is not None)
+            for job in (array, merge))
 
 
 def shard_complete(kind: str, shard: Path) -> bool:
@@ -136,6 +151,11 @@ def shard_complete(kind: str, shard: Path) -> bool:
     if kind == "sweep":
         return (shard / "plan.json").is_file() and (shard / "results.csv").is_file()
     return (shard / "programs" / "plan.json").is_file() and (shard / "programs.csv").is_file()
+
+
+def merge_complete(run: SlurmRun) -> bool:
+    """The merge job's work is done: the merged folder and its report (drawn last)."""
+    return (run.merged / "report.html").is_file()
 
 
 def shard_started(kind: str, shard: Path) -> bool:
@@ -160,7 +180,8 @@ def sbatch(args: list[str], script: Path, what: str) -> str:
     """Submits (or with --test-only, checks) a batch script; -> the job id. UsageError with
     sbatch's own words when it refuses."""
     command = [slurm_command("sbatch"), *args, str(script)]
-    done = subprocess.run(command, capture_output=True, text=True, env=clean_environment(), timeout=120)
+    done = subprocess.run(command, capture_output=True, text=True, errors="replace", env=clean_environment(),
+                          timeout=120)
     said = " ".join((done.stderr.strip() or done.stdout.strip()).split())
     if done.returncode != 0:
         said = re.sub(r"^sbatch: (error: )?", "", said)[:300] or f"exit status {done.returncode}"
@@ -169,9 +190,23 @@ def sbatch(args: list[str], script: Path, what: str) -> str:
     if "--test-only" in args:
         return ""
     job = done.stdout.strip().split(";")[0]
-    if not job.isdigit():
-        raise UsageError(f"sbatch gave no job id for {what} (it printed '{done.stdout.strip()[:120]}')")
+    if re.fullmatch(r"[0-9]+", job) is None:
+        raise UsageError(f"sbatch gave no job id for {what} (it printed '{done.stdout.strip()[:120]}'; valid: "
+                         "`sbatch --parsable` prints the job id, as SLURM's sbatch does)")
     return job
+
+
+def cancel(jobs: list[str]) -> str:
+    """scancel JOBS; -> '' when they are cancelled, else what stands in the way (for the user's
+    one line, which then says to cancel them by hand)."""
+    try:
+        done = subprocess.run([slurm_command("scancel"), *jobs], capture_output=True, text=True, errors="replace",
+                              env=clean_environment(), timeout=60)
+    except (UsageError, OSError, subprocess.SubprocessError) as e:
+        return str(e)
+    if done.returncode != 0:
+        return " ".join((done.stderr.strip() or f"exit status {done.returncode}").split())[:200]
+    return ""
 
 
 def queued_jobs(job_ids: list[str]) -> dict[str, tuple[str, str, str]]:
@@ -179,9 +214,13 @@ def queued_jobs(job_ids: list[str]) -> dict[str, tuple[str, str, str]]:
     {} when squeue is not here or does not answer (a finished job leaves the queue)."""
     if not job_ids or shutil.which("squeue") is None:
         return {}
-    done = subprocess.run(["squeue", "--noheader", "--array", f"--jobs={','.join(job_ids)}",
-                           "--format=%i|%T|%r|%N"], capture_output=True, text=True, env=clean_environment(),
-                          timeout=60)
+    try:
+        done = subprocess.run(["squeue", "--noheader", "--array", f"--jobs={','.join(job_ids)}",
+                               "--format=%i|%T|%r|%N"], capture_output=True, text=True, errors="replace",
+                              env=clean_environment(), timeout=60)
+    except subprocess.TimeoutExpired:
+        raise UsageError("squeue did not answer in 60 s (valid: a SLURM controller that answers; the run's folder "
+                         "holds what its tasks wrote)") from None
     found: dict[str, tuple[str, str, str]] = {}
     for line in done.stdout.splitlines():
         parts = line.strip().split("|")
@@ -191,6 +230,22 @@ def queued_jobs(job_ids: list[str]) -> dict[str, tuple[str, str, str]]:
 
 
 # ----------------------------------------------------------------------------- batch scripts
+
+def sbatch_line(option: str) -> str:
+    """An #SBATCH line; a value with spaces in double quotes (sbatch reads them there)."""
+    if not re.search(r"\s", option):
+        return f"#SBATCH {option}"
+    name, eq, value = option.partition("=")
+    if option.startswith("--") and eq:
+        return f'#SBATCH {name}="{value}"'
+    return f'#SBATCH {option[:2]}"{option[2:]}"'
+
+
+def output_path(path: str) -> str:
+    """A path for sbatch's --output, its % patterns (%j, %A, %a) still to come: a % of the path
+    itself is written %%."""
+    return path.replace("%", "%%")
+
 
 def batch_script(run: SlurmRun, merge: bool) -> str:
     """A readable script: the SLURM options as #SBATCH lines (a user's after the defaults, so
@@ -203,11 +258,12 @@ def batch_script(run: SlurmRun, merge: bool) -> str:
              f"#   ./run_all.sh {run.kind} --slurm --resume {run.folder}",
              f"#SBATCH --job-name={job}"]
     if merge:
-        lines += [f"#SBATCH --output={run.folder}/logs/merge.%j.out", "#SBATCH --ntasks=1"]
+        lines += [sbatch_line(f"--output={output_path(str(run.folder))}/logs/merge.%j.out"), "#SBATCH --ntasks=1"]
     else:
-        lines += [f"#SBATCH --array=1-{run.tasks}", f"#SBATCH --output={run.folder}/logs/shard-%a.%A.out",
+        lines += [f"#SBATCH --array=1-{run.tasks}",
+                  sbatch_line(f"--output={output_path(str(run.folder))}/logs/shard-%a.%A.out"),
                   "#SBATCH --exclusive", "#SBATCH --ntasks=1"]
-    lines += [f"#SBATCH {a}" for a in run.slurm_args if not (merge and a.startswith(("--array", "-a")))]
+    lines += [sbatch_line(a) for a in run.slurm_args]
     step = "merge" if merge else "task"
     lines += ["set -eu",
               "# A job is no child of the shell that submitted it: run_all.sh's variables do not apply.",
@@ -249,6 +305,10 @@ def split_options(argv: list[str]) -> tuple[argparse.Namespace, list[str]]:
         elif name in OWN_OPTIONS:
             raise UsageError(f"{name} is not for a SLURM run: the run decides each shard's folder and part itself "
                              "(valid: the tool's selection options; --out RUN or --results DIR for the run folder)")
+        elif name.startswith("--") and len(name) > 2 and \
+                any(o.startswith(name) for o in (*OWN_OPTIONS, *own, "--allow-mixed-machines", "--slurm")):
+            # argparse would read it as the option it abbreviates, which the run sets itself
+            raise UsageError(f"{name} abbreviates an option of the run (valid: options spelled in full)")
         else:
             rest.append(arg)
         i += 1
@@ -258,8 +318,11 @@ def split_options(argv: list[str]) -> tuple[argparse.Namespace, list[str]]:
 def tool_check(kind: str, options: list[str], tasks: int | None) -> int:
     """The tool checks its options as a shard's would be (`run --check`); -> its units (passes
     of a programs run). Its one-line refusal is passed on."""
-    command = [sys.executable, "-m", KINDS[kind], "run", *options, "--check"]
-    done = subprocess.run(command, capture_output=True, text=True, env=os.environ.copy())
+    # A shard writes its own folder (--out): the check gets one too, in the system's temporary
+    # folder, so the default results folder's state does not decide (run_folder checks RUN's).
+    with tempfile.TemporaryDirectory(prefix="alloclab-slurm-check-") as temp:
+        command = [sys.executable, "-m", KINDS[kind], "run", *options, "--out", str(Path(temp) / "shard"), "--check"]
+        done = subprocess.run(command, capture_output=True, text=True, errors="replace", env=os.environ.copy())
     if done.returncode != 0:
         message = (done.stderr.strip().splitlines() or [f"{kind} run exited {done.returncode}"])[-1]
         print(message, file=sys.stderr)
@@ -277,12 +340,20 @@ def parse_slurm_args(text: str) -> list[str]:
         raise UsageError(f"bad --slurm-args '{text[:120]}': {e} (valid: sbatch options, quoted as for a shell, "
                          "e.g. \"--partition=bench --time=2:00:00\")") from None
     for a in args:
-        if not a.startswith("-"):
+        if not a.startswith("-") or a in ("-", "--"):
             raise UsageError(f"bad --slurm-args '{text[:120]}': '{a[:60]}' is not an sbatch option (valid: options "
-                             "starting with -, e.g. \"--partition=bench --time=2:00:00\")")
-        if a.split("=")[0] in ("--array", "-a", "--output", "-o", "--error", "-e", "--dependency", "-d"):
-            raise UsageError(f"bad --slurm-args: {a.split('=')[0]} is set by the run itself (valid: other sbatch "
-                             "options, e.g. --partition, --time, --account, --constraint)")
+                             "starting with -, a value joined by =, e.g. \"--partition=bench --time=2:00:00\")")
+        if UNSAFE_IN_SCRIPT.search(a):
+            raise UsageError(f"bad --slurm-args: '{a[:60]}' holds a quote, a backslash or a control character, which "
+                             "an #SBATCH line of the batch script cannot carry (valid: sbatch options without them; "
+                             "spaces are fine)")
+        name = a.split("=")[0]
+        owned = next((long for long, short in RUN_SLURM_OPTIONS.items()
+                      if (name.startswith("--") and len(name) > 2 and long.startswith(name)) or
+                      (not name.startswith("--") and a[:2] == short)), None)
+        if owned is not None:
+            raise UsageError(f"bad --slurm-args: '{a[:60]}' is {owned}, which the run sets itself (valid: other sbatch "
+                             "options, spelled in full, e.g. --partition, --time, --account, --constraint)")
     return args
 
 
@@ -297,12 +368,23 @@ def submit_jobs(run: SlurmRun, shards: list[int], merge_only: bool = False) -> d
         merge_args += [f"--dependency=afterok:{array}", "--kill-on-invalid-dep=yes"]
     try:
         record["merge_job"] = sbatch(merge_args, run.folder / "merge.sbatch", "the merge job")
-    except (UsageError, OSError, subprocess.SubprocessError):
-        if record.get("array_job"):
-            subprocess.run([shutil.which("scancel") or "scancel", record["array_job"]], capture_output=True,
-                           env=clean_environment())
+    except BaseException as e:
+        withdraw(record, e)
         raise
     return record
+
+
+def withdraw(record: dict[str, Any], error: BaseException) -> None:
+    """Cancels what a submission that failed half-way had submitted; when that fails too, the
+    error (a UsageError, so one line) says which jobs are left and how to cancel them."""
+    jobs = [str(record[k]) for k in ("array_job", "merge_job") if record.get(k)]
+    if not jobs:
+        return
+    why = cancel(jobs)
+    if why:
+        first = str(error) if isinstance(error, UsageError) else f"the submission was interrupted ({type(error).__name__})"
+        raise UsageError(f"{first}; jobs {' '.join(jobs)} it had submitted could not be cancelled ({why}) "
+                         f"(valid: cancel them yourself: scancel {' '.join(jobs)})") from None
 
 
 def compact(numbers: list[int]) -> str:
@@ -366,7 +448,7 @@ def submit_new(kind: str, ns: argparse.Namespace, options: list[str]) -> int:
         shutil.rmtree(folder, ignore_errors=True)
         raise
     run.submissions.append(record)
-    run.save()
+    record_submission(run, record)
     print(f"slurm: submitted {kind} as job array {record['array_job']} ({tasks} tasks, one shard each) and merge job "
           f"{record['merge_job']} (runs once every task succeeded)")
     print(f"slurm: run folder {folder}\nslurm: progress: ./run_all.sh status {folder}\n"
@@ -390,10 +472,27 @@ def run_folder(ns: argparse.Namespace, kind: str) -> Path:
             raise UsageError(f"--results '{ns.results}' is not a folder (valid: an existing folder of run folders)")
         base.mkdir(exist_ok=True)
         folder = base / results.new_run_name(f"-{kind}-slurm")
+    if UNSAFE_IN_SCRIPT.search(str(folder)):
+        raise UsageError(f"run folder '{folder}' holds a quote, a backslash or a control character, which the batch "
+                         "script's #SBATCH lines cannot carry (valid: a path without them)")
     if not folder.parent.is_dir() or not os.access(folder.parent, os.W_OK | os.X_OK):
         raise UsageError(f"cannot create run folder '{folder}': {folder.parent} is not a writable folder "
                          "(valid: a new folder in a writable one)")
     return folder
+
+
+def record_submission(run: SlurmRun, record: dict[str, Any]) -> None:
+    """slurm.json with the new submission; jobs that cannot be recorded are cancelled (a run
+    must know its jobs: status and --resume go by them)."""
+    try:
+        run.save()
+    except BaseException as e:
+        run.submissions.remove(record)
+        withdraw(record, e)
+        if isinstance(e, OSError):
+            raise UsageError(f"cannot write {run.folder / RUN_FILE}: {e.strerror}; the jobs were cancelled (valid: a "
+                             "run folder you can write)") from None
+        raise
 
 
 def submit_again(kind: str, ns: argparse.Namespace, options: list[str]) -> int:
@@ -421,12 +520,21 @@ def submit_again(kind: str, ns: argparse.Namespace, options: list[str]) -> int:
         raise UsageError(f"--resume '{ns.resume}': jobs of the run are still queued or running ({ids}) (valid: wait "
                          f"for them, or cancel them: scancel {' '.join(sorted({j.split('_')[0] for j in queued}))})")
     missing = [k for k in range(1, run.tasks + 1) if not shard_complete(kind, run.shard(k))]
-    if not missing and run.merged.is_dir():
+    if not missing and merge_complete(run):
         print(f"slurm: nothing to resubmit: every shard is complete and merged ({run.merged})")
         return 0
+    # The tasks write into shards/ and logs/, and submit into slurm.json: all checked first.
+    for sub in (run.folder / "shards", run.folder / "logs"):
+        if os.path.lexists(sub) and not sub.is_dir():
+            raise UsageError(f"--resume '{ns.resume}': {sub} is not a folder (valid: a run folder as submit made it)")
+    if not all(os.access(p, os.W_OK) for p in (run.folder, run.folder / RUN_FILE)):
+        raise UsageError(f"--resume '{ns.resume}': the run folder cannot be written (valid: a run folder you can "
+                         "write)")
+    for sub in (run.folder / "shards", run.folder / "logs"):
+        sub.mkdir(exist_ok=True)  # removed by hand: its shards run again from scratch
     record = submit_jobs(run, missing, merge_only=not missing)
     run.submissions.append(record)
-    run.save()
+    record_submission(run, record)
     what = f"job array {record['array_job']} (shards {compact(missing)}) and " if missing else ""
     print(f"slurm: resubmitted {what}merge job {record['merge_job']}\nslurm: progress: ./run_all.sh status {folder}")
     return 0
@@ -438,7 +546,7 @@ def command_task(folder: Path) -> int:
     """One array task: a new shard, or the resume of one a failed task left."""
     run = read_run(folder, str(folder))
     text = os.environ.get("SLURM_ARRAY_TASK_ID", "")
-    if not text.isdigit() or not 1 <= int(text) <= run.tasks:
+    if re.fullmatch(r"[0-9]{1,9}", text) is None or not 1 <= int(text) <= run.tasks:
         raise UsageError(f"SLURM_ARRAY_TASK_ID '{text}' is not a task of the run (valid: 1 to {run.tasks}, set by "
                          "SLURM in an array task)")
     k = int(text)
@@ -461,14 +569,17 @@ def command_merge(folder: Path) -> int:
     if missing:
         raise UsageError(f"shards {compact(missing)} of {run.tasks} are not complete (valid: merge once every shard "
                          f"is; ./run_all.sh {run.kind} --slurm --resume {folder} runs them)")
-    if run.merged.exists():
-        print(f"slurm: {run.merged} exists already: nothing to merge")
+    if merge_complete(run):
+        print(f"slurm: {run.merged} is merged and drawn already: nothing to do")
         return 0
     shards = [str(run.shard(k)) for k in range(1, run.tasks + 1)]
     merge = [run.python, "-m", KINDS[run.kind], "merge", str(run.merged), *shards]
     if run.allow_mixed_machines and run.kind == "sweep":
         merge.append("--allow-mixed-machines")
-    for command in (merge, [run.python, "-m", "plots", str(run.merged)]):
+    # A merge whose charts failed left a whole merged folder (merge renames it into place
+    # complete): only the charts and report are drawn again.
+    commands = [merge] if not run.merged.exists() else []
+    for command in commands + [[run.python, "-m", "plots", str(run.merged)]]:
         print(f"slurm: {shlex.join(command)}", flush=True)
         done = subprocess.run(command)
         if done.returncode != 0:
@@ -479,11 +590,25 @@ def command_merge(folder: Path) -> int:
 
 # ----------------------------------------------------------------------------- main
 
+def unwind(signum: int, _frame: Any) -> None:
+    """A SIGTERM or SIGHUP unwinds like an exception: temporary folders and a half-made run
+    folder are removed, a half-made submission withdrawn."""
+    raise SystemExit(128 + signum)
+
+
 def main(argv: list[str] | None = None) -> int:
     die_with_launcher()
+    for sig in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(sig, unwind)
     argv = sys.argv[1:] if argv is None else list(argv)
     valid = "valid: submit sweep|programs [OPTION...], task RUN, merge RUN"
     try:
+        for arg in argv:
+            try:
+                arg.encode("utf-8")
+            except UnicodeEncodeError:
+                raise UsageError(f"'{arg[:120]}' is not UTF-8 (valid: options and paths in UTF-8: they are written "
+                                 "into the batch scripts and slurm.json)") from None
         if not argv or argv[0] in ("-h", "--help"):
             print(__doc__)
             return 0

@@ -12,6 +12,7 @@ their reasons. Nothing is written; SLURM is asked (squeue) when it is there.
 from __future__ import annotations
 
 import json
+import os
 import re
 import sys
 from dataclasses import dataclass, field
@@ -19,7 +20,7 @@ from pathlib import Path
 from typing import NoReturn
 
 from alloclab import results
-from alloclab.cli import Parser, UsageError
+from alloclab.cli import Parser, UsageError, one_line
 from alloclab.processes import in_use
 from alloclab.results import ResultsError
 
@@ -28,7 +29,7 @@ SHOWN_FAILURES = 5
 
 
 def fail(message: str) -> NoReturn:
-    print(f"status: {message}", file=sys.stderr)
+    print(one_line(f"status: {message}"), file=sys.stderr)
     sys.exit(2)
 
 
@@ -104,6 +105,8 @@ def programs_progress(folder: Path) -> tuple[int, int, list[str], str, str]:
         m = re.search(r"--shard[= ]([0-9]+)/([0-9]+)", command.read_text(encoding="utf-8", errors="replace"))
         if m:
             shard = (int(m.group(1)), int(m.group(2)))
+            if not 1 <= shard[0] <= shard[1] <= 1_000_000:
+                raise ResultsError(f"{command}: --shard {shard[0]}/{shard[1]} is not a shard (K/N, 1 <= K <= N)")
     units: list[ProgramUnit] = plan_units(list(plan.programs), [a.name for a in plan.allocators],  # type: ignore[arg-type]
                                           list(plan.threads), plan.repetitions)
     groups = list(dict.fromkeys((u.repetition, u.program, u.threads) for u in units))
@@ -166,11 +169,18 @@ def log_reason(folder: Path, k: int | None, job: str) -> str:
     LIMIT, NODE FAIL, OUT OF MEMORY) or the tool's last error."""
     name = f"shard-{k}.{job}.out" if k is not None else f"merge.{job}.out"
     path = folder / "logs" / name
+    what = "task" if k is not None else "merge job"
+    if not os.path.lexists(path):
+        return f"no log (logs/{name}): the {what} never started"
+    if not path.is_file():
+        return f"logs/{name} is not a regular file: the {what}'s reason is not known"
     try:
-        lines = [line.strip() for line in path.read_text(encoding="utf-8", errors="replace").splitlines()
-                 if line.strip()]
-    except OSError:
-        return f"no log ({path.name}): the task never started"
+        with open(path, "rb") as f:  # the end of the log: the reason is in its last lines
+            f.seek(max(0, os.fstat(f.fileno()).st_size - 65536))
+            text = f.read().decode("utf-8", errors="replace")
+    except OSError as e:
+        return f"cannot read logs/{name}: {e.strerror}"
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
     for line in reversed(lines):
         if "***" in line or re.search(r"error|refused|Traceback|Killed|oom", line, re.IGNORECASE):
             return f"{line[:240]} (log: logs/{name})"
@@ -178,7 +188,7 @@ def log_reason(folder: Path, k: int | None, job: str) -> str:
 
 
 def slurm_status(folder: Path, shown: str) -> list[str]:
-    from alloclab.slurm import queued_jobs, read_run, shard_complete, shard_started
+    from alloclab.slurm import merge_complete, queued_jobs, read_run, shard_complete, shard_started
     run = read_run(folder, shown)
     queued = queued_jobs(run.job_ids())
     last = run.submissions[-1] if run.submissions else {}
@@ -216,18 +226,19 @@ def slurm_status(folder: Path, shown: str) -> list[str]:
             state.note = log_reason(folder, k, job)
         states.append(state)
     merge_job = str(last.get("merge_job") or "")
-    if run.merged.is_dir():
+    shards_complete = all(shard_complete(run.kind, run.shard(k)) for k in range(1, run.tasks + 1))
+    if merge_complete(run):
         merge = ShardState("merge", "done", what="", note=f"{run.merged}/report.html")
     elif merge_job in queued:
         slurm_state, reason, node = queued[merge_job]
         merge = ShardState("merge", slurm_state.lower(), what="",
                            note=f"job {merge_job} " + (f"waiting ({reason})" if slurm_state == "PENDING" else
                                                         f"on {node}"))
+    elif merge_job and (shards_complete or os.path.lexists(folder / "logs" / f"merge.{merge_job}.out")):
+        merge = ShardState("merge", "failed", what="", note=log_reason(folder, None, merge_job))
     elif merge_job:
-        merge = ShardState("merge", what="", state="failed" if all(shard_complete(run.kind, run.shard(k))
-                                                      for k in range(1, run.tasks + 1)) else "cancelled",
-                           note=log_reason(folder, None, merge_job) if (folder / "logs" / f"merge.{merge_job}.out")
-                           .is_file() else "not run: a shard failed, so its dependency could never be met")
+        merge = ShardState("merge", "cancelled", what="",
+                           note="not run: a shard failed, so its dependency could never be met")
     else:
         merge = ShardState("merge", "not submitted", what="")
     for shard_or_merge in states + [merge]:

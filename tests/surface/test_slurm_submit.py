@@ -33,8 +33,17 @@ case " $* " in *" --test-only "*)
   echo "sbatch: Job 1 to start at 2026-12-02T00:00:00 using 1 processors on nodes n1 in partition p" >&2
   exit 0;;
 esac
+case " $* " in *" --dependency="*)
+  if [ -n "${STUB_REFUSE_MERGE-}" ]; then echo "sbatch: error: $STUB_REFUSE_MERGE" >&2; exit 1; fi;;
+esac
 n=$(wc -l < "$STUB_LOG")
 echo "$((100 + n))"
+"""
+# scancel: logged; refuses when $STUB_SCANCEL_REFUSE is set.
+SCANCEL = """#!/bin/sh
+echo "scancel $*" >> "$STUB_LOG"
+if [ -n "${STUB_SCANCEL_REFUSE-}" ]; then echo "scancel: error: $STUB_SCANCEL_REFUSE" >&2; exit 1; fi
+exit 0
 """
 SQUEUE = """#!/bin/sh
 [ -n "${STUB_QUEUE-}" ] && cat "$STUB_QUEUE"
@@ -49,7 +58,7 @@ class SubmitSurface(SurfaceTest):
         # The stubs and their log live outside self.tmp: refused() watches self.tmp alone.
         self.stubs = Path(tempfile.mkdtemp(prefix="alloclab-slurm-stubs-"))
         self.addCleanup(shutil.rmtree, self.stubs, True)
-        for name, body in (("sbatch", SBATCH), ("squeue", SQUEUE), ("scancel", "#!/bin/sh\nexit 0\n")):
+        for name, body in (("sbatch", SBATCH), ("squeue", SQUEUE), ("scancel", SCANCEL)):
             (self.stubs / name).write_text(body)
             (self.stubs / name).chmod(0o755)
         self.log = self.stubs / "sbatch.log"
@@ -63,7 +72,7 @@ class SubmitSurface(SurfaceTest):
         return self.log.read_text().splitlines()
 
     def submitted(self) -> list[str]:
-        return [c for c in self.calls() if "--test-only" not in c]
+        return [c for c in self.calls() if "--test-only" not in c and not c.startswith("scancel")]
 
     def test_a_submission_writes_the_run_folder_and_chains_the_merge(self) -> None:
         run = self.tmp / "run"
@@ -113,6 +122,74 @@ class SubmitSurface(SurfaceTest):
                 self.refused(self.submit("sweep", "--slurm-args", text, "--out", str(self.tmp / "run"), *TINY),
                              needle, env=self.env)
         self.assertEqual(self.calls(), [])
+
+    def test_values_an_sbatch_line_cannot_carry_or_the_run_sets(self) -> None:
+        # Every form getopt reads as an option the run sets (a long option's unique prefix, a
+        # short option's attached value), and what would break out of an #SBATCH line.
+        for text in ("-o1", "-ofile", "-e", "-a1-2", "-dafterok:5", "--arr=1-9", "--out=x", "--dep=afterany:1",
+                     "--err=x", "--comment='x\necho INJECTED'", '--comment="a\\"b"', "--comment='a\\b'", "-", "--"):
+            with self.subTest(text=text):
+                self.refused(self.submit("sweep", "--slurm-args", text, "--out", str(self.tmp / "run"), *TINY),
+                             "--slurm-args", env=self.env)
+        for out in ("run\necho PATHINJECT", 'run"x', "run\\x"):
+            with self.subTest(out=out):
+                self.refused(self.submit("sweep", "--out", str(self.tmp / out), *TINY), "run", env=self.env)
+        self.refused(self.submit("sweep", "--out", os.fsdecode(bytes(self.tmp) + b"/run\xff"), *TINY), "UTF-8",
+                     env=self.env)
+        self.assertEqual(self.calls(), [])
+
+    def test_values_with_spaces_and_percent_are_quoted(self) -> None:
+        run = self.tmp / "a run 100%"
+        done = self.run_command(self.submit("sweep", "--slurm-args", "--comment='a b' --time=5", "--out", str(run),
+                                            *TINY), env=self.env)
+        self.assertEqual(done.returncode, 0, done.stderr)
+        script = (run / "shard.sbatch").read_text()
+        self.assertIn('#SBATCH --comment="a b"', script)
+        self.assertIn(f'#SBATCH --output="{self.tmp}/a run 100%%/logs/shard-%a.%A.out"', script)
+
+    def test_abbreviations_of_the_runs_own_options(self) -> None:
+        for option in ("--shar", "--ou", "--result", "--folder-fil", "--resu", "--slurm-task", "--allow-mixed"):
+            with self.subTest(option=option):
+                self.refused(self.submit("sweep", "--out", str(self.tmp / "run"), option, "1/2", *TINY), option,
+                             env=self.env)
+        self.assertEqual(self.calls(), [])
+
+    def test_a_refused_merge_withdraws_the_array(self) -> None:
+        env = {**self.env, "STUB_REFUSE_MERGE": "merge refused"}
+        self.refused(self.submit("sweep", "--out", str(self.tmp / "run"), *TINY), "merge refused", env=env)
+        array = self.submitted()[0]
+        self.assertIn("--array", array)
+        self.assertTrue(self.calls()[-1].startswith("scancel "), self.calls())
+        # scancel refusing too: the one line says which jobs are left, and how to cancel them.
+        line = self.refused(self.submit("sweep", "--out", str(self.tmp / "run"), *TINY), "merge refused",
+                            "could not be cancelled", "scancel", env={**env, "STUB_SCANCEL_REFUSE": "denied"})
+        self.assertIn("denied", line)
+
+    def test_a_runs_folder_as_a_hand_or_a_crash_left_it(self) -> None:
+        run = self.tmp / "run"
+        done = self.run_command(self.submit("sweep", "--slurm-tasks", "2", "--out", str(run), *TINY), env=self.env)
+        self.assertEqual(done.returncode, 0, done.stderr)
+        doc = json.loads((run / "slurm.json").read_text())
+        for bad in ({"kind": []}, {"kind": {}}, {"submissions": [{"shards": 5}]}, {"submissions": [{"shards": None}]},
+                    {"submissions": [{"shards": [1], "array_job": 5}]}, {"submissions": [{"shards": [3]}]},
+                    {"submissions": [{"shards": [1], "array_job": "\u00b2"}]}, {"tasks": 0}, {"tasks": True}):
+            with self.subTest(bad=bad):
+                (run / "slurm.json").write_text(json.dumps({**doc, **bad}))
+                self.refused(self.submit("sweep", "--resume", str(run)), "not a SLURM run folder", env=self.env)
+                self.refused([*self.tool("alloclab.status"), str(run)], "not a SLURM run folder", env=self.env)
+        (run / "slurm.json").write_text(json.dumps(doc))
+        for task in ("", "0", "3", "\u00b2", "\u0663", "1a", " 1"):
+            with self.subTest(task=task):
+                self.refused([*self.tool("alloclab.slurm"), "task", str(run)], "SLURM_ARRAY_TASK_ID",
+                             env={**self.env, "SLURM_ARRAY_TASK_ID": task})
+        self.refused([*self.tool("alloclab.slurm"), "merge", str(run)], "shards 1-2 of 2 are not complete",
+                     env=self.env)
+        # shards/ and logs/ removed by hand: made again, and every shard resubmitted.
+        shutil.rmtree(run / "shards")
+        shutil.rmtree(run / "logs")
+        again = self.run_command(self.submit("sweep", "--resume", str(run)), env=self.env)
+        self.assertEqual(again.returncode, 0, again.stderr)
+        self.assertTrue((run / "shards").is_dir() and (run / "logs").is_dir())
 
     def test_bad_task_counts(self) -> None:
         for text in ("0", "-1", "nan", "inf", "1_0", "2.5", "", "10001", "99999999999999999999"):

@@ -122,6 +122,38 @@ class StatusSurface(SurfaceTest):
         (no_squeue / "python3").symlink_to(PYTHON)
         self.assertIn("CANCELLED", self.status(run, env={"PATH": str(no_squeue)}))
 
+    def test_what_a_crash_or_a_hand_leaves_in_a_slurm_run(self) -> None:
+        run = self.slurm_run()
+        shutil.copytree(self.shared / "whole", self.tmp / "spare")
+        (self.tmp / "queue").write_bytes(b"100_2|RUNNING|\xff\xfe|n2\n")  # squeue's bytes, not UTF-8
+        env = {"PATH": f"{self.shared / 'stubs'}:{os.environ['PATH']}", "STUB_QUEUE": str(self.tmp / "queue")}
+        self.assertIn("job 100_2 running on n2", self.status(run, env=env))
+        os.mkfifo(run / "logs" / "shard-3.100.out.fifo")
+        (run / "logs" / "shard-3.100.out").unlink()
+        os.rename(run / "logs" / "shard-3.100.out.fifo", run / "logs" / "shard-3.100.out")
+        self.assertIn("not a regular file", self.status(run))  # never opened: a FIFO would block
+        # Every shard complete, the merge job gone without a log: the merge failed, not "a shard failed".
+        shutil.rmtree(run / "shards" / "2")
+        shutil.copytree(self.shared / "s2", run / "shards" / "2")
+        shutil.copytree(self.shared / "s2", run / "shards" / "3")  # the units differ; complete is what counts
+        text = self.status(run)
+        self.assertIn("merge        failed", text)
+        self.assertIn("merge job never started", text)
+        # A merged folder whose report is missing (its charts failed) is not done.
+        shutil.copytree(self.shared / "whole", run / "merged")
+        self.assertNotIn("merge        done", self.status(run))
+        (run / "merged" / "report.html").write_text("<html></html>")
+        self.assertIn("merge        done", self.status(run))
+
+    def test_a_programs_shard_that_names_no_shard(self) -> None:
+        done = self.run_command([*self.tool("alloclab.programs"), "run", "--programs", "lua", "--allocators", "glibc",
+                                 "--repetitions", "1", "--scale", "0.02", "--binary", str(BINARY), "--out",
+                                 str(self.tmp / "p")])
+        self.assertEqual(done.returncode, 0, done.stderr)
+        self.assertIn("1/1 runs", self.status(self.tmp / "p"))
+        (self.tmp / "p" / "programs" / "command.txt").write_text("programs run --shard 0/0\n")
+        self.refused([*self.tool("alloclab.status"), str(self.tmp / "p")], "0/0", needs_choices=False)
+
     def test_several_folders_at_once(self) -> None:
         text = self.status(self.shared / "s1", self.shared / "s2")
         self.assertIn("shard 1/3", text)
