@@ -30,7 +30,7 @@ TOL_INDIGO, TOL_GREEN, TOL_TEAL, TOL_SAND, TOL_ROSE, TOL_WINE, TOL_PURPLE, TOL_O
 # vibrant magenta, a brown.
 DARK_GOLD, MAGENTA, BROWN = "#A6761D", "#EE3377", "#8C564B"
 # References: greys
-REF_GREY, REF_BLACK, REF_DARK = "#888888", "#222222", "#555555"
+REF_GREY, REF_BLACK, REF_DARK, REF_LIGHT = "#888888", "#222222", "#555555", "#AAAAAA"
 
 
 @dataclass(frozen=True)
@@ -55,10 +55,10 @@ KINDS = {
     "preloaded": KindStyle((TOL_PURPLE, TOL_INDIGO, TOL_ROSE, TOL_OLIVE, "#228833", "#66CCEE", "#EE6677",
                             "#CCBB44", "#EE7733"),
                            ("p", "*", "d", "H", "8", "h", "X"), hollow=True),
-    "reference": KindStyle((REF_GREY, REF_BLACK, REF_DARK), ("",),
+    "reference": KindStyle((REF_GREY, REF_BLACK, REF_DARK, REF_LIGHT), ("",),
                            dashes=((0, (1, 1.5)), (0, (5, 2)), (0, (5, 1.5, 1, 1.5)), (0, (3, 1, 1, 1, 1, 1))),
                            hatches=("....", "////", "\\\\\\\\", "xxxx"),
-                           colour_words=("grey", "black", "dark grey"),
+                           colour_words=("grey", "black", "dark grey", "light grey"),
                            dash_words=("dotted", "dashed", "dash-dot", "dash-dot-dot")),
     # Names the registry does not know: Paul Tol's "light" scheme, by a hash of the name.
     "other": KindStyle(("#77AADD", "#EE8866", "#EEDD88", "#FFAABB", "#99DDFF", "#44BB99", "#BBCC33", "#AAAA00"),

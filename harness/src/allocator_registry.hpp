@@ -27,7 +27,8 @@ namespace alloclab::harness {
 
 using alloclab::TypeList;
 
-using References = TypeList<NullAllocator, BumpLimit, BumpCold>;
+// null_free last: the charts' reference looks go by this order, and the first three keep theirs.
+using References = TypeList<NullAllocator, BumpLimit, BumpCold, NullFreeAllocator>;
 using Peers = TypeList<MallocAllocator, TbbMallocAllocator, PmrMonotonic, PmrUnsyncPool, PmrSyncPool>;
 
 // The variant of a library allocator the driver measures: without per-request counters where

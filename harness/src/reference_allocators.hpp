@@ -2,6 +2,11 @@
 //
 //   null        returns memory prepared in advance (the same warm line of this thread), so its
 //               time is the harness loop's own: sizes drawn, probe, touch, round bookkeeping.
+//   null_free   the same, but it accepts individual frees (each does nothing): the harness's
+//               own cost on the workloads that free (larson, slot_exchange), and on the free
+//               path of the others (the loop over live objects an allocator that frees runs,
+//               where null takes the bulk path). Not run where a workload reads pointers back
+//               out of its objects (ast_*: every node would be the same bytes).
 //   bump_limit  an inline, thread-private pointer bump over warm memory — no lock, no atomic,
 //               no lookup, no capacity check beyond one compare. No real arena can be faster.
 //   bump_cold   the same bump, but every reset() gives the pages back (MADV_DONTNEED), so
@@ -161,9 +166,19 @@ class BasicBumpReference : public NoStats {
   static inline std::vector<Cursor*> cursors_;
 };
 
+// null, with free: see the top of this file. Its objects are null's scratch.
+class NullFreeAllocator : public NullAllocator {
+ public:
+  static constexpr bool supports_free = true;
+  static constexpr std::string_view name = "null_free";
+  static constexpr std::string_view description =
+      "returns prepared memory, accepts every free; the harness's own cost where allocators free";
+};
+
 using BumpLimit = BasicBumpReference<false>;
 using BumpCold = BasicBumpReference<true>;
 
-static_assert(Allocator<NullAllocator> && Allocator<BumpLimit> && Allocator<BumpCold>);
+static_assert(Allocator<NullAllocator> && Allocator<NullFreeAllocator> && Allocator<BumpLimit> &&
+              Allocator<BumpCold>);
 
 }  // namespace alloclab::harness

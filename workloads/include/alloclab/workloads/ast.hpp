@@ -47,8 +47,10 @@ template <Allocator A, std::size_t Nodes>
 class Ast {
  public:
   static constexpr WorkloadInfo info{
-      detail::ast_name(Nodes), "build a random binary syntax tree of small nodes, then destroy it whole",
-      "allocate one 24-56 B node and link it into the tree (destroy included)"};
+      .name = detail::ast_name(Nodes),
+      .description = "build a random binary syntax tree of small nodes, then destroy it whole",
+      .operation = "allocate one 24-56 B node and link it into the tree (destroy included)",
+      .links_objects = true};
 
   struct Node {
     Node* children[2];

@@ -1,26 +1,33 @@
-// alloclab/workloads/cache_scratch.hpp — passive false sharing of small objects.
+// alloclab/workloads/cache_scratch.hpp — passive false sharing: Hoard's cache-scratch test.
 //
 // Origin: "cache-scratch" of Berger, McKinley, Blumofe & Wilson, "Hoard: a scalable memory
-//   allocator for multithreaded applications" (ASPLOS 2000). One thread allocates a small
+//   allocator for multithreaded applications" (ASPLOS 2000), as distributed with Hoard and run
+//   by mimalloc-bench (`cache-scratch T 1000 1 2000000 T`). One thread allocates a small
 //   object for every thread — adjacent objects, likely on one cache line — and hands them
-//   out. Each thread writes its object, frees it and allocates a new one: an allocator that
-//   gives the freed memory back to the same thread (or carves the new object next to the
-//   others) keeps the threads writing one cache line, which then bounces between cores.
-// Stresses: cache-line placement of small objects allocated by one thread and used by others
-//   (passive false sharing), and of objects that different threads allocate at the same time
-//   (active false sharing: a shared bump cursor puts them side by side, a thread-local arena
-//   does not).
-// Parameters: 8-byte objects (alignment 8), one per thread per phase; 1000 writes per object
-//   (50 tiny) of one 8-byte word through a volatile pointer. Needs one shared instance.
-//   Per round: thread 0 allocates one object per thread; barrier; each thread writes the one
-//   given to it; frees it (allocators with free; arenas keep it until the reset), allocates
-//   its own and writes that; barrier; then frees its own object. Arenas keep theirs and are
-//   reset as release_all does it (every RoundSync::reset_period rounds, every thread
-//   stopped), so every allocator pays the same two barriers per round.
-// Operation: one 8-byte write to a small object (two phases of writes per round); the round's
-//   allocations, frees, barriers and resets are included.
-// Does not test: allocation speed (see `small`, `stress`), frees of objects in bulk, objects
-//   larger than a word.
+//   out. Each thread frees the object it was given at once, then repeatedly allocates an
+//   object of the same size, writes it many times and frees it. An allocator that gives the
+//   freed object's memory back to the freeing thread (a per-thread cache of freed blocks)
+//   hands every thread a block on the line the first thread's objects share, and the threads'
+//   writes then bounce that line between cores for the whole run: the allocator induced the
+//   false sharing ("passive"); the program never touches another thread's object.
+// Stresses: where an allocator places a thread's new small object after that thread freed an
+//   object another thread allocated (passive false sharing), and, for allocators without
+//   free, where it places small objects different threads allocate at once (a shared bump
+//   cursor puts them side by side: active false sharing; a thread-local arena does not).
+// Parameters: objects of 1 byte at the default alignment (the program's `new char[1]`); per
+//   round, 4 allocate-write-free cycles per thread of 20,000 writes each (tiny: 1 of 100). A
+//   write stores the object's byte and reads it back through a volatile pointer, as the
+//   program does. Needs one shared instance.
+// What alloclab changes: the program hands the objects out once and then runs 1000 cycles of
+//   2,000,000 / T writes per thread; here every round starts with a hand-out (thread 0
+//   allocates one object per thread, then one barrier), so the timed rounds repeat the
+//   program's start and the allocators with free cannot settle into a state the hand-out no
+//   longer influences. Arenas keep their objects until a reset (every RoundSync::reset_period
+//   rounds, every thread stopped, as release_all does it).
+// Operation: one write of an object's byte (with its read-back); the round's hand-out,
+//   allocations, frees, barrier and resets are included.
+// Does not test: allocation speed (see `small`, `stress`), objects larger than a cache line,
+//   the active false sharing of objects a program shares on purpose.
 #pragma once
 
 #include <cstddef>
@@ -38,53 +45,56 @@ class CacheScratch {
  public:
   static constexpr WorkloadInfo info{
       .name = "cache_scratch",
-      .description = "passive false sharing: small objects made by one thread, written by others",
-      .operation = "one 8-byte write to a small object (allocations, frees and barriers included)",
+      .description = "passive false sharing (Hoard): objects handed out, freed, then new ones written",
+      .operation = "one write of a 1-byte object's byte (hand-out, allocations, frees and barrier included)",
       .needs_shared_instance = true};
 
-  static constexpr std::size_t object_size = 8;
+  static constexpr std::size_t object_size = 1;
 
   struct Thread {
     int index;
+    unsigned round = 0;
   };
 
   CacheScratch(const Params& params, int threads)
-      : handed_out_(static_cast<std::size_t>(threads < 1 ? 1 : threads), nullptr),
-        writes_(params.tiny ? 50 : 1000) {}
+      : handed_out_{std::vector<void*>(static_cast<std::size_t>(threads < 1 ? 1 : threads), nullptr),
+                    std::vector<void*>(static_cast<std::size_t>(threads < 1 ? 1 : threads), nullptr)},
+        cycles_(params.tiny ? 1 : 4),
+        writes_(params.tiny ? 100 : 20000) {}
 
   Thread make_thread(int thread_index) const { return Thread{thread_index}; }
 
   template <class Probe>
   std::size_t run_round(A& a, Thread& t, RoundSync& sync, Probe& probe) {
-    // Phase 0: thread 0 allocates everyone's object (with a private instance each thread
-    // handles only its own: the objects of different instances cannot share a line).
+    // The hand-out: thread 0 allocates everyone's object (with a private instance each thread
+    // allocates only its own: the objects of different instances cannot share a line). The
+    // barrier also means every thread finished its previous round's writes. Rounds alternate
+    // between two hand-out lists: thread 0 fills the next round's while a slower thread may
+    // still be about to read this round's, which is not written again before the next barrier.
+    std::vector<void*>& list = handed_out_[t.round++ % 2];
     if (sync.shared()) {
       if (sync.leader()) {
-        for (void*& p : handed_out_) p = probe(object_size, [&] { return a.allocate(object_size, 8); });
+        for (void*& p : list) p = allocate(a, probe);
       }
     } else {
-      handed_out_[own(t)] = probe(object_size, [&] { return a.allocate(object_size, 8); });
+      list[own(t)] = allocate(a, probe);
     }
     sync.barrier();
 
-    // Phase 1: write the object thread 0 made, then give it back.
-    std::size_t done = 0;
-    void* given = handed_out_[own(t)];
-    if (given != nullptr) {
-      done += write(given);
-      if constexpr (allocator_traits<A>::supports_free) a.deallocate(given, object_size);
-    }
-
-    // Phase 2: a new object of this thread's own, written the same way.
-    void* mine = probe(object_size, [&] { return a.allocate(object_size, 8); });
-    if (mine != nullptr) done += write(mine);
-
-    sync.barrier();  // every thread done writing (and done reading handed_out_)
-
-    // Release.
+    // The given object is freed unwritten; then this thread's own objects, each written many
+    // times and freed.
+    void* given = list[own(t)];
     if constexpr (allocator_traits<A>::supports_free) {
-      if (mine != nullptr) a.deallocate(mine, object_size);
-    } else {
+      if (given != nullptr) a.deallocate(given, object_size);
+    }
+    std::size_t done = 0;
+    for (std::size_t c = 0; c < cycles_; ++c) {
+      void* mine = allocate(a, probe);
+      if (mine == nullptr) [[unlikely]] continue;
+      done += write(mine);
+      if constexpr (allocator_traits<A>::supports_free) a.deallocate(mine, object_size);
+    }
+    if constexpr (!allocator_traits<A>::supports_free) {
       sync.bulk_periodic([&] { record_and_reset(a, sync); });
     }
     return done;
@@ -99,13 +109,25 @@ class CacheScratch {
  private:
   static std::size_t own(const Thread& t) noexcept { return static_cast<std::size_t>(t.index); }
 
+  template <class Probe>
+  static void* allocate(A& a, Probe& probe) {
+    return probe(object_size, [&] { return a.allocate(object_size, default_alignment); });
+  }
+
   std::size_t write(void* p) const noexcept {
-    auto* word = static_cast<volatile std::uint64_t*>(p);
-    for (std::size_t k = 0; k < writes_; ++k) *word = k;
+    auto* byte = static_cast<volatile unsigned char*>(p);
+    for (std::size_t k = 0; k < writes_; ++k) {
+      *byte = static_cast<unsigned char>(k);
+      const unsigned char back = *byte;
+      keep_value(back);
+    }
     return writes_;
   }
 
-  std::vector<void*> handed_out_;  // written by thread 0, read after the barrier
+  static void keep_value(unsigned char v) noexcept { asm volatile("" : : "r"(v)); }
+
+  std::vector<void*> handed_out_[2];  // written by thread 0, read after the barrier
+  std::size_t cycles_;
   std::size_t writes_;
 };
 

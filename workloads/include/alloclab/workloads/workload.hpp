@@ -50,6 +50,9 @@ struct WorkloadInfo {
   bool needs_shared_instance = false;     // all threads must use ONE instance (thread_safe)
   bool needs_free = false;                // individual deallocate must return memory
   bool needs_cross_thread_free = false;   // freed by a thread other than the allocating one
+  // Reads pointers back out of its objects to free them (a tree walked node by node): a scratch
+  // reference that accepts frees (null_free: every object the same bytes) cannot run it.
+  bool links_objects = false;
 };
 
 // Why allocator A cannot run workload W, or an empty view when it can.
@@ -64,6 +67,10 @@ constexpr std::string_view incompatibility(const WorkloadInfo& w) {
     return "needs objects freed by other threads; the allocator cannot free across threads";
   if (w.needs_free && !T::supports_free)
     return "needs individual free; the allocator only frees in bulk";
+  if constexpr (requires { A::scratch_bytes; }) {
+    if (w.links_objects && T::supports_free)
+      return "frees by walking pointers stored in its objects; the reference hands every call the same bytes";
+  }
   return {};
 }
 
