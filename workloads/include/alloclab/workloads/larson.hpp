@@ -50,6 +50,9 @@ class Larson {
       .needs_free = true,
       .needs_cross_thread_free = true};
 
+  // One round (a thread lifetime) gives the driver's latency pass more samples than it keeps.
+  static constexpr int latency_rounds = 1;
+
   static constexpr std::size_t min_size = 8;
   static constexpr std::size_t max_size = 1000;  // exclusive, as the program's min + rand % range
 

@@ -14,6 +14,8 @@
 //     std::size_t run_round(A&, Thread&, RoundSync&, Probe&);
 //     void finish(A&, Thread&, RoundSync&);              // frees what is still live
 //     struct Totals { ... };                             // optional, see ReportsCounters
+//     static constexpr int latency_rounds = 1;           // optional: fewer rounds in the driver's
+//                                                        // untimed latency pass (default 4)
 //   };
 //
 // Probe wraps every allocate() so the driver can time single calls and count bytes in a
