@@ -95,7 +95,7 @@ def sweep_progress(folder: Path) -> tuple[int, int, list[str], str, str]:
 def programs_progress(folder: Path) -> tuple[int, int, list[str], str, str]:
     """-> (runs recorded, runs of its shard (0: not known), failed runs with reasons, node, K/N)."""
     from alloclab.programs import records
-    from alloclab.programs.__main__ import Unit as ProgramUnit, plan_units
+    from alloclab.programs.__main__ import Unit as ProgramUnit, plan_units, shard_units, unit_done
     base = folder / "programs"
     plan_path = base / "plan.json"
     plan = records.Plan.from_json(results.read_json(plan_path), str(plan_path))
@@ -109,15 +109,13 @@ def programs_progress(folder: Path) -> tuple[int, int, list[str], str, str]:
                 raise ResultsError(f"{command}: --shard {shard[0]}/{shard[1]} is not a shard (K/N, 1 <= K <= N)")
     units: list[ProgramUnit] = plan_units(list(plan.programs), [a.name for a in plan.allocators],  # type: ignore[arg-type]
                                           list(plan.threads), plan.repetitions)
-    groups = list(dict.fromkeys((u.repetition, u.program, u.threads) for u in units))
-    mine = {g for i, g in enumerate(groups) if i % shard[1] == shard[0] - 1}
-    units = [u for u in units if (u.repetition, u.program, u.threads) in mine]
+    units = shard_units(units, *shard)
     raw = base / "raw"
     done, failures = 0, []
     for u in units:
-        path = raw / f"{u.name}.json"
-        if not path.is_file():
+        if not unit_done(raw, u):
             continue
+        path = raw / f"{u.name}.json"
         done += 1
         try:
             doc = json.loads(path.read_text(encoding="utf-8"))

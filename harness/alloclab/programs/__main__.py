@@ -122,6 +122,19 @@ def plan_units(programs: list[Program], allocators: list[str], threads: list[int
     return units
 
 
+def passes(units: list[Unit]) -> list[tuple[int, str, int]]:
+    """The passes of a run, in order: (repetition, program, threads). Shards take whole passes
+    (every allocator of one repetition, program and thread count), so each ratio still pairs
+    runs made back to back on one machine."""
+    return list(dict.fromkeys((u.repetition, u.program, u.threads) for u in units))
+
+
+def shard_units(units: list[Unit], k: int, n: int) -> list[Unit]:
+    """The units of shard K of N: every N-th pass, starting at the K-th."""
+    mine = {g for i, g in enumerate(passes(units)) if i % n == k - 1}
+    return [u for u in units if (u.repetition, u.program, u.threads) in mine]
+
+
 def unit_done(raw: Path, unit: Unit) -> bool:
     """A record exists (whole: records are renamed into place; checked before the run starts)."""
     return (raw / f"{unit.name}.json").is_file()
@@ -588,9 +601,7 @@ def command_run(args: argparse.Namespace) -> int:
 
     units = plan_units(chosen, [a.name for a in plan.allocators], list(plan.threads), plan.repetitions)
     k, n = shard
-    # Shards take whole passes of a case (every allocator of one repetition, program and thread
-    # count), so each ratio still pairs runs made back to back on one machine.
-    groups = list(dict.fromkeys((u.repetition, u.program, u.threads) for u in units))
+    groups = passes(units)
     if k > len(groups):
         raise UsageError(f"bad --shard {k}/{n}: the run has {len(groups)} passes, so shard {k} would run nothing "
                          f"(valid: K/N with K <= {len(groups)})")
@@ -619,8 +630,7 @@ def command_run(args: argparse.Namespace) -> int:
 
     runner = Runner(folder, {p.name: p for p in chosen}, {a.name: a for a in chosen_allocators}, probe, launcher,
                     plan.timeout, args.sample_ms / 1000, lock.pass_fds)
-    mine_groups = {g for i, g in enumerate(groups) if i % n == k - 1}
-    mine = [u for u in units if (u.repetition, u.program, u.threads) in mine_groups]
+    mine = shard_units(units, k, n)
     todo = [u for u in mine if not unit_done(base / "raw", u)]
     print(f"programs: {len(chosen)} programs x {len(plan.allocators)} allocators x {plan.repetitions} repetitions, "
           f"scale {plan.scale:g}, threaded programs at {','.join(map(str, plan.threads))} threads"
