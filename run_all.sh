@@ -2,7 +2,8 @@
 # alloclab — the one entry point. Installs missing Debian packages, builds, dispatches.
 #
 #   ./run_all.sh                 the main job: build, sweep every allocator (and the preloaded
-#                                peers) x every workload, threads 1..2 x cores, 3 repetitions,
+#                                peers) x every workload but ast_256k, threads 1..2 x cores,
+#                                3 repetitions, each process paired through a reference case,
 #                                a short run of the real programs (--profile quick),
 #                                then charts and a report in results/<UTC time>-<host>/
 #   ./run_all.sh --full          the same for papers: 9 repetitions, threads to 4 x cores
@@ -28,6 +29,10 @@
 #   ./run_all.sh trace distill FILE --out DIST.csv   its size distribution (workload empirical:)
 #                                replay: sweep --workloads trace:FILE,empirical:DIST.csv;
 #                                programs --record records each program of the suite
+#   ./run_all.sh repeatability [OPTION…]  the sweep twice, back to back (same options), then how
+#                                far the two agree: pairs of allocators each calls different,
+#                                contradicted and reversed between them, the ratios' discrepancy;
+#                                --compare RUN1 RUN2 compares two runs made before
 #   ./run_all.sh plot DIR [DIR…] redraw charts and report from results folders; two or more
 #                                are compared side by side
 #   ./run_all.sh merge OUT DIR…  merge the folders of a sharded sweep
@@ -93,12 +98,18 @@ ensure_packages() {
   DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}"
 }
 
-build() {  # build PRESET: silent when there is nothing to compile, so a tool's refusal of bad
-  # input stays its one line (ninja's steps that run every time are not shown)
-  cmake --preset "$1" >/dev/null
-  cmake --build --preset "$1" 2>&1 |
+build() {  # build PRESET [TARGET…]: silent when there is nothing to compile, so a tool's refusal
+  # of bad input stays its one line (ninja's steps that run every time are not shown)
+  local preset=$1
+  shift
+  cmake --preset "$preset" >/dev/null
+  cmake --build --preset "$preset" ${1:+--target "$@"} 2>&1 |
     { grep --line-buffered -v -E 'Re-checking globbed directories|Recording the commit in build_info|^ninja: no work to do' || true; }
 }
+# What the tools run: the driver, the malloc probe and the launcher (programs), the shims the
+# sweep preloads, the trace recorder (programs --record); not the test suite.
+tool_targets=(alloclab alloclab_probe alloclab_launch alloclab_malloc alloclab_bump alloclab_trace)
+build_tools() { build release "${tool_targets[@]}"; }
 
 # Debian's python3-matplotlib belongs to Debian's interpreter, which need not be the first
 # python3 on PATH: use the first one that can import it.
@@ -135,7 +146,7 @@ slurm_submit() {  # slurm_submit sweep|programs [options]: the tasks run the dri
   shift
   ensure_packages "${build_packages[@]}" "${tool_packages[@]}"
   [ "$kind" = programs ] && ensure_packages "${program_packages[@]}"
-  build release
+  build_tools
   python=$(pick_python)
   to_caller
   exec "$python" -m alloclab.slurm submit "$kind" "$@"
@@ -144,7 +155,7 @@ slurm_submit() {  # slurm_submit sweep|programs [options]: the tasks run the dri
 sweep() {  # sweep [sweep.py run options]
   if wants_slurm "$@"; then slurm_submit sweep "$@"; fi
   ensure_packages "${build_packages[@]}" "${tool_packages[@]}"
-  build release
+  build_tools
   local folder
   python=$(pick_python)
   to_caller
@@ -155,7 +166,7 @@ sweep() {  # sweep [sweep.py run options]
 
 main_job() {  # the default sweep, then a short programs run into the same folder
   ensure_packages "${build_packages[@]}" "${tool_packages[@]}" "${program_packages[@]}"
-  build release
+  build_tools
   local folder
   python=$(pick_python)
   to_caller
@@ -168,7 +179,7 @@ main_job() {  # the default sweep, then a short programs run into the same folde
 programs() {  # programs [alloclab.programs run options]
   if wants_slurm "$@"; then slurm_submit programs "$@"; fi
   ensure_packages "${build_packages[@]}" "${tool_packages[@]}" "${program_packages[@]}"
-  build release
+  build_tools
   local folder
   python=$(pick_python)
   to_caller
@@ -178,6 +189,30 @@ programs() {  # programs [alloclab.programs run options]
   esac
   "$python" -m plots "$folder"
   echo "== report: $folder/report.html ($folder/report.md); results: $folder/programs.csv"
+}
+
+repeatability() {  # repeatability [SWEEP OPTION…] | repeatability --compare RUN1 RUN2 [--json FILE]
+  ensure_packages "${build_packages[@]}" "${tool_packages[@]}"
+  local a folder first
+  if [ "${1-}" = --compare ]; then
+    shift
+    python=$(pick_python); to_caller
+    exec "$python" -m alloclab.repeatability "$@"
+  fi
+  for a in "$@"; do
+    case "$a" in
+      --out|--out=*|--resume|--resume=*|--shard|--shard=*|--slurm|--folder-file|--folder-file=*|--check)
+        die "repeatability runs two new sweeps into results/: '${a%%=*}' is not for it (valid: the sweep's other options, e.g. --workloads, --allocators, --threads, --repetitions, --results; or --compare RUN1 RUN2)" ;;
+    esac
+  done
+  build_tools
+  python=$(pick_python)
+  to_caller
+  echo "== repeatability: the sweep, twice, back to back"
+  run_into_folder sweep alloclab.sweep "$@"
+  first=$folder
+  run_into_folder sweep alloclab.sweep "$@"
+  "$python" -m alloclab.repeatability "$first" "$folder"
 }
 
 trace() {  # trace OUT -- CMD… | trace info FILE [--json] | trace distill FILE --out DIST.csv
@@ -230,7 +265,7 @@ case "${1-}" in
     case "${1-}" in
       merge|list)  # programs merge OUT DIR… (shards of one run), programs list
         ensure_packages "${build_packages[@]}" "${tool_packages[@]}"
-        [ "$1" = list ] && build release
+        [ "$1" = list ] && build_tools
         python=$(pick_python); to_caller
         exec "$python" -m alloclab.programs "$@" ;;
       *) programs "$@" ;;
@@ -250,7 +285,7 @@ case "${1-}" in
   claims)
     shift
     ensure_packages "${build_packages[@]}" "${tool_packages[@]}" "${program_packages[@]}"
-    case " $* " in *" --from "*|*" --from="*) ;; *) build release ;; esac
+    case " $* " in *" --from "*|*" --from="*) ;; *) build_tools ;; esac
     python=$(pick_python)
     to_caller
     folder_file=$(mktemp)
@@ -267,10 +302,11 @@ case "${1-}" in
         python=$(pick_python); to_caller
         exec "$python" -m alloclab.claims "$repo/harness/targets.toml" "$@" ;;
     esac
-    build release
+    build_tools
     python=$(pick_python); to_caller
     exec "$python" -m alloclab.claims "$repo/harness/targets.toml" --one-run --repetitions 25 --min-time 0.1 "$@" ;;
   trace) shift; trace "$@" ;;
+  repeatability) shift; repeatability "$@" ;;
   status)
     shift
     [ $# -ge 1 ] || die "status needs a run folder (valid: status RUN [RUN…], e.g. status results/latest)"
@@ -279,5 +315,5 @@ case "${1-}" in
     exec "$python" -m alloclab.status "$@" ;;
   test) shift; run_tests "$@" ;;
   help|-h|--help) usage ;;
-  *) die "unknown command '$1' (valid: sweep, --full, programs, status, trace, plot, merge, claims, targets, test, help, or none for the main job)" ;;
+  *) die "unknown command '$1' (valid: sweep, --full, programs, status, trace, repeatability, plot, merge, claims, targets, test, help, or none for the main job)" ;;
 esac

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from alloclab import stats
+from alloclab import ranking, stats
 from alloclab.registry import fixed_threads_workload
 from alloclab.results import Case, Run
 
@@ -74,37 +74,56 @@ def efficiency(tp: dict[int, float], threads: list[int], hw: int | None) -> dict
     return out
 
 
-def relative_summary(run: Run, baseline: str = "malloc", threads: int | None = None,
-                     metric: str = "items_per_second") -> dict[str, Any]:
-    """Throughput of every allocator relative to baseline per workload, plus the geometric mean.
-    A workload with a thread count of its own (a trace) is read at that count.
+def relative_summary(run: Run, baseline: str = "malloc", threads: int | None = None) -> dict[str, Any]:
+    """Throughput of every allocator relative to baseline per workload (alloclab.ranking's ratio
+    and its 95 % interval: through the reference case of each process where the run has one),
+    plus the geometric mean over the workloads and its interval. A workload with a thread count
+    of its own (a trace) is read at that count.
 
     -> {"threads", "baseline", "workloads", "allocators", "threads_of": {workload: int},
-        "ratio": {alloc: {workload: float | None}}, "state": {alloc: {workload: str}},
-        "geomean": {alloc: float | None}, "geomean_n": {alloc: int}}.
-    state is ok / partial / skipped / failed / missing / no-baseline."""
+        "ratio": {alloc: {workload: float | None}}, "interval": {alloc: {workload: [low, high] | None}},
+        "tie": {alloc: {workload: bool}}, "state": {alloc: {workload: str}},
+        "geomean": {alloc: float | None}, "geomean_interval": {alloc: [low, high] | None},
+        "geomean_tie": {alloc: bool}, "geomean_n": {alloc: int}}.
+    state is ok / partial / skipped / failed / missing / no-baseline. tie: the interval includes 1
+    (the baseline itself is no tie: it is the baseline)."""
     cases = run.cases()
     threads = max(run.thread_counts()) if threads is None else threads
     workloads, allocators = run.workloads(), run.allocators()
     threads_of = {w: run.threads_of(w, threads) for w in workloads}
     ratio: dict[str, dict[str, float | None]] = {}
+    interval: dict[str, dict[str, list[float] | None]] = {}
+    tie: dict[str, dict[str, bool]] = {}
     state: dict[str, dict[str, str]] = {}
     geo: dict[str, float | None] = {}
+    geo_interval: dict[str, list[float] | None] = {}
+    geo_tie: dict[str, bool] = {}
     geo_n: dict[str, int] = {}
     for a in allocators:
-        ratio[a], state[a] = {}, {}
+        ratio[a], interval[a], tie[a], state[a] = {}, {}, {}, {}
+        found: list[ranking.Comparison] = []
         for w in workloads:
             t = threads_of[w]
-            base = median_metric(cases, w, baseline, t, metric)
             case = cases.get((w, a, t))
-            value = median_metric(cases, w, a, t, metric)
-            state[a][w] = ("missing" if case is None else case.state if value is None
-                           else "no-baseline" if base is None else case.state)
-            ratio[a][w] = value / base if value and base else None
-        found = [v for v in ratio[a].values() if v]
-        geo[a], geo_n[a] = stats.geometric_mean(found), len(found)
+            c = ranking.compare(case, cases.get((w, baseline, t)), ranking.cell_paired(cases, w, t))
+            has_value = bool(case and case.values("items_per_second"))
+            state[a][w] = ("missing" if case is None else case.state if not has_value
+                           else "no-baseline" if c is None else case.state)
+            if c is None:
+                ratio[a][w], interval[a][w], tie[a][w] = None, None, False
+                continue
+            if a == baseline:
+                c = ranking.Comparison(1.0, 1.0, 1.0, "tie", c.paired)
+            ratio[a][w], interval[a][w] = c.ratio, [c.low, c.high]
+            tie[a][w] = a != baseline and c.call == "tie"
+            found.append(c)
+        g = ranking.geometric_mean_comparison(found)
+        geo[a], geo_n[a] = (g.ratio if g else None), len(found)
+        geo_interval[a] = [g.low, g.high] if g else None
+        geo_tie[a] = bool(g and a != baseline and g.call == "tie")
     return {"threads": threads, "baseline": baseline, "workloads": workloads, "allocators": allocators,
-            "threads_of": threads_of, "ratio": ratio, "state": state, "geomean": geo, "geomean_n": geo_n}
+            "threads_of": threads_of, "ratio": ratio, "interval": interval, "tie": tie, "state": state,
+            "geomean": geo, "geomean_interval": geo_interval, "geomean_tie": geo_tie, "geomean_n": geo_n}
 
 
 def relative_runs(run_a: Run, run_b: Run, metric: str = "items_per_second") -> dict[str, Any]:
@@ -137,21 +156,26 @@ def relative_runs(run_a: Run, run_b: Run, metric: str = "items_per_second") -> d
 
 def summary_table(run: Run, threads: int, noise_cv: float = NOISE_CV) -> dict[str, Any]:
     """Per workload x allocator at one thread count: median ns/op and items/s over the ok
-    repetitions, the state, whether it is noisy; and the winner per workload (highest median
-    throughput, references excluded). A workload with a thread count of its own (a trace) is
-    read at that count (threads_of).
+    repetitions, the state, whether it is noisy, the 95 % interval of its throughput and the
+    precision its comparisons have (alloclab.ranking); and per workload the fastest allocator
+    with those the data cannot separate from it (references excluded). A workload with a
+    thread count of its own (a trace) is read at that count (threads_of).
 
     -> {"threads", "workloads", "allocators", "threads_of": {w: int}, "cells": {w: {a: cell | None}},
-        "winner": {w: a | None}}
-       cell = {"ns_per_op", "items_per_second", "n", "cv", "noisy", "state", "why_missing"}"""
+        "winner": {w: a | None}, "tied": {w: [a, ...]}}
+       cell = {"ns_per_op", "items_per_second", "n", "cv", "noisy", "state", "why_missing",
+               "interval": (geomean, low, high) items/s or None, "precision": float or None,
+               "paired": bool}"""
     cases = run.cases()
     workloads, allocators = run.workloads(), run.allocators()
     threads_of = {w: run.threads_of(w, threads) for w in workloads}
     cells: dict[str, dict[str, dict[str, Any] | None]] = {}
     winner: dict[str, str | None] = {}
+    tied: dict[str, list[str]] = {}
+    measured = [a for a in allocators if run.registry.kind_of(a) != "reference"]
     for w in workloads:
         cells[w] = {}
-        best: tuple[float, str] | None = None
+        paired = ranking.cell_paired(cases, w, threads_of[w])
         for a in allocators:
             case = cases.get((w, a, threads_of[w]))
             if case is None:
@@ -159,14 +183,17 @@ def summary_table(run: Run, threads: int, noise_cv: float = NOISE_CV) -> dict[st
                 continue
             tp = stats.summarise(case.values("items_per_second"))
             ns = stats.summarise(case.values("ns_per_op"))
+            own = ranking.sample(case, paired)
             cells[w][a] = {"state": case.state, "why_missing": case.why_missing, "ns_per_op": ns.median if ns else None,
                            "items_per_second": tp.median if tp else None, "n": tp.n if tp else 0,
-                           "cv": tp.cv if tp else None, "noisy": bool(tp and tp.cv is not None and tp.cv > noise_cv)}
-            if tp and run.registry.kind_of(a) != "reference" and (best is None or tp.median > best[0]):
-                best = (tp.median, a)
-        winner[w] = best[1] if best else None
+                           "cv": tp.cv if tp else None, "noisy": bool(tp and tp.cv is not None and tp.cv > noise_cv),
+                           "interval": ranking.throughput_interval(case), "precision": ranking.precision(case, paired),
+                           "paired": bool(own and own.paired)}
+        group = ranking.best_group(cases, w, threads_of[w], measured)
+        winner[w] = group.best if group else None
+        tied[w] = list(group.tied) if group else []
     return {"threads": threads, "workloads": workloads, "allocators": allocators, "threads_of": threads_of,
-            "cells": cells, "winner": winner}
+            "cells": cells, "winner": winner, "tied": tied}
 
 
 def noisy_cases(run: Run, threshold: float = NOISE_CV) -> tuple[list[dict[str, Any]], int]:
@@ -185,6 +212,43 @@ def noisy_cases(run: Run, threshold: float = NOISE_CV) -> tuple[list[dict[str, A
                         "median": s.median, "min": s.min, "max": s.max})
     out.sort(key=lambda c: (-c["cv"], c["workload"], c["allocator"], c["threads"]))
     return out, judged
+
+
+DRIFT = 0.15  # a process whose reference case ran this far from its usual figure is flagged
+
+
+def reference_drift(run: Run, limit: float = DRIFT) -> dict[str, Any] | None:
+    """The calibration probe: the reference case's throughput in every process of the run (the
+    rows' ref_items_per_second), per workload and thread count. A process whose reference ran
+    more than `limit` off the median of its workload and thread count found the machine in
+    another state than the others. None when the run has no reference column.
+
+    -> {"processes": int, "cv_median": float, "flagged": [{"unit", "workload", "threads",
+        "deviation"}] (largest first), "cv": {(workload, threads): float}}"""
+    per_case: dict[tuple[str, int], dict[str, float]] = {}
+    for r in run.rows:
+        if r.ok and r.ref_items_per_second and r.unit:
+            per_case.setdefault((r.workload, r.threads), {})[r.unit] = r.ref_items_per_second
+    if not per_case:
+        return None
+    cv: dict[tuple[str, int], float] = {}
+    flagged: list[dict[str, Any]] = []
+    units: set[str] = set()
+    for (w, t), by_unit in per_case.items():
+        values = list(by_unit.values())
+        units |= set(by_unit)
+        s = stats.summarise(values)
+        if s is None or s.cv is None:
+            continue
+        cv[(w, t)] = s.cv
+        for unit, v in by_unit.items():
+            deviation = v / s.median - 1
+            if abs(deviation) > limit:
+                flagged.append({"unit": unit, "workload": w, "threads": t, "deviation": deviation})
+    flagged.sort(key=lambda f: (-abs(f["deviation"]), f["unit"]))
+    values = sorted(cv.values())
+    return {"processes": len(units), "cv_median": values[len(values) // 2] if values else 0.0, "flagged": flagged,
+            "cv": cv}
 
 
 def problems(run: Run) -> list[dict[str, Any]]:
@@ -259,6 +323,12 @@ def caveats(run: Run, noisy: list[dict[str, Any]], judged: int) -> list[str]:
     if judged and noisy:
         out.append(f"{len(noisy)} of {judged} cases are noisy (throughput CV > {NOISE_CV:.0%} over repetitions); "
                    "see the last section. Differences smaller than their spread are not findings.")
+    drift = reference_drift(run)
+    if drift and drift["flagged"]:
+        out.append(f"In {len({f['unit'] for f in drift['flagged']})} of {drift['processes']} processes the reference "
+                   f"case ran more than {DRIFT:.0%} off its usual throughput: the machine changed state during the "
+                   "run (see \"Machine state\"). Comparisons divide by the reference of their own process, which "
+                   "cancels such a change where it hit the whole process alike.")
     if not run.registry.allocators:
         out.append("The run folder has no registry.json (a run made before it existed) and no driver is built to "
                    "ask: allocators are drawn in fallback colours and order, and no reference is known to leave "

@@ -15,7 +15,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from alloclab import results, stats
+from alloclab import ranking, results, stats
 from alloclab.registry import fixed_threads_workload
 from alloclab.results import Run
 from plots import analysis, style
@@ -34,6 +34,8 @@ MIB = 1024.0 * 1024.0
 # Paul Tol's diverging red-blue, for ratios around 1.
 RATIO_CMAP = mcolors.LinearSegmentedColormap.from_list(
     "tol_burd", ["#B2182B", "#D6604D", "#F4A582", "#FDDBC7", "#F7F7F7", "#D1E5F0", "#92C5DE", "#4393C3", "#2166AC"])
+# A ratio the data cannot tell from 1: a grey darker than the scale's own 1 (#F7F7F7).
+TIE_FACE = (0.84, 0.84, 0.84, 1.0)
 
 
 class Chart(NamedTuple):
@@ -508,9 +510,11 @@ def rss_chart(run: Run, out_dir: Path, threads: int | None = None) -> Chart | No
 def _heatmap(fig: Figure, rows: list[str], columns: list[str], value: Callable[[str, str], float | None],
              label: Callable[[str, str, float | None], str], empty: Callable[[str, str], str], limit: float,
              ticks: list[float], tick_text: Callable[[float], str], bar_label: str,
-             row_names: list[str] | None = None, bold_row: str | None = None) -> Axes:
+             row_names: list[str] | None = None, bold_row: str | None = None,
+             tie: Callable[[str, str], bool] | None = None) -> Axes:
     """Rows x columns of ratios on a diverging log colour scale, the last column ("geomean")
-    set apart; a cell with no value is hatched and says why."""
+    set apart; a cell with no value is hatched and says why; a tie (`tie`: the data cannot
+    tell it from 1) is light grey, its text in italics, whatever its value."""
     norm = mcolors.LogNorm(vmin=1 / limit, vmax=limit)
     ax = fig.add_subplot()
     xs = [j + (0.25 if c == "geomean" else 0.0) for j, c in enumerate(columns)]
@@ -518,11 +522,13 @@ def _heatmap(fig: Figure, rows: list[str], columns: list[str], value: Callable[[
         for x, c in zip(xs, columns):
             v = value(r, c)
             if v:
-                face = RATIO_CMAP(norm(min(max(v, 1 / limit), limit)))
+                tied = tie is not None and tie(r, c)
+                face = TIE_FACE if tied else RATIO_CMAP(norm(min(max(v, 1 / limit), limit)))
                 ax.add_patch(Rectangle((x, i), 1, 1, facecolor=face, edgecolor="white", linewidth=0.8))
                 lum = 0.299 * face[0] + 0.587 * face[1] + 0.114 * face[2]
-                ax.text(x + 0.5, i + 0.5, label(r, c, v), ha="center", va="center", fontsize=6.5,
-                        color="white" if lum < 0.45 else "black", fontweight="bold" if r == bold_row else "normal")
+                ax.text(x + 0.5, i + 0.5, label(r, c, v), ha="center", va="center", fontsize=6.0,
+                        color="white" if lum < 0.45 else "black", fontweight="bold" if r == bold_row else "normal",
+                        style="italic" if tied else "normal", linespacing=1.05)
             else:
                 ax.add_patch(Rectangle((x, i), 1, 1, facecolor="white", edgecolor="#BBBBBB", linewidth=0.5,
                                        hatch="/////"))
@@ -568,28 +574,43 @@ def summary_chart(run: Run, out_dir: Path, baseline: str = "malloc", threads: in
         v: float | None = rel["geomean"][a] if c == "geomean" else rel["ratio"][a][c]
         return v
 
+    def tied(a: str, c: str) -> bool:
+        return bool(rel["geomean_tie"][a] if c == "geomean" else rel["tie"][a][c])
+
     def label(a: str, c: str, v: float | None) -> str:
         text = _fmt_ratio(v or 0)
+        if c != "geomean" and rel["state"][a][c] == "partial":
+            text += DAGGER
+        if a == baseline:
+            return text
+        bounds = rel["geomean_interval"][a] if c == "geomean" else rel["interval"][a][c]
+        second = "tie" if tied(a, c) else f"{_fmt_ratio(bounds[0])}\u2013{_fmt_ratio(bounds[1])}" if bounds else ""
         if c == "geomean" and rel["geomean_n"][a] < len(workloads):
-            return f"{text}\n({rel['geomean_n'][a]}/{len(workloads)})"
-        return text + (DAGGER if c != "geomean" and rel["state"][a][c] == "partial" else "")
+            second += f" ({rel['geomean_n'][a]}/{len(workloads)})"
+        return f"{text}\n{second}".strip()
 
     def empty(a: str, c: str) -> str:
         st = "none" if c == "geomean" else rel["state"][a][c]
         return {"no-baseline": f"no {baseline}", "missing": "not run", "none": "\u2014"}.get(st, st)
 
     title = f"Throughput relative to {baseline}, {threads} thread{'s' if threads != 1 else ''}"
-    fig = Figure(figsize=(min(7.2, 3.1 + 0.8 * len(columns)), 1.3 + 0.24 * len(allocators)))
+    fig = Figure(figsize=(min(8.4, 3.1 + 0.95 * len(columns)), 1.4 + 0.34 * len(allocators)))
     ax = _heatmap(fig, allocators, columns, value, label, empty, _limit(finite, 2.0, 64.0),
                   [2.0 ** k for k in range(-6, 7)], lambda t: f"1/{int(round(1 / t))}" if t < 1 else f"{int(t)}",
                   f"\u00d7 {baseline} throughput (log scale; > 1 faster)",
-                  [f"{a} (baseline)" if a == baseline else a for a in allocators], bold_row=baseline)
+                  [f"{a} (baseline)" if a == baseline else a for a in allocators], bold_row=baseline, tie=tied)
     refs = [i for i, a in enumerate(allocators) if run.registry.kind_of(a) == "reference"]
     if refs and min(refs) > 0:
         ax.axhline(min(refs), color="#222222", lw=0.8)
     ax.set_title(title, pad=18)
-    notes = [f"Cell: median throughput / median {baseline} throughput, same workload and thread count. "
-             "geomean: geometric mean over the workloads with data"
+    cases = run.cases()
+    paired = [w for w in workloads if ranking.cell_paired(cases, w, rel["threads_of"][w])]
+    notes = [f"Cell: throughput / {baseline} throughput, same workload and thread count (geometric means over the "
+             "repetitions" + (f"; in {', '.join(paired)}, each divided by the reference case of its own process, "
+                              "which narrows the spread there" if paired else "")
+             + "), and below it the 95 % interval of that ratio (Welch t interval over the processes). Grey, "
+             "\u201ctie\u201d: the interval includes 1, the data cannot tell the allocator from the baseline. "
+             "geomean: geometric mean over the workloads with data, its interval from theirs"
              + (" (k/n: only k of n workloads had data)." if incomplete else ".")
              + " Hatched: no successful repetition (skipped or failed; see the report)."
              + (f" {DAGGER}: some repetitions failed." if partial else "")

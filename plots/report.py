@@ -131,8 +131,28 @@ def machine_rows(facts: dict[str, Any]) -> tuple[tuple[str, str], ...]:
 
 # ----------------------------------------------------------------------------- sections
 
+def _plus_minus(interval: tuple[float, float, float] | None) -> str:
+    """A figure's 95 % interval as +/- percent of it (the interval is symmetric in log space:
+    the larger side is shown); "n=1" where one repetition gives none."""
+    if interval is None or interval[2] == float("inf"):
+        return "n=1, no interval"
+    centre, low, high = interval
+    spread = max(high / centre - 1, 1 - low / centre)
+    return f"±{spread:.0%}" if spread >= 0.095 else f"±{spread:.1%}"
+
+
+def best_mark(table: dict[str, Any], workload: str, allocator: str) -> str:
+    """★ on the fastest when the data separates it from every other; ★= on the fastest and on
+    each allocator tied with it (the 95 % interval of their ratio includes 1)."""
+    tied = table["tied"].get(workload, [])
+    if table["winner"].get(workload) == allocator:
+        return "★=" if tied else "★"
+    return "★=" if allocator in tied else ""
+
+
 def summary_block(run: Run, table: dict[str, Any]) -> Table:
-    """One thread count's summary: allocators x workloads, median ns/op and throughput."""
+    """One thread count's summary: allocators x workloads, median ns/op and throughput, each with
+    its interval; the fastest marked, with those tied with it."""
     styles = style.Styles(run.registry)
     rows, row_css = [], []
     for a in table["allocators"]:
@@ -143,12 +163,17 @@ def summary_block(run: Run, table: dict[str, Any]) -> Table:
             if cell is None or cell["items_per_second"] is None:
                 cells.append(Cell(cell.get("why_missing", cell["state"]) if cell else "not run", css="none"))
                 continue
-            win = table["winner"][w] == a
-            mark = ("~ " if cell["noisy"] else "") + (f"{DAGGER} " if cell["state"] == "partial" else "") + \
-                ("★" if win else "")
-            cells.append(Cell(fmt_ns(cell["ns_per_op"]), note=fmt_tp(cell["items_per_second"]), strong=win,
-                              mark=mark.strip(), css="win" if win else "",
-                              tooltip=f"{w}/{a}/threads:{_threads_of(table, w)}, {cell['n']} repetitions"))
+            star = best_mark(table, w, a)
+            win = star == "★"
+            mark = ("~ " if cell["noisy"] else "") + (f"{DAGGER} " if cell["state"] == "partial" else "") + star
+            precision = cell["precision"]
+            tip = (f"{w}/{a}/threads:{_threads_of(table, w)}, {cell['n']} repetitions; comparisons "
+                   + ("through the reference case of each process" if cell["paired"] else "on raw throughput")
+                   + (f", precision ±{precision:.1%}" if precision is not None else ""))
+            cells.append(Cell(fmt_ns(cell["ns_per_op"]),
+                              note=f"{fmt_tp(cell['items_per_second'])} {_plus_minus(cell['interval'])}",
+                              strong=bool(star), mark=mark.strip(), css="win" if win else "tie" if star else "",
+                              tooltip=tip))
         rows.append(tuple(cells))
         row_css.append("ref" if ref else "")
     return Table(("allocator", *_headings(table)), tuple(rows), css="summary", row_css=tuple(row_css))
@@ -178,13 +203,14 @@ def text_summary(table: dict[str, Any]) -> str:
             if cell is None or cell["ns_per_op"] is None:
                 cells.append("-")
             else:
+                star = best_mark(table, w, a)
                 cells.append(_sig(cell["ns_per_op"]) + ("~" if cell["noisy"] else "")
-                             + ("*" if table["winner"].get(w) == a else ""))
+                             + {"★": "*", "★=": "="}.get(star, ""))
         rows.append(tuple(cells))
     t = table["threads"]
     return render_text(Table(("", *_headings(table)), tuple(rows)),
                        f"median ns/op at {t} thread{'s' if t != 1 else ''} (* most throughput, references excluded; "
-                       "~ noisy: cv > 5 %; - not run)")
+                       "= tied with the most: 95 % intervals cannot separate them; ~ noisy: cv > 5 %; - not run)")
 
 
 def chart_blocks(charts: list[Chart], prefix: str = "charts/", sections: bool = True) -> list[Block]:
@@ -246,6 +272,33 @@ def noise_blocks(run: Run, noisy: list[dict[str, Any]], judged: int) -> list[Blo
             matrix, Details(f"All {len(noisy)} noisy cases, noisiest first", (listing,))]
 
 
+def state_blocks(run: Run) -> list[Block]:
+    """The calibration probe: how steady the reference case was across the run's processes, and
+    the processes in which it was not."""
+    drift = analysis.reference_drift(run)
+    if drift is None:
+        return [Heading("Machine state"),
+                Paragraph("This run has no reference case in its processes (a sweep with --reference none, or one "
+                          "made before sweeps paired their processes): its comparisons are on raw throughput, and a "
+                          "change of the machine's state during the run is not visible.", css="legend")]
+    flagged = drift["flagged"]
+    text = (f"Every process also ran the reference case on its unit's workload; across the run's "
+            f"{drift['processes']} processes its throughput varied by a median coefficient of variation of "
+            f"{drift['cv_median']:.1%} per workload and thread count. ")
+    text += (f"{len({f['unit'] for f in flagged})} processes ran it more than {analysis.DRIFT:.0%} off the median "
+             "of their workload and thread count: the machine was in another state then. Their cases are kept; "
+             "comparisons divide each case by its own process's reference, which cancels a change that hit the "
+             "whole process alike." if flagged else
+             f"No process ran it more than {analysis.DRIFT:.0%} off the median of its workload and thread count.")
+    blocks: list[Block] = [Heading("Machine state"), Paragraph(text)]
+    if flagged:
+        rows = tuple((f["unit"], f["workload"], str(f["threads"]), f"{f['deviation']:+.0%}") for f in flagged[:200])
+        blocks.append(Details(f"Processes off their usual state ({len(flagged)} cases)",
+                              (Table(("process (raw/ record)", "workload", "threads", "reference vs its median"), rows,
+                                     numeric=(False, False, True, True)),)))
+    return blocks
+
+
 def trace_blocks(run: Run) -> list[Block]:
     """The files the parametric workloads came from (machine.json's workload_files), with each
     trace's thread count and the replay's touch mode."""
@@ -294,14 +347,19 @@ def build(run: Run, charts: list[Chart], baseline: str = "malloc", extra: Sequen
     blocks += [Heading("Machine"), KeyValues(machine_rows(run.facts)), Heading("Command"), Code(run.command),
                Heading("Summary"),
                Paragraph("Median over the successful repetitions: wall time per operation (all threads together), "
-                         "below it throughput in million operations per second. **Highlighted ★** = highest "
-                         f"throughput of the workload, references ({references}) excluded. `~` = noisy (throughput "
-                         f"CV > 5 %). {DAGGER} = some repetitions failed.", css="legend")]
+                         "below it throughput in million operations per second and the 95 % interval of the figure (± of it; "
+                         "t interval over the repetitions, each a process of its own). **Highlighted ★** = highest "
+                         f"throughput of the workload, separated from every other allocator, references "
+                         f"({references}) excluded. **★=** = the fastest and every allocator the data cannot "
+                         "separate from it: a tie (the 95 % interval of their throughput ratio includes 1; ratios "
+                         "are taken through the reference case run in every process where the run has one). "
+                         f"`~` = noisy (throughput CV > 5 %). {DAGGER} = some repetitions failed.", css="legend")]
     for table in tables:
         t = table["threads"]
         blocks += [Heading(f"{t} thread{'s' if t != 1 else ''}", 3), summary_block(run, table)]
     blocks += [Heading("Charts"), *chart_blocks(charts), *trace_blocks(run), Heading("Failed and skipped cases"),
                *problem_blocks(analysis.problems(run)), Heading("Noisy cases"), *noise_blocks(run, noisy, judged),
+               *state_blocks(run),
                *claims_blocks(run.claims), *extra]
     footer = f"Generated by plots from results.csv and machine.json. Baseline for relative charts: {baseline}."
     if extra:

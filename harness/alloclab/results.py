@@ -53,12 +53,15 @@ METRICS = (
     # Trace replays only (workload trace:<stem>): resident memory at each tenth of the replay.
     "rss_at_10pct", "rss_at_20pct", "rss_at_30pct", "rss_at_40pct", "rss_at_50pct",
     "rss_at_60pct", "rss_at_70pct", "rss_at_80pct", "rss_at_90pct", "rss_at_100pct",
+    # The sweep's reference case in the same process (same workload and thread count): what
+    # pairs comparisons across processes (alloclab.ranking).
+    "ref_items_per_second",
 )
 RSS_DECILES = tuple(f"rss_at_{k}0pct" for k in range(1, 11))
 COLUMNS = ("workload", "allocator", "threads", "repetition", "status", "reason",
            *METRICS, "active_malloc", "unit")
 # Columns added after results.csv first had readers: a file made before them is read without them.
-OPTIONAL_COLUMNS = RSS_DECILES
+OPTIONAL_COLUMNS = RSS_DECILES + ("ref_items_per_second",)
 # The node a row ran on, written only by a merge across machines (columns_for): a folder of one
 # machine has no such column, so its files stay as they were.
 MACHINE_COLUMN = "machine"
@@ -115,6 +118,7 @@ class ResultRow:
     rss_at_80pct: float | None = None
     rss_at_90pct: float | None = None
     rss_at_100pct: float | None = None
+    ref_items_per_second: float | None = None
     machine: str = ""  # the node it ran on, in a merge across machines; "" in a folder of one machine
 
     @property
@@ -635,8 +639,28 @@ def split_name(name: str) -> tuple[str, str, int] | None:
         return None
 
 
+# The driver's context key naming the reference case a sweep adds to each process
+# (--benchmark_context=paired_reference=NAME).
+REFERENCE_CONTEXT = "paired_reference"
+
+
 def rows_from_driver_json(doc: dict[str, Any], repetition: int, unit: str) -> list[ResultRow]:
-    """One row per benchmark of a driver JSON (aggregates skipped: the CSV holds repetitions)."""
+    """One row per benchmark of a driver JSON (aggregates skipped: the CSV holds repetitions).
+    In a sweep's process with a reference case (context paired_reference, a unit of another
+    allocator), the reference's rows are not rows of their own: each row gets the reference's
+    throughput at its thread count as ref_items_per_second. A unit of the reference itself is
+    its own reference."""
+    rows = _driver_rows(doc, repetition, unit)
+    reference = str(doc.get("context", {}).get(REFERENCE_CONTEXT, ""))
+    if not reference:
+        return rows
+    own = [r for r in rows if r.allocator != reference]
+    refs = {r.threads: r.items_per_second for r in rows if r.allocator == reference and r.ok}
+    kept = own or [r for r in rows if r.allocator == reference]
+    return [replace(r, ref_items_per_second=refs.get(r.threads)) if r.ok else r for r in kept]
+
+
+def _driver_rows(doc: dict[str, Any], repetition: int, unit: str) -> list[ResultRow]:
     rows = []
     active = str(doc.get("context", {}).get("active_malloc", ""))
     for b in doc.get("benchmarks", []):

@@ -11,6 +11,15 @@ Results are written atomically; --shard K/N runs every N-th unit, for spreading 
 identical machines. Names, kinds and the thread-count grammar come from the driver
 (`alloclab --list --json`).
 
+Pairing: every process also runs the reference case (--reference, default tbbmalloc: an
+allocator apart from every malloc a peer preloads) on the unit's workload at the unit's thread
+counts, after the unit's own cases. A process's state (clock, page and cache placement) is
+drawn anew for each process and shared by the cases in it; each row records the reference's
+throughput in its process (ref_items_per_second), and alloclab.ranking compares allocators on
+their throughput divided by it, so the draw cancels. The reference's throughput across the
+processes is also the run's calibration probe: the report flags processes in which the machine
+was off its usual state.
+
 The plan: a new run writes plan.json first (atomically): the selection (allocators,
 workloads and their files, threads, repetitions, min-time, seed, profile, tiny, touch, units,
 shard, preloaded libraries), the driver, the machine (CPU model and count) and the node
@@ -82,11 +91,16 @@ PROFILES = {
     # For papers: enough repetitions for a significance test, 4 x cores, longer cases.
     "full": {"threads_per_core": 4, "repetitions": 9, "min_time": 0.3},
 }
+# Workloads a profile leaves out when --workloads is not given: ast_256k's trees take a quarter of
+# the default sweep's time, which must stay within the main job's 10 minutes (ast_1k and ast_16k
+# stay; --workloads all or --profile full include it).
+PROFILE_SKIPS = {"default": ("ast_256k",)}
 PLAN_FILE = "plan.json"
 PLAN_SCHEMA = 1
 SEED_LIMIT = 2 ** 64  # the driver's seeds: 0 .. 2^64 - 1; repetition r runs with (seed + r) mod 2^64
 MAX_REPETITIONS = 10_000
 MAX_SHARDS = 1_000_000
+DEFAULT_REFERENCE = "tbbmalloc"
 # A unit's record in raw/: the driver's result, or the sweep's record of a failure or a skip.
 RECORD_SUFFIXES = (".failed.json", ".skipped.json", ".json")
 # The facts of a driver JSON's context that machine.json keeps.
@@ -225,6 +239,9 @@ class Plan:
     machine: Mapping[str, Any] = field(default_factory=dict)
     command: str = ""
     node: Mapping[str, Any] = field(default_factory=dict)  # where the shard started: node_identity()
+    # The case run in every process beside the unit's own (same workload and thread counts), or
+    # None: comparisons across processes are paired through it (alloclab.ranking).
+    reference: str | None = None
 
     def never_free(self) -> frozenset[str]:
         return frozenset(a.name for a in self.registry.allocators
@@ -256,7 +273,7 @@ class Plan:
             "seed": self.seed, "timeout": self.timeout, "tiny": self.tiny, "touch": self.touch,
             "units": None if self.pairs is None else sorted(list(p) for p in self.pairs),
             "shard": f"{self.shard[0]}/{self.shard[1]}", "preloads": dict(self.preloads),
-            "machine": dict(self.machine), "node": dict(self.node),
+            "machine": dict(self.machine), "node": dict(self.node), "reference": self.reference,
             "started_utc": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")}
 
     def selection(self) -> dict[str, Any]:
@@ -351,9 +368,12 @@ def read_plan(folder: Path) -> Plan:
     for name in allocators:
         if registry.allocator(name) is None:
             raise ResultsError(f"{registry_path}: does not list allocator '{name}', which {path} selects")
+    reference = doc.get("reference")  # absent from plans written before sweeps paired processes
+    if reference is not None and (not isinstance(reference, str) or registry.kind_of(reference) in ("other", "preloaded")):
+        raise _plan_error(path, "'reference' is not an allocator the driver runs in process")
     return Plan(Path(typed("binary", str)), registry, list(threads), float(min_time), seed, float(timeout), tiny,
                 args, fixed, touch, profile, allocators, workloads, repetitions, pairs, shard, preloads, files,
-                machine, typed("command", str), node)
+                machine, typed("command", str), node, reference)
 
 
 # ----------------------------------------------------------------------------- paths and workloads
@@ -615,8 +635,12 @@ def run_unit(plan: Plan, raw_dir: Path, unit: Unit, progress: Progress, pass_fds
     if why_not:
         skip_unit(plan, raw_dir, unit, why_not, progress)
         return True
+    measured = info.measured_as if info is not None and preloaded else unit.allocator
+    # The reference last, so the unit's own cases run first in a fresh process (their memory
+    # figures start from the driver's own, not from what the reference kept).
+    paired = plan.reference is not None and plan.reference != unit.allocator
     command = [str(plan.binary), "--workloads", plan.workload_args.get(unit.workload, unit.workload),
-               "--allocators", info.measured_as if info is not None and preloaded else unit.allocator,
+               "--allocators", f"{measured},{plan.reference}" if paired else measured,
                "--threads", ",".join(map(str, unit.thread_counts(plan.threads))), "--repetitions", "1",
                "--min-time", str(plan.min_time), "--seed", str((plan.seed + unit.repetition) % SEED_LIMIT),
                "--out", str(out)]
@@ -624,6 +648,8 @@ def run_unit(plan: Plan, raw_dir: Path, unit: Unit, progress: Progress, pass_fds
         command.append("--tiny")
     if plan.touch is not None:
         command += ["--touch", plan.touch]
+    if plan.reference is not None:
+        command.append(f"--benchmark_context={results.REFERENCE_CONTEXT}={plan.reference}")
     env = dict(os.environ)
     if info is not None and preloaded:
         env["LD_PRELOAD"] = str(installed_library(info, plan.binary))
@@ -652,9 +678,14 @@ def run_unit(plan: Plan, raw_dir: Path, unit: Unit, progress: Progress, pass_fds
             line = process.stdout.readline()
             if not line:
                 break
-            # The driver's case lines: "[i/n ...]  workload/allocator/threads:N  figures"
+            # The driver's case lines: "[i/n ...]  workload/allocator/threads:N  figures"; the
+            # reference's are not the unit's cases.
             if line.startswith("["):
-                progress.line(line.split("]", 1)[1].strip())
+                text = line.split("]", 1)[1].strip()
+                case = results.split_name(text.split(maxsplit=1)[0] if text else "")
+                if paired and case is not None and case[1] == plan.reference:
+                    continue
+                progress.line(text)
                 printed += 1
         if timed_out:
             stop_driver(process, out)
@@ -783,8 +814,11 @@ def new_plan(args: argparse.Namespace) -> tuple[Plan, list[Preload]]:
     labels = parse_names("allocator", "all" if args.allocators is None else args.allocators,
                          registry.allocator_names())
     labels += [u.name for u in user if u.name not in labels]
-    workloads, parametric = parse_workloads("all" if args.workloads is None else args.workloads, registry,
-                                            caller_dir())
+    if args.workloads is None:
+        skipped = PROFILE_SKIPS.get(profile_name, ())
+        workloads, parametric = [w for w in registry.workload_names() if w not in skipped], []
+    else:
+        workloads, parametric = parse_workloads(args.workloads, registry, caller_dir())
     plan = Plan(binary, registry, list(driver.threads),
                 profile["min_time"] if args.min_time is None else args.min_time,
                 42 if args.seed is None else args.seed, 300.0 if args.timeout is None else args.timeout,
@@ -794,8 +828,22 @@ def new_plan(args: argparse.Namespace) -> tuple[Plan, list[Preload]]:
                 wanted_pairs(args.units) if args.units is not None else None,
                 args.shard or (1, 1), {u.name: str(u.library) for u in user},
                 {p.case: file_facts(p.path) for p in parametric}, machine_identity(), command_text(args),
-                node_identity())
+                node_identity(), parse_reference(args.reference, registry))
     return plan, user
+
+
+def parse_reference(text: str | None, registry: Registry) -> str | None:
+    """--reference NAME|none: an allocator the driver runs in process (default tbbmalloc, an
+    allocator apart from every malloc a peer preloads, that runs every workload)."""
+    choices = [a.name for a in registry.allocators if a.kind not in ("preloaded",)]
+    if text is None:
+        return DEFAULT_REFERENCE if DEFAULT_REFERENCE in choices else None
+    if text == "none":
+        return None
+    if text not in choices:
+        raise UsageError(f"bad --reference '{text[:80]}' (valid: none, or an allocator the driver runs in process: "
+                         f"{', '.join(choices)})")
+    return text
 
 
 def parse_preloads(texts: list[str], taken: set[str]) -> list[Preload]:
@@ -871,6 +919,8 @@ def resume_plan(args: argparse.Namespace) -> tuple[Plan, list[Preload], Path]:
                                     ("--seed", args.seed, plan.seed), ("--touch", args.touch, plan.touch)):
         if option[2:].replace("-", "_") in given and value != recorded:
             conflict(option, value, recorded if recorded is not None else "(none: the driver's default)")
+    if "reference" in given and parse_reference(args.reference, plan.registry) != plan.reference:
+        conflict("--reference", args.reference, plan.reference or "none")
     if "tiny" in given and not plan.tiny:
         conflict("--tiny", "(tiny cases)", "full-size cases")
     if "units" in given and wanted_pairs(args.units) != plan.pairs:
@@ -1260,7 +1310,8 @@ def main(argv: list[str] | None = None) -> int:
     sub = parser.add_subparsers(dest="command", required=True)
     run = sub.add_parser("run", help="run a sweep")
     run.add_argument("--profile", action=Once, choices=sorted(PROFILES),
-                     help="default: threads to 2 x cores, 3 repetitions; full: threads to 4 x cores, 9 repetitions")
+                     help="default: threads to 2 x cores, 3 repetitions, every workload but ast_256k; full: threads "
+                     "to 4 x cores, 9 repetitions, every workload")
     run.add_argument("--allocators", action=Once,
                      help="comma-separated names (`alloclab --list` shows them, preloaded peers included), or all")
     run.add_argument("--workloads", action=Once,
@@ -1277,6 +1328,10 @@ def main(argv: list[str] | None = None) -> int:
                      help="seconds per case (default: from the profile)")
     run.add_argument("--seed", action=Once, type=integer(0, SEED_LIMIT - 1, "a seed"),
                      help="base seed; repetition r uses seed + r, modulo 2^64 (default 42)")
+    run.add_argument("--reference", action=Once, metavar="NAME",
+                     help=f"the case run in every process beside the unit's own, same workload and threads, so "
+                     f"comparisons across processes are paired through it (default {DEFAULT_REFERENCE}; none: "
+                     "no reference, each process compared on its own)")
     run.add_argument("--timeout", action=Once, type=number(0, 86400, "seconds", open_low=True),
                      help="seconds before a unit is killed as hung (default 300)")
     run.add_argument("--results", action=Once, help="folder of run folders (default: the repository's results/)")

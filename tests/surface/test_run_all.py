@@ -25,6 +25,23 @@ class RunAllSurface(SurfaceTest):
     def test_bad_test_preset_among_good_ones_runs_nothing(self) -> None:
         self.refused([RUN_ALL, "test", "release", "tsan", "bogus"], "bogus", "release")
 
+    def test_repeatability_refuses_what_would_not_give_two_new_runs(self) -> None:
+        for option in ("--out", "--resume", "--shard", "--slurm", "--check", "--out=x"):
+            with self.subTest(option=option):
+                self.refused([RUN_ALL, "repeatability", "--workloads", "small", option, "x"], option.split("=")[0],
+                             "repeatability")
+
+    def test_repeatability_compares_the_callers_folders(self) -> None:
+        import shutil
+        for name in ("one", "two"):
+            shutil.copytree(ROOT / "tests" / "data" / "sample_run", self.tmp / "here" / name)
+        done = self.run_command([RUN_ALL, "repeatability", "--compare", "one", "two"], cwd=self.tmp / "here",
+                                timeout=300)
+        self.assertEqual(done.returncode, 0, done.stderr[-2000:])
+        self.assertIn("contradicted (the runs call a pair different, opposite ways): 0 (0.0%)", done.stdout)
+        self.assertIn("ratio discrepancy |r2/r1 - 1|: median 0.0%", done.stdout)
+        self.refused([RUN_ALL, "repeatability", "--compare", "one", "nope"], "nope", cwd=self.tmp / "here")
+
     def test_plot_path_is_the_callers(self) -> None:
         # A folder that exists in the repository (results/) but not where the caller is: the
         # caller's meaning wins, so it is missing.

@@ -98,6 +98,38 @@ class SweepSurface(SurfaceTest):
         self.ok(self.sweep(*TINY, "--seed", "18446744073709551615", "--out", out))
         self.assertEqual(json.loads((out / "plan.json").read_text())["seed"], 2 ** 64 - 1)
 
+    # ------------------------------------------------------------------ the reference case
+
+    def test_every_process_runs_the_reference_and_rows_keep_it(self) -> None:
+        raw = json.loads(next((self.base / "raw").glob("r01__small__mutex_arena.json")).read_text())
+        names = [b["name"] for b in raw["benchmarks"]]
+        self.assertEqual(names, ["small/mutex_arena/threads:1", "small/tbbmalloc/threads:1"])  # the unit's first
+        self.assertEqual(raw["context"]["paired_reference"], "tbbmalloc")
+        [row] = rows(self.base)
+        self.assertEqual((row["allocator"], float(row["ref_items_per_second"])),
+                         ("mutex_arena", raw["benchmarks"][1]["items_per_second"]))
+        self.assertEqual(json.loads((self.base / "plan.json").read_text())["reference"], "tbbmalloc")
+
+    def test_no_reference_and_the_reference_as_the_unit(self) -> None:
+        out = self.tmp / "plain"
+        done = self.ok(self.sweep(*TINY, "--reference", "none", "--out", out))
+        self.assertEqual([r["ref_items_per_second"] for r in rows(out)], [""])
+        self.assertEqual(done.stdout.count("small/"), 1)  # one progress line: the unit's one case
+        own = self.tmp / "own"
+        argv = [*TINY]
+        argv[argv.index("mutex_arena")] = "tbbmalloc,malloc"
+        done = self.ok(self.sweep(*argv, "--out", own))
+        self.assertEqual(done.stdout.count("small/"), 2)  # the reference's lines are not the unit's
+        by = {r["allocator"]: r for r in rows(own)}
+        self.assertEqual(float(by["tbbmalloc"]["ref_items_per_second"]), float(by["tbbmalloc"]["items_per_second"]))
+        self.assertNotEqual(by["malloc"]["ref_items_per_second"], "")
+
+    def test_a_reference_that_is_not_an_in_process_allocator(self) -> None:
+        for value in ("nope", "jemalloc", "", "all", "tbbmalloc,malloc", "TBBMALLOC"):
+            with self.subTest(value=value):
+                self.refused(self.sweep(*TINY, f"--reference={value}", "--out", self.tmp / "never"), "--reference",
+                             f"'{value}'")
+
     # ------------------------------------------------------------------ selections
 
     def test_empty_and_duplicate_selections(self) -> None:
@@ -200,6 +232,7 @@ class SweepSurface(SurfaceTest):
             ("--seed", "7", "42"), ("--profile", "full", "default"), ("--touch", "all", "none"),
             ("--shard", "1/2", "1/1"), ("--units", str(units), "whole selection"),
             ("--preload", "mine=/usr/lib/x86_64-linux-gnu/libmimalloc.so.2", "none"),
+            ("--reference", "none", "tbbmalloc"),
         ]
         for option, given, recorded in conflicts:
             with self.subTest(option=option):

@@ -27,6 +27,7 @@ from alloclab import results
 from alloclab.registry import ask_driver
 from alloclab.results import ResultRow
 from alloclab.document import render_html, render_markdown
+from scipy.stats import ttest_ind
 from plots import analysis, charts, report, style
 
 REFERENCES = {"null", "bump_limit", "bump_cold"}
@@ -145,9 +146,17 @@ class SampleRun(unittest.TestCase):
         for name in ("mimalloc", "coalescing_pool"):
             logs = []
             for w in workloads:
-                expected = (statistics.median(column(self.raw, w, name, 2, "items_per_second"))
-                            / statistics.median(column(self.raw, w, "malloc", 2, "items_per_second")))
+                # the sample has no reference column: geometric means of raw throughput, Welch's test
+                mine = [math.log(v) for v in column(self.raw, w, name, 2, "items_per_second")]
+                base = [math.log(v) for v in column(self.raw, w, "malloc", 2, "items_per_second")]
+                expected = math.exp(statistics.fmean(mine) - statistics.fmean(base))
                 self.assertAlmostEqual(data["ratio"][name][w], expected, places=9)
+                p = ttest_ind(mine, base, equal_var=False).pvalue
+                self.assertEqual(data["tie"][name][w], p >= 0.05, f"{name} on {w}: p = {p}")
+                low, high = data["interval"][name][w]
+                self.assertLess(low, expected)
+                self.assertGreater(high, expected)
+                self.assertEqual(low <= 1 <= high, data["tie"][name][w])
                 logs.append(math.log(expected))
             self.assertAlmostEqual(data["geomean"][name], math.exp(sum(logs) / len(logs)), places=9)
         # a skipped cell is empty, and the geometric mean is over the 4 workloads with data
@@ -155,6 +164,7 @@ class SampleRun(unittest.TestCase):
         self.assertEqual(data["state"]["mutex_arena"]["larson"], "skipped")
         self.assertEqual(data["geomean_n"]["mutex_arena"], 4)
         self.assertEqual(data["geomean"]["malloc"], 1.0)
+        self.assertFalse(data["tie"]["malloc"]["small"])  # the baseline is the baseline, not a tie
 
     def test_scaling_efficiency_of_one_allocator(self):
         _, _, data = charts.efficiency_chart(self.sample, self.scratch, "small")
@@ -203,20 +213,36 @@ class SampleRun(unittest.TestCase):
             tp = statistics.median(column(self.raw, workload, allocator, threads, "items_per_second"))
             self.assertIn(f"{sig3(ns)} ns · {sig3(tp / 1e6)} M/s", cell)
 
-    def test_report_marks_the_winner_references_excluded(self):
+    def test_report_marks_the_fastest_and_those_tied_with_it_references_excluded(self):
+        ties = separated = 0
         for threads in (1, 4):
             table = self._md_table(threads)
             for workload in ("small", "mixed", "larson", "ast_1k", "ast_16k"):
                 names = {r["allocator"] for r in self.raw} - REFERENCES
-                medians = {a: statistics.median(v) for a in names
-                           if (v := column(self.raw, workload, a, threads, "items_per_second"))}
-                best = max(medians, key=medians.get)
-                marked = [a for a in table if "★" in table[a][workload]]
-                self.assertEqual(marked, [best], f"{workload} at {threads} threads")
+                logs = {a: [math.log(x) for x in v] for a in names
+                        if (v := column(self.raw, workload, a, threads, "items_per_second"))}
+                best = max(logs, key=lambda a: statistics.fmean(logs[a]))
+                tied = {a for a in logs if a != best and ttest_ind(logs[a], logs[best], equal_var=False).pvalue >= 0.05}
+                marked = {a for a in table if "★" in table[a][workload]}
+                self.assertEqual(marked, {best} | tied, f"{workload} at {threads} threads")
+                for a in marked:
+                    self.assertIn("★=" if tied else "★", table[a][workload])
+                    self.assertEqual("★=" in table[a][workload], bool(tied))
+                ties += bool(tied)
+                separated += not tied
+        self.assertGreater(ties, 0)  # the sample has both kinds of cell
+        self.assertGreater(separated, 0)
         # at 1 thread on small, null and bump_limit are faster than the winner but never marked
         table = self._md_table(1)
         self.assertNotIn("★", table["null"]["small"])
         self.assertIn("★", table["pmr_monotonic"]["small"])
+
+    def test_every_summary_figure_carries_its_interval(self):
+        for threads in (1, 4):
+            for allocator, row in self._md_table(threads).items():
+                for workload, cell in row.items():
+                    if " ns" in cell:
+                        self.assertRegex(cell, r"±[0-9.]+%|n=1, no interval", f"{allocator}/{workload}")
 
     def test_report_lists_failed_and_skipped_with_reasons_grouped(self):
         failed = "larson/pmr_sync_pool: exit -11 (signal 11), threads 1,2,4 (repetition 3 of 3)"
@@ -259,6 +285,70 @@ class NoisyCases(unittest.TestCase):
         table = analysis.summary_table(parsed, 1)
         self.assertTrue(table["cells"]["w"]["noisy"]["noisy"])
         self.assertFalse(table["cells"]["w"]["calm"]["noisy"])
+
+
+def small_run(values, references=None):
+    """A run of workload w at 1 thread: values {allocator: [throughput per repetition]}, and
+    optionally the reference's throughput in each repetition's process."""
+    rows = []
+    for a, series in values.items():
+        for rep, tp in enumerate(series, 1):
+            ref = references[a][rep - 1] if references else None
+            rows.append(ResultRow("w", a, 1, repetition=rep, ns_per_op=1e9 / tp, items_per_second=tp,
+                                  ref_items_per_second=ref, unit=f"r{rep:02d}__w__{a}"))
+    tmp = tempfile.mkdtemp(prefix="alloclab-ties-")
+    try:
+        results.write_csv(os.path.join(tmp, "results.csv"), rows)
+        return results.Run(Path(tmp), tuple(results.read_csv(os.path.join(tmp, "results.csv"))),
+                           {"hardware_threads": "2"}, "cmd")
+    finally:
+        shutil.rmtree(tmp)
+
+
+class Ties(unittest.TestCase):
+    """Overlapping intervals are drawn as a tie, in the report's table and in the heatmap."""
+
+    def test_overlapping_intervals_are_a_tie_and_separated_ones_are_not(self):
+        run = small_run({"malloc": [100.0, 103.0, 97.0], "x": [101.0, 98.0, 104.0], "y": [50.0, 51.0, 49.0]})
+        table = analysis.summary_table(run, 1)
+        self.assertEqual(table["winner"]["w"], "x")
+        self.assertEqual(table["tied"]["w"], ["malloc"])
+        md = render_markdown(report.build(run, [], "malloc"))
+        row = {line.split("|")[1].strip().replace("*", ""): line for line in md.splitlines() if line.startswith("| ")}
+        self.assertIn("★=", row["x"])
+        self.assertIn("★=", row["malloc"])
+        self.assertNotIn("★", row["y"])
+        self.assertIn("±", row["y"])
+        self.assertIn("= tied with the most", report.text_summary(table))
+        tmp = tempfile.mkdtemp(prefix="alloclab-ties-chart-")
+        self.addCleanup(shutil.rmtree, tmp, True)
+        _, _, data = charts.summary_chart(run, Path(tmp), "malloc", 1)
+        self.assertTrue(data["tie"]["x"]["w"])
+        self.assertFalse(data["tie"]["y"]["w"])
+        self.assertLess(data["interval"]["x"]["w"][0], 1.0)
+        self.assertGreater(data["interval"]["x"]["w"][1], 1.0)
+        self.assertLess(data["interval"]["y"]["w"][1], 1.0)
+        self.assertTrue(data["geomean_tie"]["x"])
+        self.assertTrue(os.path.exists(os.path.join(tmp, "summary_vs_malloc_t1.png")))
+
+    def test_one_repetition_ties_with_everything(self):
+        run = small_run({"malloc": [100.0], "x": [200.0]})
+        table = analysis.summary_table(run, 1)
+        self.assertEqual((table["winner"]["w"], table["tied"]["w"]), ("x", ["malloc"]))
+        md = render_markdown(report.build(run, [], "malloc"))
+        self.assertIn("n=1, no interval", md)
+
+    def test_the_reference_of_each_process_separates_what_raw_spread_cannot(self):
+        # The machine's state moves both allocators' processes alike (the reference shows it):
+        # raw, the two overlap; divided by each process's reference, malloc is 5 % slower each time.
+        refs = {"x": [100.0, 130.0, 80.0], "malloc": [102.0, 127.0, 82.0]}
+        values = {"x": [100.0, 130.0, 80.0], "malloc": [96.9, 120.5, 77.9]}
+        raw = analysis.summary_table(small_run(values), 1)
+        paired = analysis.summary_table(small_run(values, refs), 1)
+        self.assertEqual(raw["tied"]["w"], ["malloc"])
+        self.assertEqual((paired["winner"]["w"], paired["tied"]["w"]), ("x", []))
+        self.assertTrue(paired["cells"]["w"]["x"]["paired"])
+        self.assertLess(paired["cells"]["w"]["x"]["precision"], 0.05)
 
 
 class Style(unittest.TestCase):
