@@ -8,6 +8,7 @@ Rules kept by every figure and table:
 
 from __future__ import annotations
 
+import statistics
 from typing import Any
 
 from alloclab import ranking, stats
@@ -223,8 +224,13 @@ def reference_drift(run: Run, limit: float = DRIFT) -> dict[str, Any] | None:
     more than `limit` off the median of its workload and thread count found the machine in
     another state than the others. None when the run has no reference column.
 
+    Also the variance at the process level (Kalibera & Jones): the median over cases of the
+    standard deviation of log throughput across processes, raw and divided by the reference,
+    and the cells (workload, threads) compared through the reference (ranking.cell_paired).
+
     -> {"processes": int, "cv_median": float, "flagged": [{"unit", "workload", "threads",
-        "deviation"}] (largest first), "cv": {(workload, threads): float}}"""
+        "deviation"}] (largest first), "cv": {(workload, threads): float}, "sd_raw": float | None,
+        "sd_paired": float | None, "paired_cells": int, "cells": int}"""
     per_case: dict[tuple[str, int], dict[str, float]] = {}
     for r in run.rows:
         if r.ok and r.ref_items_per_second and r.unit:
@@ -247,8 +253,18 @@ def reference_drift(run: Run, limit: float = DRIFT) -> dict[str, Any] | None:
                 flagged.append({"unit": unit, "workload": w, "threads": t, "deviation": deviation})
     flagged.sort(key=lambda f: (-abs(f["deviation"]), f["unit"]))
     values = sorted(cv.values())
+    cases = run.cases()
+    sd_raw, sd_paired = [], []
+    for case in cases.values():
+        paired, plain = ranking.sample(case), ranking.sample(case, paired=False)
+        if paired and plain and paired.paired and paired.n >= 2 and any(abs(x) > 1e-12 for x in paired.logs):
+            sd_raw.append(statistics.stdev(plain.logs))
+            sd_paired.append(statistics.stdev(paired.logs))
+    cells = sorted({(w, t) for w, _, t in cases})
     return {"processes": len(units), "cv_median": values[len(values) // 2] if values else 0.0, "flagged": flagged,
-            "cv": cv}
+            "cv": cv, "sd_raw": statistics.median(sd_raw) if sd_raw else None,
+            "sd_paired": statistics.median(sd_paired) if sd_paired else None,
+            "paired_cells": sum(ranking.cell_paired(cases, w, t) for w, t in cells), "cells": len(cells)}
 
 
 def problems(run: Run) -> list[dict[str, Any]]:
@@ -327,8 +343,8 @@ def caveats(run: Run, noisy: list[dict[str, Any]], judged: int) -> list[str]:
     if drift and drift["flagged"]:
         out.append(f"In {len({f['unit'] for f in drift['flagged']})} of {drift['processes']} processes the reference "
                    f"case ran more than {DRIFT:.0%} off its usual throughput: the machine changed state during the "
-                   "run (see \"Machine state\"). Comparisons divide by the reference of their own process, which "
-                   "cancels such a change where it hit the whole process alike.")
+                   "run (see \"Machine state\"). Where dividing by the reference of their own process narrows the "
+                   "spread, comparisons do so, which cancels such a change where it hit the whole process alike.")
     if not run.registry.allocators:
         out.append("The run folder has no registry.json (a run made before it existed) and no driver is built to "
                    "ask: allocators are drawn in fallback colours and order, and no reference is known to leave "

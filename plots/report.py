@@ -131,14 +131,12 @@ def machine_rows(facts: dict[str, Any]) -> tuple[tuple[str, str], ...]:
 
 # ----------------------------------------------------------------------------- sections
 
-def _plus_minus(interval: tuple[float, float, float] | None) -> str:
-    """A figure's 95 % interval as +/- percent of it (the interval is symmetric in log space:
-    the larger side is shown); "n=1" where one repetition gives none."""
+def _interval_text(interval: tuple[float, float, float] | None) -> str:
+    """A throughput's 95 % interval in M/s, "[low–high]"; "n=1, no interval" where one
+    repetition gives none."""
     if interval is None or interval[2] == float("inf"):
         return "n=1, no interval"
-    centre, low, high = interval
-    spread = max(high / centre - 1, 1 - low / centre)
-    return f"±{spread:.0%}" if spread >= 0.095 else f"±{spread:.1%}"
+    return f"[{_sig(interval[1] / 1e6)}–{_sig(interval[2] / 1e6)}]"
 
 
 def best_mark(table: dict[str, Any], workload: str, allocator: str) -> str:
@@ -171,7 +169,7 @@ def summary_block(run: Run, table: dict[str, Any]) -> Table:
                    + ("through the reference case of each process" if cell["paired"] else "on raw throughput")
                    + (f", precision ±{precision:.1%}" if precision is not None else ""))
             cells.append(Cell(fmt_ns(cell["ns_per_op"]),
-                              note=f"{fmt_tp(cell['items_per_second'])} {_plus_minus(cell['interval'])}",
+                              note=f"{fmt_tp(cell['items_per_second'])} {_interval_text(cell['interval'])}",
                               strong=bool(star), mark=mark.strip(), css="win" if win else "tie" if star else "",
                               tooltip=tip))
         rows.append(tuple(cells))
@@ -287,9 +285,15 @@ def state_blocks(run: Run) -> list[Block]:
             f"{drift['cv_median']:.1%} per workload and thread count. ")
     text += (f"{len({f['unit'] for f in flagged})} processes ran it more than {analysis.DRIFT:.0%} off the median "
              "of their workload and thread count: the machine was in another state then. Their cases are kept; "
-             "comparisons divide each case by its own process's reference, which cancels a change that hit the "
-             "whole process alike." if flagged else
+             "where dividing by the process's own reference narrows the spread, comparisons do so, which cancels "
+             "a change that hit the whole process alike." if flagged else
              f"No process ran it more than {analysis.DRIFT:.0%} off the median of its workload and thread count.")
+    if drift["sd_raw"] is not None and drift["sd_paired"] is not None:
+        text += (f" Where the variance is (Kalibera & Jones): a case's throughput varied across processes by a median "
+                 f"standard deviation of {drift['sd_raw']:.1%} (of its log), and by {drift['sd_paired']:.1%} divided "
+                 f"by its process's reference; {drift['paired_cells']} of {drift['cells']} workload × thread cells, "
+                 "those where dividing narrows the spread, are compared through the reference, the others on raw "
+                 "throughput.")
     blocks: list[Block] = [Heading("Machine state"), Paragraph(text)]
     if flagged:
         rows = tuple((f["unit"], f["workload"], str(f["threads"]), f"{f['deviation']:+.0%}") for f in flagged[:200])
@@ -347,8 +351,8 @@ def build(run: Run, charts: list[Chart], baseline: str = "malloc", extra: Sequen
     blocks += [Heading("Machine"), KeyValues(machine_rows(run.facts)), Heading("Command"), Code(run.command),
                Heading("Summary"),
                Paragraph("Median over the successful repetitions: wall time per operation (all threads together), "
-                         "below it throughput in million operations per second and the 95 % interval of the figure (± of it; "
-                         "t interval over the repetitions, each a process of its own). **Highlighted ★** = highest "
+                         "below it throughput in million operations per second and its 95 % interval in brackets (a t "
+                         "interval over the repetitions, each a process of its own). **Highlighted ★** = highest "
                          f"throughput of the workload, separated from every other allocator, references "
                          f"({references}) excluded. **★=** = the fastest and every allocator the data cannot "
                          "separate from it: a tie (the 95 % interval of their throughput ratio includes 1; ratios "

@@ -242,7 +242,7 @@ class SampleRun(unittest.TestCase):
             for allocator, row in self._md_table(threads).items():
                 for workload, cell in row.items():
                     if " ns" in cell:
-                        self.assertRegex(cell, r"±[0-9.]+%|n=1, no interval", f"{allocator}/{workload}")
+                        self.assertRegex(cell, r"M/s \[[0-9.]+–[0-9.]+\]|n=1, no interval", f"{allocator}/{workload}")
 
     def test_report_lists_failed_and_skipped_with_reasons_grouped(self):
         failed = "larson/pmr_sync_pool: exit -11 (signal 11), threads 1,2,4 (repetition 3 of 3)"
@@ -318,7 +318,7 @@ class Ties(unittest.TestCase):
         self.assertIn("★=", row["x"])
         self.assertIn("★=", row["malloc"])
         self.assertNotIn("★", row["y"])
-        self.assertIn("±", row["y"])
+        self.assertRegex(row["y"], r"M/s \[[0-9.]+–[0-9.]+\]")
         self.assertIn("= tied with the most", report.text_summary(table))
         tmp = tempfile.mkdtemp(prefix="alloclab-ties-chart-")
         self.addCleanup(shutil.rmtree, tmp, True)
@@ -349,6 +349,25 @@ class Ties(unittest.TestCase):
         self.assertEqual((paired["winner"]["w"], paired["tied"]["w"]), ("x", []))
         self.assertTrue(paired["cells"]["w"]["x"]["paired"])
         self.assertLess(paired["cells"]["w"]["x"]["precision"], 0.05)
+
+
+class MachineState(unittest.TestCase):
+    def test_a_process_whose_reference_ran_off_its_usual_figure_is_flagged(self):
+        run = small_run({"a": [90.0, 91.0, 92.0], "b": [50.0, 51.0, 65.0]},
+                        {"a": [100.0, 101.0, 99.0], "b": [100.0, 100.0, 130.0]})
+        drift = analysis.reference_drift(run)
+        self.assertEqual(drift["processes"], 6)
+        self.assertEqual([(f["unit"], round(f["deviation"], 2)) for f in drift["flagged"]], [("r03__w__b", 0.3)])
+        md = render_markdown(report.build(run, [], "a"))
+        self.assertIn("In 1 of 6 processes the reference case ran more than 15% off", md)
+        self.assertIn("| r03__w__b | w | 1 | +30% |", md)
+        self.assertIn("Where the variance is", md)
+        # b's third process ran fast in every way: divided by its reference it agrees with the others
+        self.assertLess(drift["sd_paired"], drift["sd_raw"])
+
+    def test_a_run_without_a_reference_says_so(self):
+        md = render_markdown(report.build(small_run({"a": [1.0, 2.0]}), [], "a"))
+        self.assertIn("no reference case in its processes", md)
 
 
 class Style(unittest.TestCase):
