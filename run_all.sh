@@ -199,15 +199,22 @@ repeatability() {  # repeatability [SWEEP OPTION…] | repeatability --compare R
     python=$(pick_python); to_caller
     exec "$python" -m alloclab.repeatability "$@"
   fi
+  # The options that would not give two new runs, in every form argparse reads (an unambiguous
+  # prefix of an option is the option).
+  local refused=(--out --resume --shard --slurm --folder-file --check) r name
   for a in "$@"; do
-    case "$a" in
-      --out|--out=*|--resume|--resume=*|--shard|--shard=*|--slurm|--folder-file|--folder-file=*|--check)
-        die "repeatability runs two new sweeps into results/: '${a%%=*}' is not for it (valid: the sweep's other options, e.g. --workloads, --allocators, --threads, --repetitions, --results; or --compare RUN1 RUN2)" ;;
-    esac
+    name=${a%%=*}
+    [[ "$name" == --?* ]] || continue
+    for r in "${refused[@]}"; do
+      [[ "$r" == "$name"* && ${#name} -ge 3 ]] &&
+        die "repeatability runs two new sweeps into results/: '$name' ($r) is not for it (valid: the sweep's other options, e.g. --workloads, --allocators, --threads, --repetitions, --results; or --compare RUN1 RUN2)"
+    done
   done
   build_tools
   python=$(pick_python)
   to_caller
+  # The options checked before anything is printed or run: a refusal is the sweep's one line.
+  "$python" -m alloclab.sweep run --check "$@" >/dev/null
   echo "== repeatability: the sweep, twice, back to back"
   run_into_folder sweep alloclab.sweep "$@"
   first=$folder

@@ -9,6 +9,7 @@ Rules kept by every figure and table:
 from __future__ import annotations
 
 import statistics
+import sys
 from typing import Any
 
 from alloclab import ranking, stats
@@ -233,7 +234,8 @@ def reference_drift(run: Run, limit: float = DRIFT) -> dict[str, Any] | None:
         "sd_paired": float | None, "paired_cells": int, "cells": int}"""
     per_case: dict[tuple[str, int], dict[str, float]] = {}
     for r in run.rows:
-        if r.ok and r.ref_items_per_second and r.unit:
+        # Normal floats only: a subnormal figure (no measurement gives one) would break the spread.
+        if r.ok and r.ref_items_per_second and r.ref_items_per_second >= sys.float_info.min and r.unit:
             per_case.setdefault((r.workload, r.threads), {})[r.unit] = r.ref_items_per_second
     if not per_case:
         return None

@@ -71,7 +71,8 @@ def sample(case: Case | None, paired: bool = True) -> Sample | None:
         return None
     refs = [ref for _, ref in pairs if ref is not None and math.isfinite(ref) and ref > 0]
     if paired and len(refs) == len(pairs):
-        return Sample(tuple(math.log(v / ref) for (v, _), ref in zip(pairs, refs)), True)
+        # log(v) - log(ref), not log(v / ref): a quotient of extreme figures can round to 0.
+        return Sample(tuple(math.log(v) - math.log(ref) for (v, _), ref in zip(pairs, refs)), True)
     return Sample(tuple(math.log(v) for v, _ in pairs), False)
 
 

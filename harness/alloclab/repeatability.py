@@ -22,8 +22,8 @@ Exit 0 with the figures, 2 on a folder that is not a sweep's results.
 from __future__ import annotations
 
 import argparse
-import json
 import math
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -48,12 +48,13 @@ def _medians(run: Run) -> dict[tuple[str, str, int], float]:
 
 
 def compare_runs(first: Run, second: Run) -> dict[str, Any]:
-    """The figures above, as numbers (shares are fractions of `pairs`)."""
+    """The figures above, as numbers (shares are fractions of `pairs`); `judged`: the pairs with
+    an interval in both runs (2 or more repetitions on each side)."""
     calls = [ranking.pair_calls(first), ranking.pair_calls(second)]
     common = sorted(set(calls[0]) & set(calls[1]))
     medians = [_medians(first), _medians(second)]
     called = [0, 0]
-    same_way = contradicted = reversed_ = swaps = 0
+    same_way = contradicted = reversed_ = swaps = judged = 0
     discrepancy = []
     for key in common:
         c1, c2 = calls[0][key], calls[1][key]
@@ -72,13 +73,15 @@ def compare_runs(first: Run, second: Run) -> dict[str, Any]:
         if order[0] is not None and order[1] is not None and order[0] != order[1]:
             swaps += 1
         discrepancy.append(abs(c2.ratio / c1.ratio - 1))
+        judged += math.isfinite(c1.high) and math.isfinite(c2.high)
     cells = sorted({(w, t) for w, t, _, _ in common})
     best_same = best_overlap = star_same = 0
     for w, t in cells:
         groups = []
         stars = []
+        both = set(first.allocators()) & set(second.allocators())
         for run, med in ((first, medians[0]), (second, medians[1])):
-            names = [a for a in run.allocators() if run.registry.kind_of(a) != "reference"]
+            names = [a for a in run.allocators() if a in both and run.registry.kind_of(a) != "reference"]
             g = ranking.best_group(run.cases(), w, t, names)
             groups.append({g.best, *g.tied} if g else set())
             present = [(med[(w, a, t)], a) for a in names if (w, a, t) in med]
@@ -94,11 +97,13 @@ def compare_runs(first: Run, second: Run) -> dict[str, Any]:
         "discrepancy_median": float(np.median(discrepancy)) if discrepancy else math.nan,
         "discrepancy_p90": float(np.percentile(discrepancy, 90)) if discrepancy else math.nan,
         "best_same": best_same, "best_overlapping": best_overlap, "star_same": star_same,
-        "paired": sum(calls[0][k].paired and calls[1][k].paired for k in common), "goal": GOAL}
+        "paired": sum(calls[0][k].paired and calls[1][k].paired for k in common), "judged": judged, "goal": GOAL}
 
 
 def _pct(part: float, whole: int) -> str:
-    return f"{part / whole:.1%}" if whole else "-"
+    if not whole:
+        return "-"
+    return "<0.1%" if 0 < part / whole < 0.001 else f"{part / whole:.1%}"
 
 
 def render(f: dict[str, Any]) -> str:
@@ -121,12 +126,38 @@ def render(f: dict[str, Any]) -> str:
         f"is the same in {f['star_same']} of {cells} cells"])
 
 
+VALID = "valid: a folder made by ./run_all.sh sweep"
+
+
 def read(text: str) -> Run:
     folder = Path(text)
-    if not (folder / "results.csv").is_file():
-        raise UsageError(f"'{text}' is not a sweep's results folder (no results.csv in it; valid: a folder made by "
-                         "./run_all.sh sweep)")
-    return results.read_run(folder)
+    csv_path = folder / "results.csv"
+    if not folder.is_dir() or not os.path.lexists(csv_path):
+        raise UsageError(f"'{text}' is not a sweep's results folder (no results.csv in it; {VALID})")
+    if not csv_path.is_file():
+        raise UsageError(f"'{text}': its results.csv is not a regular file ({VALID})")
+    try:
+        run = results.read_run(folder)
+    except ResultsError as e:
+        message = str(e)
+        raise UsageError(message if "valid" in message else f"{message} ({VALID})") from None
+    if run.machines():
+        raise UsageError(f"'{text}' holds the runs of several machines (a merge --allow-mixed-machines): pairs are "
+                         f"compared within one machine ({VALID}, on one machine)")
+    return run
+
+
+def check_comparable(first: Run, second: Run, texts: Sequence[str]) -> None:
+    """Two distinct runs of one selection; refused otherwise (their agreement would prove nothing)."""
+    if first.folder.resolve() == second.folder.resolve():
+        raise UsageError(f"'{texts[0]}' and '{texts[1]}' are the same folder: a run agrees with itself (valid: two "
+                         "runs, e.g. ./run_all.sh repeatability runs the sweep twice)")
+    keys = [set(run.cases()) for run in (first, second)]
+    if keys[0] != keys[1]:
+        w, a, t = sorted(keys[0] ^ keys[1])[0]
+        where = texts[0] if (w, a, t) in keys[0] else texts[1]
+        raise UsageError(f"'{texts[0]}' and '{texts[1]}' are not runs of one selection: {w}/{a}/threads:{t} is only in "
+                         f"'{where}' (valid: two sweeps with the same options)")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -137,10 +168,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         runs = [read(args.first), read(args.second)]
+        check_comparable(runs[0], runs[1], (args.first, args.second))
         figures = compare_runs(*runs)
         if not figures["pairs"]:
             raise UsageError(f"'{args.first}' and '{args.second}' share no pair of allocators measured at one workload "
                              "and thread count (valid: two sweeps of the same selection)")
+        if not figures["judged"]:
+            raise UsageError(f"'{args.first}' and '{args.second}' have fewer than 2 successful repetitions per case: no "
+                             "interval, nothing called (valid: runs of --repetitions 2 or more)")
         if args.json is not None:
             target = Path(args.json)
             if not args.json or target.is_dir() or not target.parent.is_dir():

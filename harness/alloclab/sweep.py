@@ -76,7 +76,8 @@ from collections.abc import Mapping, Sequence
 from typing import Any, NoReturn
 
 from alloclab import results
-from alloclab.cli import Once, Parser, UsageError, clock, create_new_folder, integer, number, parse_names
+from alloclab.cli import (Once, Parser, UsageError, clock, create_new_folder, integer, number, one_line,
+                          parse_names)
 from alloclab.fit import out_of_memory_reason
 from alloclab.preload import (DEFAULT_PROBE, Preload, check_starts, check_takes_effect, installed_library,
                               parse_preload, registry_preload)
@@ -110,7 +111,7 @@ MACHINE_KEYS = ("host_name", "num_cpus", "mhz_per_cpu", "caches", "cpu_model", "
 
 
 def fail(message: str) -> NoReturn:
-    print(f"sweep: {message}", file=sys.stderr)
+    print(f"sweep: {one_line(message)}", file=sys.stderr)
     sys.exit(2)
 
 
@@ -369,7 +370,8 @@ def read_plan(folder: Path) -> Plan:
         if registry.allocator(name) is None:
             raise ResultsError(f"{registry_path}: does not list allocator '{name}', which {path} selects")
     reference = doc.get("reference")  # absent from plans written before sweeps paired processes
-    if reference is not None and (not isinstance(reference, str) or registry.kind_of(reference) in ("other", "preloaded")):
+    if reference is not None and (not isinstance(reference, str) or reference == "malloc" or
+                                  registry.kind_of(reference) in ("other", "preloaded")):
         raise _plan_error(path, "'reference' is not an allocator the driver runs in process")
     return Plan(Path(typed("binary", str)), registry, list(threads), float(min_time), seed, float(timeout), tiny,
                 args, fixed, touch, profile, allocators, workloads, repetitions, pairs, shard, preloads, files,
@@ -816,7 +818,8 @@ def new_plan(args: argparse.Namespace) -> tuple[Plan, list[Preload]]:
     labels += [u.name for u in user if u.name not in labels]
     if args.workloads is None:
         skipped = PROFILE_SKIPS.get(profile_name, ())
-        workloads, parametric = [w for w in registry.workload_names() if w not in skipped], []
+        workloads = [w for w in registry.workload_names() if w not in skipped]
+        parametric: list[ParametricWorkload] = []
     else:
         workloads, parametric = parse_workloads(args.workloads, registry, caller_dir())
     plan = Plan(binary, registry, list(driver.threads),
@@ -834,8 +837,9 @@ def new_plan(args: argparse.Namespace) -> tuple[Plan, list[Preload]]:
 
 def parse_reference(text: str | None, registry: Registry) -> str | None:
     """--reference NAME|none: an allocator the driver runs in process (default tbbmalloc, an
-    allocator apart from every malloc a peer preloads, that runs every workload)."""
-    choices = [a.name for a in registry.allocators if a.kind not in ("preloaded",)]
+    allocator apart from every malloc a peer preloads, that runs every workload). Not malloc:
+    in a preloaded peer's process, malloc is the peer itself."""
+    choices = [a.name for a in registry.allocators if a.kind != "preloaded" and a.name != "malloc"]
     if text is None:
         return DEFAULT_REFERENCE if DEFAULT_REFERENCE in choices else None
     if text == "none":

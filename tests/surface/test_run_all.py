@@ -26,7 +26,8 @@ class RunAllSurface(SurfaceTest):
         self.refused([RUN_ALL, "test", "release", "tsan", "bogus"], "bogus", "release")
 
     def test_repeatability_refuses_what_would_not_give_two_new_runs(self) -> None:
-        for option in ("--out", "--resume", "--shard", "--slurm", "--check", "--out=x"):
+        for option in ("--out", "--resume", "--shard", "--slurm", "--check", "--out=x", "--ou", "--resu=x",
+                       "--chec", "--folder-fil"):
             with self.subTest(option=option):
                 self.refused([RUN_ALL, "repeatability", "--workloads", "small", option, "x"], option.split("=")[0],
                              "repeatability")
@@ -41,6 +42,10 @@ class RunAllSurface(SurfaceTest):
         self.assertIn("contradicted (the runs call a pair different, opposite ways): 0 (0.0%)", done.stdout)
         self.assertIn("ratio discrepancy |r2/r1 - 1|: median 0.0%", done.stdout)
         self.refused([RUN_ALL, "repeatability", "--compare", "one", "nope"], "nope", cwd=self.tmp / "here")
+        self.refused([RUN_ALL, "repeatability", "--compare", "one", "./one"], "same folder", cwd=self.tmp / "here")
+
+    def test_repeatability_checks_the_sweeps_options_before_it_prints_anything(self) -> None:
+        self.refused([RUN_ALL, "repeatability", "--workloads", "nosuch"], "nosuch")
 
     def test_plot_path_is_the_callers(self) -> None:
         # A folder that exists in the repository (results/) but not where the caller is: the

@@ -125,10 +125,10 @@ class SweepSurface(SurfaceTest):
         self.assertNotEqual(by["malloc"]["ref_items_per_second"], "")
 
     def test_a_reference_that_is_not_an_in_process_allocator(self) -> None:
-        for value in ("nope", "jemalloc", "", "all", "tbbmalloc,malloc", "TBBMALLOC"):
+        for value in ("nope", "jemalloc", "", "all", "tbbmalloc,malloc", "TBBMALLOC", "malloc", "a\nb"):
             with self.subTest(value=value):
                 self.refused(self.sweep(*TINY, f"--reference={value}", "--out", self.tmp / "never"), "--reference",
-                             f"'{value}'")
+                             f"'{value}'".replace("\n", "\\n"))
 
     # ------------------------------------------------------------------ selections
 

@@ -156,6 +156,18 @@ class Repeatability(unittest.TestCase):
         self.assertIn("valid:", bad.stderr)
         self.assertEqual(bad.stdout, "")
         self.assertEqual(sorted(os.listdir(self.tmp)), before)
+        single = [write_run(os.path.join(self.tmp, n), {"malloc": [100.0], "tbbmalloc": [50.0]}) for n in ("s1", "s2")]
+        other = write_run(os.path.join(self.tmp, "other"), {"malloc": [1.0, 2.0], "pmr_sync_pool": [1.0, 2.0]})
+        for argv, words in (([one, one], "same folder"), (single, "fewer than 2"), ([one, other], "one selection")):
+            with self.subTest(words=words):
+                before = sorted(os.listdir(self.tmp))
+                bad = subprocess.run([sys.executable, "-m", "alloclab.repeatability", *map(str, argv)],
+                                     capture_output=True, text=True, env=env, timeout=120)
+                self.assertEqual(bad.returncode, 2, bad.stderr)
+                self.assertEqual(len(bad.stderr.strip().splitlines()), 1, bad.stderr)
+                self.assertIn(words, bad.stderr)
+                self.assertIn("valid:", bad.stderr)
+                self.assertEqual(sorted(os.listdir(self.tmp)), before)
 
 
 if __name__ == "__main__":
