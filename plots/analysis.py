@@ -101,13 +101,14 @@ def relative_summary(run: Run, baseline: str = "malloc", threads: int | None = N
     geo_interval: dict[str, list[float] | None] = {}
     geo_tie: dict[str, bool] = {}
     geo_n: dict[str, int] = {}
+    paired = {w: ranking.cell_paired(cases, w, threads_of[w]) for w in workloads}
     for a in allocators:
         ratio[a], interval[a], tie[a], state[a] = {}, {}, {}, {}
         found: list[ranking.Comparison] = []
         for w in workloads:
             t = threads_of[w]
             case = cases.get((w, a, t))
-            c = ranking.compare(case, cases.get((w, baseline, t)), ranking.cell_paired(cases, w, t))
+            c = ranking.compare(case, cases.get((w, baseline, t)), paired[w])
             has_value = bool(case and case.values("items_per_second"))
             state[a][w] = ("missing" if case is None else case.state if not has_value
                            else "no-baseline" if c is None else case.state)

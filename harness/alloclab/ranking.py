@@ -158,15 +158,18 @@ def compare(case_a: Case | None, case_b: Case | None, paired: bool = True) -> Co
     return compare_samples(sa, sb)
 
 
+def _half_width(x: np.ndarray) -> float:
+    """Half-width of the CONFIDENCE t interval of the mean of x (2 or more values)."""
+    return float(sps.t.ppf(0.5 + CONFIDENCE / 2, x.size - 1) * x.std(ddof=1) / math.sqrt(x.size))
+
+
 def precision(case: Case | None, paired: bool = True) -> float | None:
     """Half-width of the case's own interval, relative (0.03 = +/-3 %), on the values its
     comparisons use (`paired`: cell_paired); None below 2 processes."""
     s = sample(case, paired)
     if s is None or s.n < 2:
         return None
-    x = np.asarray(s.logs)
-    half = float(sps.t.ppf(0.5 + CONFIDENCE / 2, x.size - 1) * x.std(ddof=1) / math.sqrt(x.size))
-    return math.exp(half) - 1
+    return math.exp(_half_width(np.asarray(s.logs))) - 1
 
 
 def throughput_interval(case: Case | None) -> tuple[float, float, float] | None:
@@ -179,7 +182,7 @@ def throughput_interval(case: Case | None) -> tuple[float, float, float] | None:
     centre = float(x.mean())
     if x.size < 2:
         return math.exp(centre), 0.0, math.inf
-    half = float(sps.t.ppf(0.5 + CONFIDENCE / 2, x.size - 1) * x.std(ddof=1) / math.sqrt(x.size))
+    half = _half_width(x)
     return math.exp(centre), math.exp(centre - half), math.exp(centre + half)
 
 
