@@ -87,8 +87,11 @@ from alloclab.results import ResultsError
 from alloclab.traces.scan import TraceError, scan
 
 PROFILES = {
-    # On 2 cores: threads 1..4, 3 repetitions; the whole job within 10 minutes with the build.
-    "default": {"threads_per_core": 2, "repetitions": 3, "min_time": 0.03},
+    # On 2 cores: threads 1..4, 3 repetitions; the whole main job (build, this sweep, the programs'
+    # quick pass, charts) within 10 minutes on 2 cores. A case's process runs the reference's cases
+    # too, so every case costs twice its min-time: 0.02 s, at which the intervals, not a fixed
+    # count of runs, say what the data can separate.
+    "default": {"threads_per_core": 2, "repetitions": 3, "min_time": 0.02},
     # For papers: enough repetitions for a significance test, 4 x cores, longer cases.
     "full": {"threads_per_core": 4, "repetitions": 9, "min_time": 0.3},
 }
@@ -638,11 +641,12 @@ def run_unit(plan: Plan, raw_dir: Path, unit: Unit, progress: Progress, pass_fds
         skip_unit(plan, raw_dir, unit, why_not, progress)
         return True
     measured = info.measured_as if info is not None and preloaded else unit.allocator
-    # The reference last, so the unit's own cases run first in a fresh process (their memory
-    # figures start from the driver's own, not from what the reference kept).
+    # The driver runs the reference after the unit's own cases, so theirs start in a fresh process
+    # (their memory figures start from the driver's own, not from what the reference kept), and
+    # without its latency pass, which nobody reads.
     paired = plan.reference is not None and plan.reference != unit.allocator
     command = [str(plan.binary), "--workloads", plan.workload_args.get(unit.workload, unit.workload),
-               "--allocators", f"{measured},{plan.reference}" if paired else measured,
+               "--allocators", measured,
                "--threads", ",".join(map(str, unit.thread_counts(plan.threads))), "--repetitions", "1",
                "--min-time", str(plan.min_time), "--seed", str((plan.seed + unit.repetition) % SEED_LIMIT),
                "--out", str(out)]
@@ -651,7 +655,7 @@ def run_unit(plan: Plan, raw_dir: Path, unit: Unit, progress: Progress, pass_fds
     if plan.touch is not None:
         command += ["--touch", plan.touch]
     if plan.reference is not None:
-        command.append(f"--benchmark_context={results.REFERENCE_CONTEXT}={plan.reference}")
+        command += ["--reference", plan.reference]
     env = dict(os.environ)
     if info is not None and preloaded:
         env["LD_PRELOAD"] = str(installed_library(info, plan.binary))

@@ -15,6 +15,7 @@
 #include <optional>
 #include <sstream>
 #include <nlohmann/json.hpp>
+#include <iterator>
 #include <string>
 #include <vector>
 
@@ -409,6 +410,7 @@ const std::vector<command_line::OptionSpec>& option_specs() {
       {"--out", true, "the JSON file to write"},
       {"--tiny", false, ""},
       {"--no-latency", false, ""},
+      {"--reference", true, "an allocator the driver runs in process, not malloc"},
       {"--malloc-label", true, "a name of 1 to 64 letters, digits, '_', '.', '+' or '-'"},
       {"--expect-malloc", true, "text in the file name of the preloaded library"},
   };
@@ -511,6 +513,10 @@ int main(int argc, char** argv) {
                  "regular file in an existing, writable folder, not an input file)");
   app.add_flag("--tiny", help_flag, "Tiny rounds and structures (smoke tests)");
   app.add_flag("--no-latency", help_flag, "Skip the untimed latency-sampling pass");
+  app.add_option("--reference", help_text,
+                 "A calibration case: this allocator's cases run after the others', without the latency pass, "
+                 "and the context records paired_reference=NAME, so a sweep can divide every figure of the "
+                 "process by it (nothing is added when NAME is among --allocators)");
   app.add_option("--malloc-label", help_text,
                  "Report the malloc adapter under this name (a preloaded peer: jemalloc, mimalloc, ...); "
                  "needs malloc in --allocators");
@@ -633,6 +639,23 @@ int main(int argc, char** argv) {
                   ", without '/')");
   }
 
+  if (const std::string* v = given.value("--reference")) {
+    const bool known = std::find(allocator_names.begin(), allocator_names.end(), *v) != allocator_names.end();
+    if (!known || *v == "malloc") {  // malloc is whichever library the process was given, not a fixed yardstick
+      std::vector<std::string> valid;
+      std::copy_if(allocator_names.begin(), allocator_names.end(), std::back_inserter(valid),
+                   [](const std::string& name) { return name != "malloc"; });
+      usage_error("bad --reference '" + command_line::shown(*v) + "' (valid: one of " + join(valid) + ")");
+    }
+    if (std::find(sel.allocators.begin(), sel.allocators.end(), *v) == sel.allocators.end()) {
+      sel.allocators.push_back(*v);
+      sel.added_reference = *v;
+    }
+    if (const std::string* context = gb.value("--benchmark_context");
+        context != nullptr && ("," + context->substr(context->find('=') + 1)).find(",paired_reference=") != std::string::npos)
+      usage_error("--reference and --benchmark_context=paired_reference=... exclude each other (valid: one of them)");
+  }
+
   const std::string* out_given = given.value("--out");
   const std::string out = out_given != nullptr ? *out_given : std::string();
   if (out_given != nullptr) {
@@ -743,6 +766,7 @@ int main(int argc, char** argv) {
   benchmark::AddCustomContext("workload_files", workload_files_json(choice.parametric));
   benchmark::AddCustomContext("skipped_cases", std::to_string(skipped.size()));
   if (!malloc_label.empty()) benchmark::AddCustomContext("malloc_label", malloc_label);
+  if (const std::string* v = given.value("--reference")) benchmark::AddCustomContext("paired_reference", *v);
   if (const std::string* context = gb.value("--benchmark_context")) {
     const std::string pairs = context->substr(context->find('=') + 1);
     for (std::size_t start = 0;;) {  // checked: KEY=VALUE, separated by commas

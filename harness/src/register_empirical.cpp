@@ -14,7 +14,7 @@ void register_empirical_case(const Selection& sel, const ParametricWorkload& w, 
   using Workload = workloads::Empirical<A>;
   const std::string name = w.name + "/" + std::string(A::name);
   const std::string_view reason = workloads::incompatibility<A>(Workload::info);
-  CaseConfig config = sel.config;
+  CaseConfig config = sel.config_for(A::name);
   config.params.distribution = w.distribution.get();  // kept alive by the ParametricWorkload
   for (int t : sel.threads) {
     if (!reason.empty()) {

@@ -18,7 +18,7 @@ void register_trace_case(const Selection& sel, const ParametricWorkload& w, work
     register_skipped_case(name, threads, reason, skipped);
     return;
   }
-  auto* b = benchmark::RegisterBenchmark(name.c_str(), TraceCaseRunner<A>(sel.config, w.plan, touch));
+  auto* b = benchmark::RegisterBenchmark(name.c_str(), TraceCaseRunner<A>(sel.config_for(A::name), w.plan, touch));
   b->Threads(threads)->UseRealTime();
   if (sel.repetitions > 1) b->Repetitions(sel.repetitions);
   if (sel.min_time > 0) b->MinTime(sel.min_time);

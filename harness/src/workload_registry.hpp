@@ -41,7 +41,7 @@ void register_one(const Selection& sel, std::vector<SkippedCase>& skipped) {
       })->Threads(t)->Iterations(1);
       continue;
     }
-    auto* b = benchmark::RegisterBenchmark(name.c_str(), CaseRunner<W, A>(sel.config));
+    auto* b = benchmark::RegisterBenchmark(name.c_str(), CaseRunner<W, A>(sel.config_for(A::name)));
     b->Threads(t)->UseRealTime();
     if (sel.repetitions > 1) b->Repetitions(sel.repetitions);
     if (sel.min_time > 0) b->MinTime(sel.min_time);

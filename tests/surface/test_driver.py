@@ -243,6 +243,25 @@ class DriverSurface(SurfaceTest):
                 self.bad(["--malloc-label", value, *TIME], name, base=["--workloads", "small", "--allocators", "malloc"])
         self.bad(["--malloc-label", "jemalloc", *TIME], "without malloc")
 
+    def test_reference(self) -> None:
+        for value in ["", "malloc", "nope", "all", "tbbmalloc,null", "TBBMALLOC"]:
+            with self.subTest(value=value):
+                line = self.bad(["--reference", value, *TIME], "--reference", f"'{value}'")
+                self.assertNotIn(" malloc,", line.split("valid:")[1] + ",")  # malloc is not offered
+        self.bad(["--reference", "tbbmalloc", "--benchmark_context=paired_reference=null", *TIME], "exclude")
+        # Added after the user's allocators, without a latency pass; the context names it.
+        self.run_ok([*QUICK[:-1], "--reference", "tbbmalloc", *TIME, "--out", str(self.out)])
+        doc = json.loads(self.out.read_text())
+        self.assertEqual(doc["context"]["paired_reference"], "tbbmalloc")
+        self.assertEqual([(b["name"], "latency_p50_ns" in b) for b in doc["benchmarks"]],
+                         [("small/mutex_arena/threads:1", True), ("small/tbbmalloc/threads:1", False)])
+        # Among the user's own allocators, it is one of theirs: nothing added, its latency sampled.
+        self.run_ok(["--workloads", "small", "--allocators", "tbbmalloc", "--tiny", "--reference", "tbbmalloc", *TIME,
+                     "--out", str(self.out)])
+        doc = json.loads(self.out.read_text())
+        self.assertEqual([(b["name"], "latency_p50_ns" in b) for b in doc["benchmarks"]],
+                         [("small/tbbmalloc/threads:1", True)])
+
     def test_expect_malloc(self) -> None:
         for value in ["", "a/b"]:
             with self.subTest(value=value):

@@ -105,6 +105,8 @@ class SweepSurface(SurfaceTest):
         names = [b["name"] for b in raw["benchmarks"]]
         self.assertEqual(names, ["small/mutex_arena/threads:1", "small/tbbmalloc/threads:1"])  # the unit's first
         self.assertEqual(raw["context"]["paired_reference"], "tbbmalloc")
+        # The unit's case is sampled for latency; the reference, there only to pair, is not.
+        self.assertEqual(["latency_p50_ns" in b for b in raw["benchmarks"]], [True, False])
         [row] = rows(self.base)
         self.assertEqual((row["allocator"], float(row["ref_items_per_second"])),
                          ("mutex_arena", raw["benchmarks"][1]["items_per_second"]))

@@ -141,6 +141,26 @@ class ProgramsTest(unittest.TestCase):
             self.assertIn(words, result.stderr)
             self.assertFalse(os.path.exists(folder), value)
 
+    def test_the_quick_profile_is_the_main_jobs_taste(self):
+        # quick: every program but gxx, threaded programs at one thread count (2 x cores), 5
+        # repetitions; default: every program, threaded programs at 1 and 2 x cores. Each pass
+        # is one (repetition, program, threads).
+        from alloclab.programs.suite import PROGRAMS
+        names = [p.name for p in PROGRAMS]
+        threaded = sum(p.threaded for p in PROGRAMS)
+        self.assertIn("gxx", names)
+        self.assertGreater(threaded, 0)
+
+        def passes(*args):
+            done = programs("run", *args, "--check")
+            self.assertEqual(done.returncode, 0, done.stderr)
+            return int(done.stdout.split(": ")[-1].split()[0])
+
+        self.assertEqual(passes("--profile", "quick"), 5 * (len(names) - 1))
+        self.assertEqual(passes(), 5 * (len(names) + threaded))
+        # Named programs are run as named, gxx too.
+        self.assertEqual(passes("--profile", "quick", "--programs", "gxx"), 5)
+
     def test_bad_input_is_one_line_and_writes_nothing(self):
         folder = os.path.join(self.tmp, "bad")
         for args, words in ((["--programs", "nosuch"], "unknown program 'nosuch'"),
