@@ -2,7 +2,7 @@
 # alloclab — the one entry point. Installs missing Debian packages, builds, dispatches.
 #
 #   ./run_all.sh                 the main job: build, sweep every allocator (and the preloaded
-#                                peers) x every workload but ast_256k, threads 1..2 x cores,
+#                                peers) x every workload but ast_256k and slot_exchange, threads 1..2 x cores,
 #                                3 repetitions, each process paired through a reference case,
 #                                a short run of the real programs (--profile quick),
 #                                then charts and a report in results/<UTC time>-<host>/

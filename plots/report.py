@@ -27,7 +27,9 @@ MACHINE_FIELDS = [
     ("tbb_version", "oneTBB"), ("compiler", "compiler"), ("cxx_flags", "C++ flags"),
     ("build_type", "build type (driver)"), ("library_build_type", "Google Benchmark library build"),
     ("git_commit", "commit"), ("git_dirty", "uncommitted changes"), ("alloclab_version", "alloclab"),
-    ("profile", "profile"), ("repetitions", "repetitions"), ("min_time", "min time per case (s)"),
+    ("profile", "profile"), ("repetitions", "repetitions"),
+    ("precision", "target precision (more repetitions where a case was wider)"),
+    ("max_repetitions", "at most repetitions"), ("min_time", "min time per case (s)"),
     ("threads", "thread counts"), ("shard", "shard"), ("finished_utc", "finished (UTC)"),
 ]
 CHART_SECTIONS = [

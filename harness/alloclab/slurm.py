@@ -55,6 +55,8 @@ DEFAULT_TASKS = 8
 MAX_TASKS = 10_000
 # Options of the tools that submit decides itself (a shard's folder and part, the run folder).
 OWN_OPTIONS = ("--out", "--results", "--resume", "--shard", "--folder-file", "--check", "--record")
+# A sweep's adaptive repetitions need the whole sweep in one process (sweep run refuses them with --shard).
+ADAPTIVE_OPTIONS = ("--precision", "--max-repetitions", "--budget")
 # sbatch's options that the run sets itself, long and short (getopt also takes a long option's
 # unique prefix, and a short option's value attached: -o1).
 RUN_SLURM_OPTIONS = {"--array": "-a", "--output": "-o", "--error": "-e", "--dependency": "-d"}
@@ -302,11 +304,16 @@ def split_options(argv: list[str]) -> tuple[argparse.Namespace, list[str]]:
             if getattr(ns, own[name]) is not None:
                 raise UsageError(f"{name} given twice (valid: each option once)")
             setattr(ns, own[name], value)
+        elif name in ADAPTIVE_OPTIONS:
+            raise UsageError(f"{name} is not for a SLURM run: --precision adapts one sweep's repetitions as it runs, "
+                             "and each shard sees only its part (valid: ./run_all.sh sweep --precision P without "
+                             "--slurm, or --repetitions N)")
         elif name in OWN_OPTIONS:
             raise UsageError(f"{name} is not for a SLURM run: the run decides each shard's folder and part itself "
                              "(valid: the tool's selection options; --out RUN or --results DIR for the run folder)")
         elif name.startswith("--") and len(name) > 2 and \
-                any(o.startswith(name) for o in (*OWN_OPTIONS, *own, "--allow-mixed-machines", "--slurm")):
+                any(o.startswith(name) for o in (*OWN_OPTIONS, *ADAPTIVE_OPTIONS, *own, "--allow-mixed-machines",
+                                                "--slurm")):
             # argparse would read it as the option it abbreviates, which the run sets itself
             raise UsageError(f"{name} abbreviates an option of the run (valid: options spelled in full)")
         else:

@@ -20,6 +20,12 @@ their throughput divided by it, so the draw cancels. The reference's throughput 
 processes is also the run's calibration probe: the report flags processes in which the machine
 was off its usual state.
 
+Adaptive repetitions (--precision P, alloclab.adaptive): after the plan's repetitions, the units
+holding a case whose 95 % interval is wider than +/-P run once more, a round at a time in the
+plan's interleaved order, until no case is (or --max-repetitions, or --budget seconds); the
+extra repetitions are units like the others (r04__..., resumed the same way). Not with --shard:
+the rule needs every process of a cell.
+
 The plan: a new run writes plan.json first (atomically): the selection (allocators,
 workloads and their files, threads, repetitions, min-time, seed, profile, tiny, touch, units,
 shard, preloaded libraries), the driver, the machine (CPU model and count) and the node
@@ -75,7 +81,7 @@ from pathlib import Path
 from collections.abc import Mapping, Sequence
 from typing import Any, NoReturn
 
-from alloclab import results
+from alloclab import adaptive, results
 from alloclab.cli import (Once, Parser, UsageError, clock, create_new_folder, integer, number, one_line,
                           parse_names)
 from alloclab.fit import out_of_memory_reason
@@ -88,17 +94,17 @@ from alloclab.traces.scan import TraceError, scan
 
 PROFILES = {
     # On 2 cores: threads 1..4, 3 repetitions; the whole main job (build, this sweep, the programs'
-    # quick pass, charts) within 10 minutes on 2 cores. A case's process runs the reference's cases
-    # too, so every case costs twice its min-time: 0.02 s, at which the intervals, not a fixed
-    # count of runs, say what the data can separate.
-    "default": {"threads_per_core": 2, "repetitions": 3, "min_time": 0.02},
+    # quick pass, charts) within 10 minutes on 2 cores. Not shorter cases: at 0.02 s a stall of
+    # one thread dominated a case, and two default runs reversed 2.0 % of their pairs (0.9 % at 0.03 s).
+    "default": {"threads_per_core": 2, "repetitions": 3, "min_time": 0.03},
     # For papers: enough repetitions for a significance test, 4 x cores, longer cases.
     "full": {"threads_per_core": 4, "repetitions": 9, "min_time": 0.3},
 }
-# Workloads a profile leaves out when --workloads is not given: ast_256k's trees take a quarter of
-# the default sweep's time, which must stay within the main job's 10 minutes (ast_1k and ast_16k
-# stay; --workloads all or --profile full include it).
-PROFILE_SKIPS = {"default": ("ast_256k",)}
+# Workloads a profile leaves out when --workloads is not given, so the main job stays within its 10
+# minutes: ast_256k's trees take a quarter of the default sweep's time (ast_1k and ast_16k stay),
+# and slot_exchange, alloclab's own cross-thread stress, is no classic (larson, the published
+# algorithm, stays). --workloads all or --profile full include them.
+PROFILE_SKIPS = {"default": ("ast_256k", "slot_exchange")}
 PLAN_FILE = "plan.json"
 PLAN_SCHEMA = 1
 SEED_LIMIT = 2 ** 64  # the driver's seeds: 0 .. 2^64 - 1; repetition r runs with (seed + r) mod 2^64
@@ -175,6 +181,10 @@ class Progress:
     def __init__(self, total: int) -> None:
         self.total, self.done, self.start = total, 0, time.monotonic()
 
+    def extend(self, cases: int) -> None:
+        """More cases to run than first known (--precision's rounds)."""
+        self.total += cases
+
     def line(self, text: str) -> None:
         self.done += 1
         elapsed = time.monotonic() - self.start
@@ -246,6 +256,12 @@ class Plan:
     # The case run in every process beside the unit's own (same workload and thread counts), or
     # None: comparisons across processes are paired through it (alloclab.ranking).
     reference: str | None = None
+    # --precision: after `repetitions`, repeat the units holding a case whose relative 95 %
+    # half-width is above this (alloclab.adaptive), up to max_repetitions each, and start no
+    # unit after budget seconds of the session. None: exactly `repetitions`.
+    precision: float | None = None
+    max_repetitions: int = 0
+    budget: float | None = None
 
     def never_free(self) -> frozenset[str]:
         return frozenset(a.name for a in self.registry.allocators
@@ -278,7 +294,8 @@ class Plan:
             "units": None if self.pairs is None else sorted(list(p) for p in self.pairs),
             "shard": f"{self.shard[0]}/{self.shard[1]}", "preloads": dict(self.preloads),
             "machine": dict(self.machine), "node": dict(self.node), "reference": self.reference,
-            "started_utc": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")}
+            "precision": self.precision, "max_repetitions": self.max_repetitions if self.precision else None,
+            "budget": self.budget, "started_utc": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")}
 
     def selection(self) -> dict[str, Any]:
         """What two folders must share to be parts of one sweep (merge): the plan but its shard's K,
@@ -376,9 +393,20 @@ def read_plan(folder: Path) -> Plan:
     if reference is not None and (not isinstance(reference, str) or reference == "malloc" or
                                   registry.kind_of(reference) in ("other", "preloaded")):
         raise _plan_error(path, "'reference' is not an allocator the driver runs in process")
+    # Absent from plans written before sweeps could adapt their repetitions.
+    precision, budget = doc.get("precision"), doc.get("budget")
+    max_reps: Any = doc.get("max_repetitions")
+    if precision is not None and (not isinstance(precision, (int, float)) or isinstance(precision, bool) or
+                                  not 0 < precision < adaptive.MAX_PRECISION or type(max_reps) is not int or
+                                  not repetitions <= max_reps <= MAX_REPETITIONS or shard[1] != 1 or
+                                  budget is not None and (not isinstance(budget, (int, float)) or
+                                                          isinstance(budget, bool) or not 0 < budget <= 10 ** 7)):
+        raise _plan_error(path, "'precision', 'max_repetitions' or 'budget' is not what the sweep writes")
     return Plan(Path(typed("binary", str)), registry, list(threads), float(min_time), seed, float(timeout), tiny,
                 args, fixed, touch, profile, allocators, workloads, repetitions, pairs, shard, preloads, files,
-                machine, typed("command", str), node, reference)
+                machine, typed("command", str), node, reference,
+                None if precision is None else float(precision), max_reps if precision is not None else 0,
+                None if precision is None or budget is None else float(budget))
 
 
 # ----------------------------------------------------------------------------- paths and workloads
@@ -788,6 +816,9 @@ def plan_facts(plan: Plan, here: bool = True) -> dict[str, Any]:
         extra["workload_files"] = {w: arg.split(":", 1)[1] for w, arg in plan.workload_args.items()}
     if plan.touch is not None:
         extra["touch"] = plan.touch
+    if plan.precision is not None:
+        extra["precision"] = plan.precision
+        extra["max_repetitions"] = plan.max_repetitions
     return extra
 
 
@@ -836,7 +867,38 @@ def new_plan(args: argparse.Namespace) -> tuple[Plan, list[Preload]]:
                 args.shard or (1, 1), {u.name: str(u.library) for u in user},
                 {p.case: file_facts(p.path) for p in parametric}, machine_identity(), command_text(args),
                 node_identity(), parse_reference(args.reference, registry))
+    plan = replace(plan, **dict(zip(("precision", "max_repetitions", "budget"),
+                                    adaptive_options(args, plan.repetitions, plan.shard[1]))))
     return plan, user
+
+
+def precision_type(text: str) -> float:
+    """argparse type of --precision: 3%, 3 % or 0.03."""
+    try:
+        return adaptive.parse_precision(text)
+    except ValueError as e:
+        raise argparse.ArgumentTypeError(str(e)) from None
+
+
+DEFAULT_MAX_REPETITIONS = 10
+
+
+def adaptive_options(args: argparse.Namespace, repetitions: int, shards: int) -> tuple[float | None, int, float | None]:
+    """--precision, --max-repetitions and --budget of a new run, checked together."""
+    if args.precision is None:
+        for option, value in (("--max-repetitions", args.max_repetitions), ("--budget", args.budget)):
+            if value is not None:
+                raise UsageError(f"{option} goes with --precision (valid: --precision P {option} ..., or leave "
+                                 f"{option} out)")
+        return None, 0, None
+    if shards > 1:
+        raise UsageError("--precision adapts a whole sweep's repetitions as it runs, and a shard sees only its part "
+                         "(valid: --precision without --shard, or --shard without --precision)")
+    most = max(DEFAULT_MAX_REPETITIONS, repetitions) if args.max_repetitions is None else args.max_repetitions
+    if most < repetitions:
+        raise UsageError(f"bad --max-repetitions '{most}': below the {repetitions} repetitions every case runs "
+                         f"(valid: {repetitions} to {MAX_REPETITIONS})")
+    return args.precision, most, args.budget
 
 
 def parse_reference(text: str | None, registry: Registry) -> str | None:
@@ -929,6 +991,13 @@ def resume_plan(args: argparse.Namespace) -> tuple[Plan, list[Preload], Path]:
             conflict(option, value, recorded if recorded is not None else "(none: the driver's default)")
     if "reference" in given and parse_reference(args.reference, plan.registry) != plan.reference:
         conflict("--reference", args.reference, plan.reference or "none")
+    if "precision" in given and args.precision != plan.precision:
+        conflict("--precision", args.precision, f"{plan.precision:g}" if plan.precision else "none (fixed repetitions)")
+    if "max_repetitions" in given and args.max_repetitions != (plan.max_repetitions if plan.precision else None):
+        conflict("--max-repetitions", args.max_repetitions,
+                 plan.max_repetitions if plan.precision else "none (fixed repetitions)")
+    if "budget" in given and plan.precision is None:
+        conflict("--budget", args.budget, "none (fixed repetitions)")
     if "tiny" in given and not plan.tiny:
         conflict("--tiny", "(tiny cases)", "full-size cases")
     if "units" in given and wanted_pairs(args.units) != plan.pairs:
@@ -953,7 +1022,9 @@ def resume_plan(args: argparse.Namespace) -> tuple[Plan, list[Preload], Path]:
         info = plan.registry.allocator(label)
         assert info is not None  # read_plan checked
         user.append(Preload(label, "preloaded", info.description, Path(library), frees=info.supports_free))
-    return replace(plan, binary=binary, timeout=plan.timeout if args.timeout is None else args.timeout), user, folder
+    # What may change on a resume: the driver's path, --timeout, and --budget (this session's time).
+    return replace(plan, binary=binary, timeout=plan.timeout if args.timeout is None else args.timeout,
+                   budget=plan.budget if args.budget is None else args.budget), user, folder
 
 
 def check_runnable(plan: Plan, user: list[Preload], probe: Path) -> list[Unit]:
@@ -1061,7 +1132,75 @@ def foreign_record(raw_dir: Path, names: set[str]) -> Path | None:
     return None
 
 
+def possible_extras(plan: Plan, mine: Sequence[Unit]) -> list[Unit]:
+    """--precision: every repetition beyond the plan's a unit could get (none without it)."""
+    if plan.precision is None:
+        return []
+    return [replace(u, repetition=r) for u in mine if u.repetition == 1
+            for r in range(plan.repetitions + 1, plan.max_repetitions + 1)]
+
+
+def run_adaptive(plan: Plan, raw_dir: Path, mine: list[Unit], extras: list[Unit], progress: Progress,
+                 session_start: float, pass_fds: tuple[int, ...]) -> int:
+    """--precision's rounds (alloclab.adaptive): while a unit holds an open case and is under the
+    cap of repetitions, run it once more, the units of a round in the plan's interleaved order;
+    no unit starts once the budget is spent. Appends what it runs to `extras`; -> failed units."""
+    assert plan.precision is not None
+    target = plan.precision
+    rows_of: dict[str, tuple[results.ResultRow, ...]] = {}
+
+    def rows() -> list[results.ResultRow]:
+        out: list[results.ResultRow] = []
+        for u in (*mine, *extras):
+            if u.name not in rows_of:
+                found = unit_records(raw_dir, u)
+                rows_of[u.name] = results.read_unit_file(found[0]).rows if len(found) == 1 else ()
+            out += rows_of[u.name]
+        return out
+
+    reps = {u: plan.repetitions for u in mine if u.repetition == 1}
+    for u in extras:
+        first = replace(u, repetition=1)
+        reps[first] = max(reps[first], u.repetition)
+    labels, workloads = list(plan.allocators), list(plan.workloads)
+    failed = 0
+    shown = f"±{100 * target:g} %"
+    while True:
+        still = adaptive.open_cases(adaptive.case_precisions(rows()), target)
+        due = [u for u, r in reps.items() if r < plan.max_repetitions and any(k in still for k in plan.expected_keys(u))]
+        capped = sum(1 for u, r in reps.items() if r >= plan.max_repetitions for k in plan.expected_keys(u) if k in still)
+        out_of_time = plan.budget is not None and time.monotonic() - session_start >= plan.budget
+        if not due or out_of_time:
+            if not still:
+                print(f"sweep: precision {shown}: every case within it, after {min(reps.values())} to "
+                      f"{max(reps.values())} repetitions", flush=True)
+            else:
+                why = (f"the budget of {plan.budget:g} s is spent" if out_of_time and due else
+                       f"{plan.max_repetitions} repetitions, the cap, reached")
+                print(f"sweep: precision {shown}: {len(still)} case{'s' if len(still) != 1 else ''} still above it "
+                      f"({why}{f'; {capped} at the cap' if due and capped else ''}); the report gives each case's "
+                      "precision", flush=True)
+            return failed
+        rep = min(reps[u] for u in due) + 1
+        shift = (rep - 1) % len(labels)
+        due.sort(key=lambda u: (workloads.index(u.workload), (labels.index(u.allocator) - shift) % len(labels),
+                                u.threads))
+        print(f"sweep: precision {shown}: {len(still)} case{'s' if len(still) != 1 else ''} above it: one more "
+              f"repetition of {len(due)} unit{'s' if len(due) != 1 else ''} (repetition {rep}"
+              f"{'' if all(reps[u] + 1 == rep for u in due) else ' and up'}, at most {plan.max_repetitions})",
+              flush=True)
+        progress.extend(sum(len(u.thread_counts(plan.threads)) for u in due))
+        for u in due:
+            if plan.budget is not None and time.monotonic() - session_start >= plan.budget:
+                break
+            extra = replace(u, repetition=reps[u] + 1)
+            failed += not run_unit(plan, raw_dir, extra, progress, pass_fds)
+            extras.append(extra)
+            reps[u] += 1
+
+
 def command_run(args: argparse.Namespace) -> int:
+    session_start = time.monotonic()
     resume = args.resume is not None
     results_dir: Path | None = None
     if resume:
@@ -1073,12 +1212,14 @@ def command_run(args: argparse.Namespace) -> int:
     mine = check_runnable(plan, user, Path(args.probe))
     k, n = plan.shard
     if args.check:  # the options alone (alloclab.slurm asks before it submits anything)
-        print(f"sweep: the options are valid: {len(plan.all_units())} units", flush=True)
+        more = f" (up to {len(plan.all_units()) + len(possible_extras(plan, plan.all_units()))} with --precision)" \
+            if plan.precision is not None else ""
+        print(f"sweep: the options are valid: {len(plan.all_units())} units{more}", flush=True)
         return 0
 
     # Everything is checked: from here on the folder is written, under its lock.
     if resume:
-        stray = foreign_record(folder / "raw", {u.name for u in mine})
+        stray = foreign_record(folder / "raw", {u.name for u in (*mine, *possible_extras(plan, mine))})
         if stray is not None:
             raise UsageError(f"--resume '{args.resume}': {stray} is no unit of the sweep's plan (shard {k}/{n}) "
                              "(valid: a folder holding its own sweep's records only; move the file out)")
@@ -1098,17 +1239,21 @@ def command_run(args: argparse.Namespace) -> int:
             shutil.rmtree(folder, ignore_errors=True)
             raise
     raw_dir = folder / "raw"
-    todo = [u for u in mine if not unit_done(raw_dir, u, plan)]
+    extras = [u for u in possible_extras(plan, mine) if unit_records(raw_dir, u)]  # a resumed --precision run's
+    todo = [u for u in (*mine, *extras) if not unit_done(raw_dir, u, plan)]
     fixed = "".join(f" ({w} at {t} thread{'s' if t != 1 else ''}, the trace's)" for w, t in plan.fixed_threads.items())
     print(f"sweep: {len(plan.allocators)} allocators x {len(plan.workloads)} workloads x threads "
           f"{','.join(map(str, plan.threads))}{fixed} x {plan.repetitions} repetitions"
-          f"{f' (shard {k}/{n})' if n > 1 else ''}: {len(todo)} of {len(mine)} units to run -> {folder}",
-          flush=True)
+          f"{f' (shard {k}/{n})' if n > 1 else ''}"
+          f"{f', then more where a case is wider than ±{100 * plan.precision:g} % (at most {plan.max_repetitions})' if plan.precision else ''}"
+          f": {len(todo)} of {len(mine) + len(extras)} units to run -> {folder}", flush=True)
     progress = Progress(sum(len(u.thread_counts(plan.threads)) for u in todo))
     failed = sum(not run_unit(plan, raw_dir, u, progress, lock.pass_fds) for u in todo)
+    if plan.precision is not None:
+        failed += run_adaptive(plan, raw_dir, mine, extras, progress, session_start, lock.pass_fds)
 
     records = []
-    for u in mine:
+    for u in (*mine, *extras):
         found = unit_records(raw_dir, u)
         if len(found) != 1:
             raise ResultsError(f"{raw_dir}: unit {u.name} has {len(found)} records after the run (valid: one)")
@@ -1318,7 +1463,8 @@ def main(argv: list[str] | None = None) -> int:
     sub = parser.add_subparsers(dest="command", required=True)
     run = sub.add_parser("run", help="run a sweep")
     run.add_argument("--profile", action=Once, choices=sorted(PROFILES),
-                     help="default: threads to 2 x cores, 3 repetitions, every workload but ast_256k; full: threads "
+                     help="default: threads to 2 x cores, 3 repetitions, every workload but ast_256k and "
+                     "slot_exchange; full: threads "
                      "to 4 x cores, 9 repetitions, every workload")
     run.add_argument("--allocators", action=Once,
                      help="comma-separated names (`alloclab --list` shows them, preloaded peers included), or all")
@@ -1340,6 +1486,16 @@ def main(argv: list[str] | None = None) -> int:
                      help=f"the case run in every process beside the unit's own, same workload and threads, so "
                      f"comparisons across processes are paired through it (default {DEFAULT_REFERENCE}; none: "
                      "no reference, each process compared on its own)")
+    run.add_argument("--precision", action=Once, type=precision_type, metavar="P",
+                     help="after --repetitions, repeat (one process more per round) each unit holding a case whose "
+                     "95 %% interval is wider than +/-P (3%% or 0.03), until none is, --max-repetitions or --budget "
+                     "(Kalibera & Jones: spend repetitions where the variance is); not with --shard")
+    run.add_argument("--max-repetitions", action=Once, type=integer(1, MAX_REPETITIONS, "a count"),
+                     dest="max_repetitions", help=f"with --precision: the most repetitions a case gets (default "
+                     f"{DEFAULT_MAX_REPETITIONS}, or --repetitions if more)")
+    run.add_argument("--budget", action=Once, type=number(0, 10 ** 7, "seconds", open_low=True),
+                     help="with --precision: seconds after which no further repetition starts (counted from this "
+                     "session's start; a --resume may give a new one)")
     run.add_argument("--timeout", action=Once, type=number(0, 86400, "seconds", open_low=True),
                      help="seconds before a unit is killed as hung (default 300)")
     run.add_argument("--results", action=Once, help="folder of run folders (default: the repository's results/)")
