@@ -123,6 +123,8 @@ def _machine_value(key: str, value: Any) -> str:
         return ", ".join(parts)
     if isinstance(value, list):
         return ", ".join(str(v) for v in value)
+    if key == "precision" and isinstance(value, (int, float)):
+        return f"±{100 * value:g} % (95 % interval)"
     return str(value).strip()
 
 

@@ -992,7 +992,8 @@ def resume_plan(args: argparse.Namespace) -> tuple[Plan, list[Preload], Path]:
     if "reference" in given and parse_reference(args.reference, plan.registry) != plan.reference:
         conflict("--reference", args.reference, plan.reference or "none")
     if "precision" in given and args.precision != plan.precision:
-        conflict("--precision", args.precision, f"{plan.precision:g}" if plan.precision else "none (fixed repetitions)")
+        conflict("--precision", f"{100 * args.precision:g}%",
+                 f"{100 * plan.precision:g}%" if plan.precision else "none (fixed repetitions)")
     if "max_repetitions" in given and args.max_repetitions != (plan.max_repetitions if plan.precision else None):
         conflict("--max-repetitions", args.max_repetitions,
                  plan.max_repetitions if plan.precision else "none (fixed repetitions)")
@@ -1172,8 +1173,9 @@ def run_adaptive(plan: Plan, raw_dir: Path, mine: list[Unit], extras: list[Unit]
         out_of_time = plan.budget is not None and time.monotonic() - session_start >= plan.budget
         if not due or out_of_time:
             if not still:
-                print(f"sweep: precision {shown}: every case within it, after {min(reps.values())} to "
-                      f"{max(reps.values())} repetitions", flush=True)
+                least, most = min(reps.values()), max(reps.values())
+                print(f"sweep: precision {shown}: every case within it, after {least}"
+                      f"{f' to {most}' if most != least else ''} repetitions", flush=True)
             else:
                 why = (f"the budget of {plan.budget:g} s is spent" if out_of_time and due else
                        f"{plan.max_repetitions} repetitions, the cap, reached")

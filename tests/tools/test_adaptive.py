@@ -71,6 +71,13 @@ class StopRule(unittest.TestCase):
         self.assertEqual(precisions, {("w", "once", 1): None})
         self.assertEqual(adaptive.open_cases(precisions, 0.5), {("w", "once", 1)})
 
+    def test_the_report_states_the_target(self):
+        from plots.report import machine_rows
+        rows = dict(machine_rows({"precision": 0.03, "max_repetitions": 10, "repetitions": 3}))
+        self.assertEqual(rows["target precision (more repetitions where a case was wider)"], "±3 % (95 % interval)")
+        self.assertEqual(rows["at most repetitions"], "10")
+        self.assertNotIn("at most repetitions", dict(machine_rows({"repetitions": 3})))
+
     def test_a_paired_cell_judges_the_ratio_to_the_reference(self):
         # The process state moves both figures alike: through the reference the case is exact.
         refs = [50.0, 80.0, 65.0]
