@@ -30,12 +30,17 @@ MAX_PRECISION = 1.0  # +/-100 %: every interval that exists is narrower
 
 def parse_precision(text: str) -> float:
     """'3%', '3 %' or '0.03' -> 0.03; ValueError (with the valid forms) otherwise."""
-    m = re.fullmatch(r"\s*([0-9]{1,3}(?:\.[0-9]{1,6})?)\s*(%?)\s*", text)
+    m = re.fullmatch(r"([0-9]{1,3}(?:\.[0-9]{1,8})?)( ?%)?", text)
     value = float(m.group(1)) / (100 if m.group(2) else 1) if m else math.nan
     if not 0 < value < MAX_PRECISION:
-        raise ValueError(f"bad value '{text[:80]}' (valid: a relative half-width above 0 and below 100 %, "
-                         "as 3% or 0.03)")
+        raise ValueError(f"bad value '{text[:80]}' (valid: a relative half-width above 0 and below 100 %, a plain "
+                         "decimal with at most 8 decimals, as 3% or 0.03)")
     return value
+
+
+def same_precision(a: float | None, b: float | None) -> bool:
+    """3% and 0.03 are one target, though 3 / 100 and 0.03 differ in the last bit."""
+    return a is None and b is None or a is not None and b is not None and math.isclose(a, b, rel_tol=1e-9)
 
 
 def case_precisions(rows: Iterable[ResultRow]) -> dict[Key, float | None]:

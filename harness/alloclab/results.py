@@ -640,7 +640,7 @@ def split_name(name: str) -> tuple[str, str, int] | None:
 
 
 # The driver's context key naming the reference case a sweep adds to each process
-# (--benchmark_context=paired_reference=NAME).
+# (alloclab --reference NAME).
 REFERENCE_CONTEXT = "paired_reference"
 
 

@@ -402,6 +402,8 @@ def read_plan(folder: Path) -> Plan:
                                   budget is not None and (not isinstance(budget, (int, float)) or
                                                           isinstance(budget, bool) or not 0 < budget <= 10 ** 7)):
         raise _plan_error(path, "'precision', 'max_repetitions' or 'budget' is not what the sweep writes")
+    if precision is None and (max_reps is not None or budget is not None):
+        raise _plan_error(path, "'max_repetitions' or 'budget' without 'precision'")
     return Plan(Path(typed("binary", str)), registry, list(threads), float(min_time), seed, float(timeout), tiny,
                 args, fixed, touch, profile, allocators, workloads, repetitions, pairs, shard, preloads, files,
                 machine, typed("command", str), node, reference,
@@ -991,7 +993,7 @@ def resume_plan(args: argparse.Namespace) -> tuple[Plan, list[Preload], Path]:
             conflict(option, value, recorded if recorded is not None else "(none: the driver's default)")
     if "reference" in given and parse_reference(args.reference, plan.registry) != plan.reference:
         conflict("--reference", args.reference, plan.reference or "none")
-    if "precision" in given and args.precision != plan.precision:
+    if "precision" in given and not adaptive.same_precision(args.precision, plan.precision):
         conflict("--precision", f"{100 * args.precision:g}%",
                  f"{100 * plan.precision:g}%" if plan.precision else "none (fixed repetitions)")
     if "max_repetitions" in given and args.max_repetitions != (plan.max_repetitions if plan.precision else None):
@@ -1213,18 +1215,20 @@ def command_run(args: argparse.Namespace) -> int:
     folder_file = check_folder_file(args.folder_file)
     mine = check_runnable(plan, user, Path(args.probe))
     k, n = plan.shard
-    if args.check:  # the options alone (alloclab.slurm asks before it submits anything)
-        more = f" (up to {len(plan.all_units()) + len(possible_extras(plan, plan.all_units()))} with --precision)" \
-            if plan.precision is not None else ""
-        print(f"sweep: the options are valid: {len(plan.all_units())} units{more}", flush=True)
-        return 0
-
-    # Everything is checked: from here on the folder is written, under its lock.
-    if resume:
+    if resume:  # checked before --check answers: what --check approves, the run must not refuse
         stray = foreign_record(folder / "raw", {u.name for u in (*mine, *possible_extras(plan, mine))})
         if stray is not None:
             raise UsageError(f"--resume '{args.resume}': {stray} is no unit of the sweep's plan (shard {k}/{n}) "
                              "(valid: a folder holding its own sweep's records only; move the file out)")
+    if args.check:  # the options alone (alloclab.slurm asks before it submits anything)
+        more = f" (up to {len(plan.all_units()) + len(possible_extras(plan, plan.all_units()))} with --precision)" \
+            if plan.precision is not None else ""
+        count = len(plan.all_units())
+        print(f"sweep: the options are valid: {count} unit{'s' if count != 1 else ''}{more}", flush=True)
+        return 0
+
+    # Everything is checked: from here on the folder is written, under its lock.
+    if resume:
         lock = FolderLock(folder).acquire(grace=1.0)
         remove_temporaries(folder)
     else:

@@ -651,10 +651,12 @@ int main(int argc, char** argv) {
       sel.allocators.push_back(*v);
       sel.added_reference = *v;
     }
-    if (const std::string* context = gb.value("--benchmark_context");
-        context != nullptr && ("," + context->substr(context->find('=') + 1)).find(",paired_reference=") != std::string::npos)
-      usage_error("--reference and --benchmark_context=paired_reference=... exclude each other (valid: one of them)");
   }
+  // paired_reference says a reference case ran in this process: only --reference, which adds it, sets it.
+  if (const std::string* context = gb.value("--benchmark_context");
+      context != nullptr && ("," + context->substr(context->find('=') + 1)).find(",paired_reference=") != std::string::npos)
+    usage_error("--benchmark_context=paired_reference=... is --reference's to record (valid: --reference NAME, "
+                "which runs the reference case it names)");
 
   const std::string* out_given = given.value("--out");
   const std::string out = out_given != nullptr ? *out_given : std::string();

@@ -248,7 +248,9 @@ class DriverSurface(SurfaceTest):
             with self.subTest(value=value):
                 line = self.bad(["--reference", value, *TIME], "--reference", f"'{value}'")
                 self.assertNotIn(" malloc,", line.split("valid:")[1] + ",")  # malloc is not offered
-        self.bad(["--reference", "tbbmalloc", "--benchmark_context=paired_reference=null", *TIME], "exclude")
+        self.bad(["--reference", "tbbmalloc", "--benchmark_context=paired_reference=null", *TIME], "paired_reference")
+        # The context key says a reference case ran: set by hand, no case would back it.
+        self.bad(["--benchmark_context=a=b,paired_reference=tbbmalloc", *TIME], "paired_reference", "--reference")
         # Added after the user's allocators, without a latency pass; the context names it.
         self.run_ok([*QUICK[:-1], "--reference", "tbbmalloc", *TIME, "--out", str(self.out)])
         doc = json.loads(self.out.read_text())

@@ -50,7 +50,9 @@ class StopRule(unittest.TestCase):
         for text, value in (("3%", 0.03), ("3 %", 0.03), ("0.03", 0.03), ("2.5%", 0.025), ("99%", 0.99)):
             with self.subTest(text=text):
                 self.assertAlmostEqual(adaptive.parse_precision(text), value)
-        for text in ("0", "0%", "100%", "1", "nan", "inf", "-3%", "3%%", "", "1e-2", "abc", "0x1", "3 % %"):
+        self.assertAlmostEqual(adaptive.parse_precision("0.00000001"), 1e-8)
+        for text in ("0", "0%", "100%", "1", "nan", "inf", "-3%", "3%%", "", "1e-2", "abc", "0x1", "3 % %", " 3%",
+                     "3%\n", "3\n%", "3\t%", "3\u00a0%", "3  %", "\u0663%", "0.000000001"):
             with self.subTest(text=text):
                 with self.assertRaisesRegex(ValueError, "valid: a relative half-width"):
                     adaptive.parse_precision(text)
@@ -119,11 +121,15 @@ class AdaptiveSweep(unittest.TestCase):
         self.assertIn(": 0 of 7 units to run", done.stdout)
         self.assertIn("one more repetition of 1 unit (repetition 4, at most 4)", done.stdout)
         self.assertEqual(repetitions_per_case(out)[("small", "malloc", "1")], {1, 2, 3, 4})
-        # A record beyond the cap is no unit of the plan.
+        # The target as given or as a fraction is one target.
+        done = sweep("--resume", out, "--binary", BINARY, "--precision", "0.000001", "--check")
+        self.assertEqual(done.returncode, 0, done.stderr)
+        # A record beyond the cap is no unit of the plan: the run refuses it, and so does --check.
         shutil.copy(out / "raw" / "r04__small__malloc.json", out / "raw" / "r05__small__malloc.json")
-        done = sweep("--resume", out, "--binary", BINARY)
-        self.assertEqual(done.returncode, 2)
-        self.assertIn("r05__small__malloc.json is no unit of the sweep's plan", done.stderr)
+        for check in ((), ("--check",)):
+            done = sweep("--resume", out, "--binary", BINARY, *check)
+            self.assertEqual(done.returncode, 2)
+            self.assertIn("r05__small__malloc.json is no unit of the sweep's plan", done.stderr)
 
     def test_a_spent_budget_starts_no_further_repetition(self):
         out = self.tmp / "budget"
