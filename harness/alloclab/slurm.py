@@ -334,7 +334,7 @@ def tool_check(kind: str, options: list[str], tasks: int | None) -> int:
         message = (done.stderr.strip().splitlines() or [f"{kind} run exited {done.returncode}"])[-1]
         print(message, file=sys.stderr)
         sys.exit(done.returncode if done.returncode == 2 else 1)
-    m = re.search(r"the options are valid: ([0-9]+) (units|passes)", done.stdout)
+    m = re.search(r"the options are valid: ([0-9]+) (units?|pass(?:es)?)\b", done.stdout)
     if m is None:
         raise UsageError(f"{kind} run --check did not say how many units the run has")
     return int(m.group(1))
