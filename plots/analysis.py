@@ -78,7 +78,7 @@ def efficiency(tp: dict[int, float], threads: list[int], hw: int | None) -> dict
 
 def relative_summary(run: Run, baseline: str = "malloc", threads: int | None = None) -> dict[str, Any]:
     """Throughput of every allocator relative to baseline per workload (alloclab.ranking's ratio
-    and its 95 % interval: through the reference case of each process where the run has one),
+    and its ranking.LEVEL interval: through the reference case of each process where ranking.cell_paired),
     plus the geometric mean over the workloads and its interval. A workload with a thread count
     of its own (a trace) is read at that count.
 
@@ -159,7 +159,7 @@ def relative_runs(run_a: Run, run_b: Run, metric: str = "items_per_second") -> d
 
 def summary_table(run: Run, threads: int, noise_cv: float = NOISE_CV) -> dict[str, Any]:
     """Per workload x allocator at one thread count: median ns/op and items/s over the ok
-    repetitions, the state, whether it is noisy, the 95 % interval of its throughput and the
+    repetitions, the state, whether it is noisy, the ranking.LEVEL interval of its throughput and the
     precision its comparisons have (alloclab.ranking); and per workload the fastest allocator
     with those the data cannot separate from it (references excluded). A workload with a
     thread count of its own (a trace) is read at that count (threads_of).
@@ -222,34 +222,36 @@ DRIFT = 0.15  # a process whose reference case ran this far from its usual figur
 
 def reference_drift(run: Run, limit: float = DRIFT) -> dict[str, Any] | None:
     """The calibration probe: the reference case's throughput in every process of the run (the
-    rows' ref_items_per_second), per workload and thread count. A process whose reference ran
-    more than `limit` off the median of its workload and thread count found the machine in
-    another state than the others. None when the run has no reference column.
+    rows' ref_items_per_second), per workload, thread count and malloc (a preloaded peer's
+    process runs the reference under that peer's malloc, a steady difference that is no change
+    of the machine's state). A process whose reference ran more than `limit` off the median of
+    its group found the machine in another state than the others. None when the run has no
+    reference column.
 
     Also the variance at the process level (Kalibera & Jones): the median over cases of the
     standard deviation of log throughput across processes, raw and divided by the reference,
     and the cells (workload, threads) compared through the reference (ranking.cell_paired).
 
     -> {"processes": int, "cv_median": float, "flagged": [{"unit", "workload", "threads",
-        "deviation"}] (largest first), "cv": {(workload, threads): float}, "sd_raw": float | None,
+        "deviation"}] (largest first), "cv": {(workload, threads, malloc): float}, "sd_raw": float | None,
         "sd_paired": float | None, "paired_cells": int, "cells": int}"""
-    per_case: dict[tuple[str, int], dict[str, float]] = {}
+    per_case: dict[tuple[str, int, str], dict[str, float]] = {}
     for r in run.rows:
         # Normal floats only: a subnormal figure (no measurement gives one) would break the spread.
         if r.ok and r.ref_items_per_second and r.ref_items_per_second >= sys.float_info.min and r.unit:
-            per_case.setdefault((r.workload, r.threads), {})[r.unit] = r.ref_items_per_second
+            per_case.setdefault((r.workload, r.threads, r.active_malloc), {})[r.unit] = r.ref_items_per_second
     if not per_case:
         return None
-    cv: dict[tuple[str, int], float] = {}
+    cv: dict[tuple[str, int, str], float] = {}
     flagged: list[dict[str, Any]] = []
     units: set[str] = set()
-    for (w, t), by_unit in per_case.items():
+    for (w, t, malloc), by_unit in per_case.items():
         values = list(by_unit.values())
         units |= set(by_unit)
         s = stats.summarise(values)
         if s is None or s.cv is None:
             continue
-        cv[(w, t)] = s.cv
+        cv[(w, t, malloc)] = s.cv
         for unit, v in by_unit.items():
             deviation = v / s.median - 1
             if abs(deviation) > limit:

@@ -608,7 +608,7 @@ def summary_chart(run: Run, out_dir: Path, baseline: str = "malloc", threads: in
     notes = [f"Cell: throughput / {baseline} throughput, same workload and thread count (geometric means over the "
              "repetitions" + (f"; in {', '.join(paired)}, each divided by the reference case of its own process, "
                               "which narrows the spread there" if paired else "")
-             + "), and below it the 95 % interval of that ratio (Welch t interval over the processes). Grey, "
+             + f"), and below it the {ranking.LEVEL} interval of that ratio (Welch t interval over the processes). Grey, "
              "\u201ctie\u201d: the interval includes 1, the data cannot tell the allocator from the baseline. "
              "geomean: geometric mean over the workloads with data, its interval from theirs"
              + (" (k/n: only k of n workloads had data)." if incomplete else ".")

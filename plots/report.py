@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from alloclab import results
+from alloclab import ranking, results
 from alloclab.registry import fixed_threads_workload
 from alloclab.verdicts import verdict_table
 from alloclab.document import (Block, Bullets, Cell, Code, Details, Document, Figure, Heading, KeyValues, Paragraph,
@@ -124,7 +124,7 @@ def _machine_value(key: str, value: Any) -> str:
     if isinstance(value, list):
         return ", ".join(str(v) for v in value)
     if key == "precision" and isinstance(value, (int, float)):
-        return f"±{100 * value:g} % (95 % interval)"
+        return f"±{100 * value:g} % ({ranking.LEVEL} interval)"
     return str(value).strip()
 
 
@@ -136,7 +136,7 @@ def machine_rows(facts: dict[str, Any]) -> tuple[tuple[str, str], ...]:
 # ----------------------------------------------------------------------------- sections
 
 def _interval_text(interval: tuple[float, float, float] | None) -> str:
-    """A throughput's 95 % interval in M/s, "[low–high]"; "n=1, no interval" where one
+    """A throughput's ranking.LEVEL interval in M/s, "[low–high]"; "n=1, no interval" where one
     repetition gives none."""
     if interval is None or interval[2] == float("inf"):
         return "n=1, no interval"
@@ -145,7 +145,7 @@ def _interval_text(interval: tuple[float, float, float] | None) -> str:
 
 def best_mark(table: dict[str, Any], workload: str, allocator: str) -> str:
     """★ on the fastest when the data separates it from every other; ★= on the fastest and on
-    each allocator tied with it (the 95 % interval of their ratio includes 1)."""
+    each allocator tied with it (the ranking.LEVEL interval of their ratio includes 1)."""
     tied = table["tied"].get(workload, [])
     if table["winner"].get(workload) == allocator:
         return "★=" if tied else "★"
@@ -212,7 +212,7 @@ def text_summary(table: dict[str, Any]) -> str:
     t = table["threads"]
     return render_text(Table(("", *_headings(table)), tuple(rows)),
                        f"median ns/op at {t} thread{'s' if t != 1 else ''} (* most throughput, references excluded; "
-                       "= tied with the most: 95 % intervals cannot separate them; ~ noisy: cv > 5 %; - not run)")
+                       f"= tied with the most: {ranking.LEVEL} intervals cannot separate them; ~ noisy: cv > 5 %; - not run)")
 
 
 def chart_blocks(charts: list[Chart], prefix: str = "charts/", sections: bool = True) -> list[Block]:
@@ -286,12 +286,13 @@ def state_blocks(run: Run) -> list[Block]:
     flagged = drift["flagged"]
     text = (f"Every process also ran the reference case on its unit's workload; across the run's "
             f"{drift['processes']} processes its throughput varied by a median coefficient of variation of "
-            f"{drift['cv_median']:.1%} per workload and thread count. ")
+            f"{drift['cv_median']:.1%} per workload, thread count and malloc (a preloaded peer's process runs it "
+            "under that peer's malloc). ")
     text += (f"{len({f['unit'] for f in flagged})} processes ran it more than {analysis.DRIFT:.0%} off the median "
-             "of their workload and thread count: the machine was in another state then. Their cases are kept; "
+             "of their workload, thread count and malloc: the machine was in another state then. Their cases are kept; "
              "where dividing by the process's own reference narrows the spread, comparisons do so, which cancels "
              "a change that hit the whole process alike." if flagged else
-             f"No process ran it more than {analysis.DRIFT:.0%} off the median of its workload and thread count.")
+             f"No process ran it more than {analysis.DRIFT:.0%} off the median of its workload, thread count and malloc.")
     if drift["sd_raw"] is not None and drift["sd_paired"] is not None:
         text += (f" Where the variance is (Kalibera & Jones): a case's throughput varied across processes by a median "
                  f"standard deviation of {drift['sd_raw']:.1%} (of its log), and by {drift['sd_paired']:.1%} divided "
@@ -355,12 +356,13 @@ def build(run: Run, charts: list[Chart], baseline: str = "malloc", extra: Sequen
     blocks += [Heading("Machine"), KeyValues(machine_rows(run.facts)), Heading("Command"), Code(run.command),
                Heading("Summary"),
                Paragraph("Median over the successful repetitions: wall time per operation (all threads together), "
-                         "below it throughput in million operations per second and its 95 % interval in brackets (a t "
+                         f"below it throughput in million operations per second and its {ranking.LEVEL} interval in brackets (a t "
                          "interval over the repetitions, each a process of its own). **Highlighted ★** = highest "
                          f"throughput of the workload, separated from every other allocator, references "
                          f"({references}) excluded. **★=** = the fastest and every allocator the data cannot "
-                         "separate from it: a tie (the 95 % interval of their throughput ratio includes 1; ratios "
-                         "are taken through the reference case run in every process where the run has one). "
+                         f"separate from it: a tie (the {ranking.LEVEL} interval of their throughput ratio includes 1; ratios "
+                         "are taken through the reference case run in every process where that narrows the spread and "
+                         "every process ran under one malloc). "
                          f"`~` = noisy (throughput CV > 5 %). {DAGGER} = some repetitions failed.", css="legend")]
     for table in tables:
         t = table["threads"]

@@ -5,7 +5,7 @@
 
 Two runs of the same selection on the same machine are compared pair by pair: every two
 allocators at every workload and thread count both runs measured. Each run calls a pair by
-alloclab.ranking's rule (the one the report uses: "a is faster" when the 95 % interval of the
+alloclab.ranking's rule (the one the report uses: "a is faster" when the 99 % interval of the
 ratio lies above 1, a tie when it includes 1). Printed:
   called       the share of pairs each run calls different (how much the runs can tell apart)
   contradicted pairs that one run calls different and the other calls different the other way
@@ -35,7 +35,7 @@ from alloclab import ranking, results
 from alloclab.cli import Once, Parser, UsageError
 from alloclab.results import ResultsError, Run
 
-GOAL = 0.01  # reversed pairs, as a share of the pairs compared
+GOAL = round(1 - ranking.CONFIDENCE, 9)  # reversed pairs, as a share of the pairs compared: what the confidence allows
 
 
 def _medians(run: Run) -> dict[tuple[str, str, int], float]:
@@ -113,7 +113,7 @@ def render(f: dict[str, Any]) -> str:
         f"repeatability: {f['runs'][0]} vs {f['runs'][1]}",
         f"  {n} allocator pairs measured in both runs, in {cells} cells (workload x threads); "
         f"{f['paired']} compared through the reference case of each process",
-        f"  called different (95 % interval of the ratio excludes 1): run 1 {f['called'][0]:.1%}, "
+        f"  called different ({ranking.LEVEL} interval of the ratio excludes 1): run 1 {f['called'][0]:.1%}, "
         f"run 2 {f['called'][1]:.1%}; both, the same way: {f['called_same_way']:.1%}",
         f"  contradicted (the runs call a pair different, opposite ways): {f['contradicted']} ({_pct(f['contradicted'], n)})",
         f"  reversed (one run calls a pair different, the other's ratio points the other way): "

@@ -16,12 +16,13 @@ allocator apart from every malloc a peer preloads) on the unit's workload at the
 counts, after the unit's own cases. A process's state (clock, page and cache placement) is
 drawn anew for each process and shared by the cases in it; each row records the reference's
 throughput in its process (ref_items_per_second), and alloclab.ranking compares allocators on
-their throughput divided by it, so the draw cancels. The reference's throughput across the
-processes is also the run's calibration probe: the report flags processes in which the machine
-was off its usual state.
+their throughput divided by it, so the draw cancels, in a cell where that narrows the spread and
+every process ran under one malloc (a preloaded peer changes the reference's speed too). The
+reference's throughput across the processes is also the run's calibration probe: the report
+flags processes in which the machine was off its usual state.
 
 Adaptive repetitions (--precision P, alloclab.adaptive): after the plan's repetitions, the units
-holding a case whose 95 % interval is wider than +/-P run once more, a round at a time in the
+holding a case whose 99 % interval (alloclab.ranking) is wider than +/-P run once more, a round at a time in the
 plan's interleaved order, until no case is (or --max-repetitions, or --budget seconds); the
 extra repetitions are units like the others (r04__..., resumed the same way). Not with --shard:
 the rule needs every process of a cell.
@@ -256,7 +257,7 @@ class Plan:
     # The case run in every process beside the unit's own (same workload and thread counts), or
     # None: comparisons across processes are paired through it (alloclab.ranking).
     reference: str | None = None
-    # --precision: after `repetitions`, repeat the units holding a case whose relative 95 %
+    # --precision: after `repetitions`, repeat the units holding a case whose relative 99 %
     # half-width is above this (alloclab.adaptive), up to max_repetitions each, and start no
     # unit after budget seconds of the session. None: exactly `repetitions`.
     precision: float | None = None
@@ -1494,7 +1495,7 @@ def main(argv: list[str] | None = None) -> int:
                      "no reference, each process compared on its own)")
     run.add_argument("--precision", action=Once, type=precision_type, metavar="P",
                      help="after --repetitions, repeat (one process more per round) each unit holding a case whose "
-                     "95 %% interval is wider than +/-P (3%% or 0.03), until none is, --max-repetitions or --budget "
+                     "99 %% interval is wider than +/-P (3%% or 0.03), until none is, --max-repetitions or --budget "
                      "(Kalibera & Jones: spend repetitions where the variance is); not with --shard")
     run.add_argument("--max-repetitions", action=Once, type=integer(1, MAX_REPETITIONS, "a count"),
                      dest="max_repetitions", help=f"with --precision: the most repetitions a case gets (default "

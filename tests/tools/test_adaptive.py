@@ -61,7 +61,7 @@ class StopRule(unittest.TestCase):
         values = [100.0, 104.0, 97.0]
         [(key, p)] = adaptive.case_precisions(self.rows("a", values)).items()
         logs = [math.log(v) for v in values]
-        half = stats.t.ppf(0.975, 2) * statistics.stdev(logs) / math.sqrt(3)
+        half = stats.t.ppf(0.995, 2) * statistics.stdev(logs) / math.sqrt(3)  # 99 %
         self.assertEqual(key, ("w", "a", 1))
         self.assertAlmostEqual(p, math.exp(half) - 1)
         self.assertEqual(adaptive.open_cases({key: p}, p * 1.01), set())
@@ -76,7 +76,7 @@ class StopRule(unittest.TestCase):
     def test_the_report_states_the_target(self):
         from plots.report import machine_rows
         rows = dict(machine_rows({"precision": 0.03, "max_repetitions": 10, "repetitions": 3}))
-        self.assertEqual(rows["target precision (more repetitions where a case was wider)"], "±3 % (95 % interval)")
+        self.assertEqual(rows["target precision (more repetitions where a case was wider)"], "±3 % (99 % interval)")
         self.assertEqual(rows["at most repetitions"], "10")
         self.assertNotIn("at most repetitions", dict(machine_rows({"repetitions": 3})))
 
@@ -87,7 +87,7 @@ class StopRule(unittest.TestCase):
                                                                               zip(refs, (1.0, 1.01, 0.99))], refs)
         precisions = adaptive.case_precisions(rows)
         self.assertAlmostEqual(precisions[("w", "a", 1)], 0.0)
-        self.assertLess(precisions[("w", "b", 1)], 0.05)
+        self.assertLess(precisions[("w", "b", 1)], 0.1)
 
 
 @unittest.skipUnless(os.access(BINARY, os.X_OK), f"driver not built: {BINARY}")

@@ -23,7 +23,7 @@ ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 SAMPLE = os.path.join(ROOT, "tests", "data", "sample_run")
 BINARY = os.environ.get("ALLOCLAB_BINARY", os.path.join(ROOT, "build", "release", "harness", "alloclab"))
 
-from alloclab import results
+from alloclab import ranking, results
 from alloclab.registry import ask_driver
 from alloclab.results import ResultRow
 from alloclab.document import render_html, render_markdown
@@ -152,7 +152,7 @@ class SampleRun(unittest.TestCase):
                 expected = math.exp(statistics.fmean(mine) - statistics.fmean(base))
                 self.assertAlmostEqual(data["ratio"][name][w], expected, places=9)
                 p = ttest_ind(mine, base, equal_var=False).pvalue
-                self.assertEqual(data["tie"][name][w], p >= 0.05, f"{name} on {w}: p = {p}")
+                self.assertEqual(data["tie"][name][w], p >= 0.01, f"{name} on {w}: p = {p}")  # 99 %
                 low, high = data["interval"][name][w]
                 self.assertLess(low, expected)
                 self.assertGreater(high, expected)
@@ -222,7 +222,7 @@ class SampleRun(unittest.TestCase):
                 logs = {a: [math.log(x) for x in v] for a in names
                         if (v := column(self.raw, workload, a, threads, "items_per_second"))}
                 best = max(logs, key=lambda a: statistics.fmean(logs[a]))
-                tied = {a for a in logs if a != best and ttest_ind(logs[a], logs[best], equal_var=False).pvalue >= 0.05}
+                tied = {a for a in logs if a != best and ttest_ind(logs[a], logs[best], equal_var=False).pvalue >= 0.01}
                 marked = {a for a in table if "★" in table[a][workload]}
                 self.assertEqual(marked, {best} | tied, f"{workload} at {threads} threads")
                 for a in marked:
@@ -287,15 +287,17 @@ class NoisyCases(unittest.TestCase):
         self.assertFalse(table["cells"]["w"]["calm"]["noisy"])
 
 
-def small_run(values, references=None):
+def small_run(values, references=None, mallocs=None):
     """A run of workload w at 1 thread: values {allocator: [throughput per repetition]}, and
-    optionally the reference's throughput in each repetition's process."""
+    optionally the reference's throughput in each repetition's process and the malloc each
+    allocator's processes ran under ({allocator: library}; default libc.so.6)."""
     rows = []
     for a, series in values.items():
         for rep, tp in enumerate(series, 1):
             ref = references[a][rep - 1] if references else None
             rows.append(ResultRow("w", a, 1, repetition=rep, ns_per_op=1e9 / tp, items_per_second=tp,
-                                  ref_items_per_second=ref, unit=f"r{rep:02d}__w__{a}"))
+                                  ref_items_per_second=ref, unit=f"r{rep:02d}__w__{a}",
+                                  active_malloc=(mallocs or {}).get(a, "libc.so.6")))
     tmp = tempfile.mkdtemp(prefix="alloclab-ties-")
     try:
         results.write_csv(os.path.join(tmp, "results.csv"), rows)
@@ -350,6 +352,22 @@ class Ties(unittest.TestCase):
         self.assertTrue(paired["cells"]["w"]["x"]["paired"])
         self.assertLess(paired["cells"]["w"]["x"]["precision"], 0.05)
 
+    def test_processes_under_different_mallocs_are_never_paired_through_the_reference(self):
+        # A preloaded peer changes the reference's own speed: x's processes ran it at twice the
+        # figure of malloc's. Divided by it, x would look half as fast as it is.
+        refs = {"x": [200.0, 260.0, 160.0], "malloc": [102.0, 127.0, 82.0]}
+        values = {"x": [100.0, 130.0, 80.0], "malloc": [96.9, 120.5, 77.9]}
+        mixed = small_run(values, refs, {"x": "libjemalloc.so.2"})
+        self.assertFalse(ranking.cell_paired(mixed.cases(), "w", 1))
+        c = ranking.compare(mixed.cases()[("w", "x", 1)], mixed.cases()[("w", "malloc", 1)], False)
+        self.assertAlmostEqual(c.ratio, math.exp(statistics.fmean(math.log(v) for v in values["x"])
+                                                 - statistics.fmean(math.log(v) for v in values["malloc"])))
+        table = analysis.summary_table(mixed, 1)
+        self.assertFalse(table["cells"]["w"]["x"]["paired"])
+        self.assertEqual(table["tied"]["w"], ["malloc"])
+        # one malloc in every process: the same figures are paired
+        self.assertTrue(ranking.cell_paired(small_run(values, refs).cases(), "w", 1))
+
 
 class MachineState(unittest.TestCase):
     def test_a_process_whose_reference_ran_off_its_usual_figure_is_flagged(self):
@@ -364,6 +382,15 @@ class MachineState(unittest.TestCase):
         self.assertIn("Where the variance is", md)
         # b's third process ran fast in every way: divided by its reference it agrees with the others
         self.assertLess(drift["sd_paired"], drift["sd_raw"])
+
+    def test_a_preloaded_peers_steady_reference_is_no_change_of_state(self):
+        # Under jemalloc, b's processes run the reference 40 % faster, every one of them: that is
+        # the malloc, not the machine. The one process off its own group's figure is flagged.
+        run = small_run({"a": [90.0, 91.0, 92.0], "b": [50.0, 51.0, 52.0]},
+                        {"a": [100.0, 101.0, 130.0], "b": [140.0, 141.0, 139.0]}, {"b": "libjemalloc.so.2"})
+        drift = analysis.reference_drift(run)
+        self.assertEqual([(f["unit"], round(f["deviation"], 2)) for f in drift["flagged"]], [("r03__w__a", 0.29)])
+        self.assertEqual(set(drift["cv"]), {("w", 1, "libc.so.6"), ("w", 1, "libjemalloc.so.2")})
 
     def test_a_run_without_a_reference_says_so(self):
         md = render_markdown(report.build(small_run({"a": [1.0, 2.0]}), [], "a"))

@@ -48,15 +48,17 @@ class CallRule(unittest.TestCase):
         return results.Case("w", "a", 1, rows)
 
     def test_the_interval_is_welchs(self):
-        a, b = [100.0, 104.0, 99.0, 101.0], [90.0, 93.0, 95.0]
+        a, b = [100.0, 104.0, 99.0, 101.0], [90.0, 92.0, 91.0]
         c = ranking.compare(self.case(a), self.case(b))
         la, lb = [math.log(x) for x in a], [math.log(x) for x in b]
         self.assertAlmostEqual(c.ratio, math.exp(statistics.fmean(la) - statistics.fmean(lb)))
         p = ttest_ind(la, lb, equal_var=False).pvalue
-        self.assertEqual(c.call == "a", p < 0.05)
-        # the interval's edge is where Welch's test has p = 0.05: shifting b onto it gives p = 0.05
+        self.assertEqual(ranking.CONFIDENCE, 0.99)  # the rate the goal allows: 1 % of equal pairs called
+        self.assertEqual(c.call, "a")
+        self.assertLess(p, 0.01)
+        # the interval's edge is where Welch's test has p = 0.01: shifting b onto it gives p = 0.01
         shift = math.log(c.low)
-        self.assertAlmostEqual(ttest_ind(la, [x + shift for x in lb], equal_var=False).pvalue, 0.05, places=6)
+        self.assertAlmostEqual(ttest_ind(la, [x + shift for x in lb], equal_var=False).pvalue, 0.01, places=6)
         self.assertFalse(c.paired)
 
     def test_a_reference_pairs_only_when_both_have_it(self):
