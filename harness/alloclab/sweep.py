@@ -1490,9 +1490,10 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument("--seed", action=Once, type=integer(0, SEED_LIMIT - 1, "a seed"),
                      help="base seed; repetition r uses seed + r, modulo 2^64 (default 42)")
     run.add_argument("--reference", action=Once, metavar="NAME",
-                     help=f"the case run in every process beside the unit's own, same workload and threads, so "
-                     f"comparisons across processes are paired through it (default {DEFAULT_REFERENCE}; none: "
-                     "no reference, each process compared on its own)")
+                     help=f"the case run in every process beside the unit's own, same workload and threads: the "
+                     "calibration probe the report's 'Machine state' reads, and, in a cell whose processes all ran "
+                     "under one malloc, the figure comparisons are divided by where that narrows the spread "
+                     f"(default {DEFAULT_REFERENCE}; none: no reference, each process compared on its own)")
     run.add_argument("--precision", action=Once, type=precision_type, metavar="P",
                      help="after --repetitions, repeat (one process more per round) each unit holding a case whose "
                      "99 %% interval is wider than +/-P (3%% or 0.03), until none is, --max-repetitions or --budget "
