@@ -349,7 +349,8 @@ def caveats(run: Run, noisy: list[dict[str, Any]], judged: int) -> list[str]:
         out.append(f"In {len({f['unit'] for f in drift['flagged']})} of {drift['processes']} processes the reference "
                    f"case ran more than {DRIFT:.0%} off its usual throughput: the machine changed state during the "
                    "run (see \"Machine state\"). Where dividing by the reference of their own process narrows the "
-                   "spread, comparisons do so, which cancels such a change where it hit the whole process alike.")
+                   "spread (in a cell whose processes all ran under one malloc), comparisons do so, which cancels "
+                   "such a change where it hit the whole process alike; elsewhere the intervals carry it.")
     if not run.registry.allocators:
         out.append("The run folder has no registry.json (a run made before it existed) and no driver is built to "
                    "ask: allocators are drawn in fallback colours and order, and no reference is known to leave "

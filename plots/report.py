@@ -290,7 +290,8 @@ def state_blocks(run: Run) -> list[Block]:
             "under that peer's malloc). ")
     text += (f"{len({f['unit'] for f in flagged})} processes ran it more than {analysis.DRIFT:.0%} off the median "
              "of their workload, thread count and malloc: the machine was in another state then. Their cases are kept; "
-             "where dividing by the process's own reference narrows the spread, comparisons do so, which cancels "
+             "where dividing by the process's own reference narrows the spread (in a cell whose processes all ran "
+             "under one malloc), comparisons do so, which cancels "
              "a change that hit the whole process alike." if flagged else
              f"No process ran it more than {analysis.DRIFT:.0%} off the median of its workload, thread count and malloc.")
     if drift["sd_raw"] is not None and drift["sd_paired"] is not None:
