@@ -3,7 +3,7 @@
 #
 #   ./run_all.sh                 the main job: build, sweep every allocator (and the preloaded
 #                                peers) x every workload but ast_256k and slot_exchange, threads 1..2 x cores,
-#                                3 repetitions, each process paired through a reference case,
+#                                3 repetitions, a reference case in each process (the probe),
 #                                a short run of the real programs (--profile quick),
 #                                then charts and a report in results/<UTC time>-<host>/
 #   ./run_all.sh --full          the same for papers: 9 repetitions, threads to 4 x cores

@@ -218,6 +218,7 @@ def noisy_cases(run: Run, threshold: float = NOISE_CV) -> tuple[list[dict[str, A
 
 
 DRIFT = 0.15  # a process whose reference case ran this far from its usual figure is flagged
+MIN_PROBE_GROUP = 3  # processes of one workload, thread count and malloc needed to judge one of them
 
 
 def reference_drift(run: Run, limit: float = DRIFT) -> dict[str, Any] | None:
@@ -225,8 +226,8 @@ def reference_drift(run: Run, limit: float = DRIFT) -> dict[str, Any] | None:
     rows' ref_items_per_second), per workload, thread count and malloc (a preloaded peer's
     process runs the reference under that peer's malloc, a steady difference that is no change
     of the machine's state). A process whose reference ran more than `limit` off the median of
-    its group found the machine in another state than the others. None when the run has no
-    reference column.
+    its group (of MIN_PROBE_GROUP processes or more) found the machine in another state than the
+    others. None when the run has no reference column.
 
     Also the variance at the process level (Kalibera & Jones): the median over cases of the
     standard deviation of log throughput across processes, raw and divided by the reference,
@@ -249,7 +250,8 @@ def reference_drift(run: Run, limit: float = DRIFT) -> dict[str, Any] | None:
         values = list(by_unit.values())
         units |= set(by_unit)
         s = stats.summarise(values)
-        if s is None or s.cv is None:
+        # Below 3 processes a group has no usual figure to be off: the median of two is their mean.
+        if s is None or s.cv is None or s.n < MIN_PROBE_GROUP:
             continue
         cv[(w, t, malloc)] = s.cv
         for unit, v in by_unit.items():

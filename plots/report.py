@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from alloclab import ranking, results
+from alloclab import confidence, ranking, results
 from alloclab.registry import fixed_threads_workload
 from alloclab.verdicts import verdict_table
 from alloclab.document import (Block, Bullets, Cell, Code, Details, Document, Figure, Heading, KeyValues, Paragraph,
@@ -123,13 +123,20 @@ def _machine_value(key: str, value: Any) -> str:
         return ", ".join(parts)
     if isinstance(value, list):
         return ", ".join(str(v) for v in value)
-    if key == "precision" and isinstance(value, (int, float)):
-        return f"±{100 * value:g} % ({ranking.LEVEL} interval)"
     return str(value).strip()
 
 
+def _precision_text(facts: dict[str, Any]) -> str:
+    """--precision's target at the confidence the run judged it on (runs made before the
+    confidence was recorded with it judged on 95 % intervals)."""
+    level = facts.get("precision_confidence", confidence.EARLIER_CONFIDENCE)
+    shown = f"{level * 100:g} %" if isinstance(level, (int, float)) and not isinstance(level, bool) else "?"
+    return f"±{100 * facts['precision']:g} % ({shown} interval)"
+
+
 def machine_rows(facts: dict[str, Any]) -> tuple[tuple[str, str], ...]:
-    return tuple((label, _machine_value(key, facts[key])) for key, label in MACHINE_FIELDS
+    return tuple((label, _precision_text(facts) if key == "precision" and isinstance(facts[key], (int, float))
+                  else _machine_value(key, facts[key])) for key, label in MACHINE_FIELDS
                  if key in facts and facts[key] not in (None, "", []))
 
 
@@ -298,8 +305,8 @@ def state_blocks(run: Run) -> list[Block]:
         text += (f" Where the variance is (Kalibera & Jones): a case's throughput varied across processes by a median "
                  f"standard deviation of {drift['sd_raw']:.1%} (of its log), and by {drift['sd_paired']:.1%} divided "
                  f"by its process's reference; {drift['paired_cells']} of {drift['cells']} workload × thread cells, "
-                 "those where dividing narrows the spread, are compared through the reference, the others on raw "
-                 "throughput.")
+                 "those whose processes all ran under one malloc and where dividing narrows the spread, are compared "
+                 "through the reference, the others on raw throughput.")
     blocks: list[Block] = [Heading("Machine state"), Paragraph(text)]
     if flagged:
         rows = tuple((f["unit"], f["workload"], str(f["threads"]), f"{f['deviation']:+.0%}") for f in flagged[:200])

@@ -8,7 +8,8 @@ holding a case whose precision is worse than P, until none is, the cap of repeti
 reached or the time budget is spent.
 
 Glossary
-  precision  a case's relative half-width at ranking.LEVEL (99 %) (0.03 = +/-3 %): alloclab.ranking.precision, on
+  precision  a case's relative half-width (0.03 = +/-3 %) at alloclab.confidence's level:
+             alloclab.ranking.precision, on
              the values its comparisons use (through the reference where the cell is paired),
              the figure the report prints per case.
   open case  a case with at least one successful process whose precision is unknown (one

@@ -19,11 +19,10 @@ handful of processes per case (3 by default), and a percentile bootstrap of 3 va
 their min..max, which covers the truth far less often than stated. With fewer than 2 processes
 a case has no interval and ties with everything.
 
-The confidence is 99 %: a pair of equally fast allocators is called different, one way or the
-other, in 1 % of runs, so two runs of one sweep disagree on about 1 % of their pairs at most
-(the goal `repeatability` checks). At 95 %, the ties alone allow 5 %; two default sweeps on the
-reference VM came out above 1 % at 95 % and well under it at 99 % (README, "Findings a reader
-can trust").
+The confidence is alloclab.confidence's (99 %): a pair of equally fast allocators is called
+different, one way or the other, in 1 % of runs, so equal pairs alone make two runs of one
+sweep disagree on about 1 % of them at most (the goal `repeatability` checks); at 95 % they
+would allow 5 %.
 
   cell_paired(...)      whether a workload and thread count is compared through the reference
   compare(a, b).call   "a" (a faster: the whole interval above 1), "b", or "tie"
@@ -39,10 +38,9 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import stats as sps
 
+from alloclab.confidence import CONFIDENCE as CONFIDENCE, LEVEL as LEVEL  # re-exported: ranking.LEVEL
 from alloclab.results import Case, Run
 
-CONFIDENCE = 0.99
-LEVEL = f"{CONFIDENCE * 100:g} %"  # how texts state it: "99 %"
 Key = tuple[str, str, int]
 
 
@@ -147,7 +145,7 @@ def cell_paired(cases: Mapping[Key, Case], workload: str, threads: int) -> bool:
             return False
         # The reference is one instrument only among processes with the same malloc: a preloaded
         # peer replaces the harness's own allocations and changes the reference's speed with
-        # them (larson at 1 thread: about 2x under tbbmalloc_proxy), so dividing by it would
+        # them (larson at 1 thread: twice as fast under tbbmalloc_proxy), so dividing by it would
         # bias every ratio across the two.
         mallocs |= {r.active_malloc for r in case.ok_rows}
         if len(mallocs) > 1:

@@ -22,7 +22,7 @@ reference's throughput across the processes is also the run's calibration probe:
 flags processes in which the machine was off its usual state.
 
 Adaptive repetitions (--precision P, alloclab.adaptive): after the plan's repetitions, the units
-holding a case whose 99 % interval (alloclab.ranking) is wider than +/-P run once more, a round at a time in the
+holding a case whose interval (alloclab.confidence's 99 %) is wider than +/-P run once more, a round at a time in the
 plan's interleaved order, until no case is (or --max-repetitions, or --budget seconds); the
 extra repetitions are units like the others (r04__..., resumed the same way). Not with --shard:
 the rule needs every process of a cell.
@@ -83,6 +83,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any, NoReturn
 
 from alloclab import adaptive, results
+from alloclab.confidence import CONFIDENCE, EARLIER_CONFIDENCE, LEVEL
 from alloclab.cli import (Once, Parser, UsageError, clock, create_new_folder, integer, number, one_line,
                           parse_names)
 from alloclab.fit import out_of_memory_reason
@@ -255,7 +256,8 @@ class Plan:
     command: str = ""
     node: Mapping[str, Any] = field(default_factory=dict)  # where the shard started: node_identity()
     # The case run in every process beside the unit's own (same workload and thread counts), or
-    # None: comparisons across processes are paired through it (alloclab.ranking).
+    # None: the calibration probe, and in a cell of one malloc the figure comparisons may be divided by
+    # (alloclab.ranking.cell_paired).
     reference: str | None = None
     # --precision: after `repetitions`, repeat the units holding a case whose relative 99 %
     # half-width is above this (alloclab.adaptive), up to max_repetitions each, and start no
@@ -296,6 +298,7 @@ class Plan:
             "shard": f"{self.shard[0]}/{self.shard[1]}", "preloads": dict(self.preloads),
             "machine": dict(self.machine), "node": dict(self.node), "reference": self.reference,
             "precision": self.precision, "max_repetitions": self.max_repetitions if self.precision else None,
+            "precision_confidence": CONFIDENCE if self.precision else None,
             "budget": self.budget, "started_utc": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")}
 
     def selection(self) -> dict[str, Any]:
@@ -405,6 +408,15 @@ def read_plan(folder: Path) -> Plan:
         raise _plan_error(path, "'precision', 'max_repetitions' or 'budget' is not what the sweep writes")
     if precision is None and (max_reps is not None or budget is not None):
         raise _plan_error(path, "'max_repetitions' or 'budget' without 'precision'")
+    if precision is not None:
+        # The half-width --precision stops on is taken at the plan's confidence; a plan written
+        # when intervals were 95 % would change its stopping rule halfway through the run.
+        confidence = doc.get("precision_confidence", EARLIER_CONFIDENCE)
+        if confidence != CONFIDENCE:
+            shown = f"{confidence * 100:g} %" if isinstance(confidence, (int, float)) else repr(confidence)[:40]
+            raise ResultsError(f"{path}: its --precision was judged on {shown} intervals, and this sweep judges on "
+                               f"{LEVEL} ones (valid: a new run, e.g. ./run_all.sh sweep --precision "
+                               f"{100 * float(precision):g}%)")
     return Plan(Path(typed("binary", str)), registry, list(threads), float(min_time), seed, float(timeout), tiny,
                 args, fixed, touch, profile, allocators, workloads, repetitions, pairs, shard, preloads, files,
                 machine, typed("command", str), node, reference,
@@ -821,6 +833,7 @@ def plan_facts(plan: Plan, here: bool = True) -> dict[str, Any]:
         extra["touch"] = plan.touch
     if plan.precision is not None:
         extra["precision"] = plan.precision
+        extra["precision_confidence"] = CONFIDENCE
         extra["max_repetitions"] = plan.max_repetitions
     return extra
 
@@ -1496,7 +1509,7 @@ def main(argv: list[str] | None = None) -> int:
                      f"(default {DEFAULT_REFERENCE}; none: no reference, each process compared on its own)")
     run.add_argument("--precision", action=Once, type=precision_type, metavar="P",
                      help="after --repetitions, repeat (one process more per round) each unit holding a case whose "
-                     "99 %% interval is wider than +/-P (3%% or 0.03), until none is, --max-repetitions or --budget "
+                     f"{LEVEL}% interval is wider than +/-P (3%% or 0.03), until none is, --max-repetitions or --budget "
                      "(Kalibera & Jones: spend repetitions where the variance is); not with --shard")
     run.add_argument("--max-repetitions", action=Once, type=integer(1, MAX_REPETITIONS, "a count"),
                      dest="max_repetitions", help=f"with --precision: the most repetitions a case gets (default "

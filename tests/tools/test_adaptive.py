@@ -7,6 +7,7 @@ Run: PYTHONPATH=harness:. /usr/bin/python3 -m unittest tests/tools/test_adaptive
 """
 
 import csv
+import json
 import math
 import os
 import shutil
@@ -75,8 +76,12 @@ class StopRule(unittest.TestCase):
 
     def test_the_report_states_the_target(self):
         from plots.report import machine_rows
-        rows = dict(machine_rows({"precision": 0.03, "max_repetitions": 10, "repetitions": 3}))
-        self.assertEqual(rows["target precision (more repetitions where a case was wider)"], "±3 % (99 % interval)")
+        label = "target precision (more repetitions where a case was wider)"
+        rows = dict(machine_rows({"precision": 0.03, "precision_confidence": 0.99, "max_repetitions": 10,
+                                  "repetitions": 3}))
+        self.assertEqual(rows[label], "±3 % (99 % interval)")
+        # a run made before the confidence was recorded with its target judged it on 95 % intervals
+        self.assertEqual(dict(machine_rows({"precision": 0.05}))[label], "±5 % (95 % interval)")
         self.assertEqual(rows["at most repetitions"], "10")
         self.assertNotIn("at most repetitions", dict(machine_rows({"repetitions": 3})))
 
@@ -124,6 +129,22 @@ class AdaptiveSweep(unittest.TestCase):
         # The target as given or as a fraction is one target.
         done = sweep("--resume", out, "--binary", BINARY, "--precision", "0.000001", "--check")
         self.assertEqual(done.returncode, 0, done.stderr)
+        # The plan and machine.json record the confidence the target was judged on; a plan made when
+        # intervals were 95 % (no precision_confidence) would change its stopping rule: refused.
+        plan_path = out / "plan.json"
+        plan = json.loads(plan_path.read_text())
+        self.assertEqual(plan["precision_confidence"], 0.99)
+        self.assertEqual(json.loads((out / "machine.json").read_text())["precision_confidence"], 0.99)
+        kept = plan_path.read_text()
+        del plan["precision_confidence"]
+        plan_path.write_text(json.dumps(plan))
+        for check in ((), ("--check",)):
+            done = sweep("--resume", out, "--binary", BINARY, *check)
+            self.assertEqual(done.returncode, 2)
+            self.assertEqual(len(done.stderr.strip().splitlines()), 1, done.stderr)
+            self.assertIn("its --precision was judged on 95 % intervals, and this sweep judges on 99 % ones (valid: "
+                          "a new run", done.stderr)
+        plan_path.write_text(kept)
         # A record beyond the cap is no unit of the plan: the run refuses it, and so does --check.
         shutil.copy(out / "raw" / "r04__small__malloc.json", out / "raw" / "r05__small__malloc.json")
         for check in ((), ("--check",)):
