@@ -412,8 +412,10 @@ def read_plan(folder: Path) -> Plan:
         # The half-width --precision stops on is taken at the plan's confidence; a plan written
         # when intervals were 95 % would change its stopping rule halfway through the run.
         confidence = doc.get("precision_confidence", EARLIER_CONFIDENCE)
+        if not isinstance(confidence, (int, float)) or isinstance(confidence, bool) or not 0 < confidence < 1:
+            raise _plan_error(path, "'precision_confidence' is not what the sweep writes")
         if confidence != CONFIDENCE:
-            shown = f"{confidence * 100:g} %" if isinstance(confidence, (int, float)) else repr(confidence)[:40]
+            shown = f"{confidence * 100:g} %"
             raise ResultsError(f"{path}: its --precision was judged on {shown} intervals, and this sweep judges on "
                                f"{LEVEL} ones (valid: a new run, e.g. ./run_all.sh sweep --precision "
                                f"{100 * float(precision):g}%)")
