@@ -130,7 +130,7 @@ def _precision_text(facts: dict[str, Any]) -> str:
     """--precision's target at the confidence the run judged it on (runs made before the
     confidence was recorded with it judged on 95 % intervals)."""
     level = facts.get("precision_confidence", confidence.EARLIER_CONFIDENCE)
-    shown = f"{level * 100:g} %" if isinstance(level, (int, float)) and not isinstance(level, bool) else "?"
+    shown = confidence.stated(level) if isinstance(level, (int, float)) and not isinstance(level, bool) else "?"
     return f"±{100 * facts['precision']:g} % ({shown} interval)"
 
 

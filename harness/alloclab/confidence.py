@@ -7,8 +7,14 @@ runs, which keeps two runs of one sweep within repeatability's goal (at most 1 %
 reversed) from equal pairs alone. Why not 95 %: README, "Findings a reader can trust".
 """
 
+
+def stated(confidence: float) -> str:
+    """How texts state a confidence: 0.99 -> "99 %"."""
+    return f"{confidence * 100:g} %"
+
+
 CONFIDENCE = 0.99
-LEVEL = f"{CONFIDENCE * 100:g} %"  # how texts state it: "99 %"
+LEVEL = stated(CONFIDENCE)
 # What --precision was judged at before the confidence was recorded with it (plans and
 # machine.json files that have a precision but no precision_confidence).
 EARLIER_CONFIDENCE = 0.95

@@ -22,10 +22,10 @@ reference's throughput across the processes is also the run's calibration probe:
 flags processes in which the machine was off its usual state.
 
 Adaptive repetitions (--precision P, alloclab.adaptive): after the plan's repetitions, the units
-holding a case whose interval (alloclab.confidence's 99 %) is wider than +/-P run once more, a round at a time in the
-plan's interleaved order, until no case is (or --max-repetitions, or --budget seconds); the
-extra repetitions are units like the others (r04__..., resumed the same way). Not with --shard:
-the rule needs every process of a cell.
+holding a case whose interval (at alloclab.confidence's 99 %) is wider than +/-P run once more,
+a round at a time in the plan's interleaved order, until no case is (or --max-repetitions, or
+--budget seconds); the extra repetitions are units like the others (r04__..., resumed the same
+way). Not with --shard: the rule needs every process of a cell.
 
 The plan: a new run writes plan.json first (atomically): the selection (allocators,
 workloads and their files, threads, repetitions, min-time, seed, profile, tiny, touch, units,
@@ -83,7 +83,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any, NoReturn
 
 from alloclab import adaptive, results
-from alloclab.confidence import CONFIDENCE, EARLIER_CONFIDENCE, LEVEL
+from alloclab.confidence import CONFIDENCE, EARLIER_CONFIDENCE, LEVEL, stated
 from alloclab.cli import (Once, Parser, UsageError, clock, create_new_folder, integer, number, one_line,
                           parse_names)
 from alloclab.fit import out_of_memory_reason
@@ -415,9 +415,8 @@ def read_plan(folder: Path) -> Plan:
         if not isinstance(confidence, (int, float)) or isinstance(confidence, bool) or not 0 < confidence < 1:
             raise _plan_error(path, "'precision_confidence' is not what the sweep writes")
         if confidence != CONFIDENCE:
-            shown = f"{confidence * 100:g} %"
-            raise ResultsError(f"{path}: its --precision was judged on {shown} intervals, and this sweep judges on "
-                               f"{LEVEL} ones (valid: a new run, e.g. ./run_all.sh sweep --precision "
+            raise ResultsError(f"{path}: its --precision was judged on {stated(confidence)} intervals, and this "
+                               f"sweep judges on {LEVEL} ones (valid: a new run, e.g. ./run_all.sh sweep --precision "
                                f"{100 * float(precision):g}%)")
     return Plan(Path(typed("binary", str)), registry, list(threads), float(min_time), seed, float(timeout), tiny,
                 args, fixed, touch, profile, allocators, workloads, repetitions, pairs, shard, preloads, files,
