@@ -179,8 +179,11 @@ def log_reason(folder: Path, k: int | None, job: str) -> str:
     except OSError as e:
         return f"cannot read logs/{name}: {e.strerror}"
     lines = [line.strip() for line in text.splitlines() if line.strip()]
-    for line in reversed(lines):
-        if "***" in line or re.search(r"error|refused|Traceback|Killed|oom", line, re.IGNORECASE):
+    # SLURM's own line first: a cancelled task's tool may print its death after it, and which of
+    # the two reaches the log last is a race.
+    slurm_lines = [line for line in lines if "***" in line]
+    for line in reversed(slurm_lines or lines):
+        if slurm_lines or re.search(r"error|refused|Traceback|Killed|oom", line, re.IGNORECASE):
             return f"{line[:240]} (log: logs/{name})"
     return f"{(lines[-1] if lines else 'empty log')[:240]} (log: logs/{name})"
 

@@ -64,7 +64,8 @@ class StatusSurface(SurfaceTest):
         shutil.copytree(self.shared / "s1", run / "shards" / "1")
         shutil.copytree(self.shared / "s2", run / "shards" / "2")
         (run / "shards" / "2" / "results.csv").unlink()
-        (run / "logs" / "shard-3.100.out").write_text(f"slurm: task 3/3 on n3: alloclab.sweep run ...\n{CANCELLED}\n")
+        (run / "logs" / "shard-3.100.out").write_text(  # the tool's death may reach the log after SLURM's line
+            f"slurm: task 3/3 on n3: alloclab.sweep run ...\n{CANCELLED}\nTraceback (most recent call last):\n")
         (run / "slurm.json").write_text(json.dumps({
             "schema": 1, "tool": "alloclab.slurm", "kind": "sweep", "tasks": 3, "options": TINY, "slurm_args": [],
             "allow_mixed_machines": False, "python": PYTHON, "repository": str(ROOT),
